@@ -1,0 +1,46 @@
+//! Calendars from the config mirrored into PostgreSQL (with their sync state rows) at startup.
+
+use sqlx::PgPool;
+
+use crate::config::Settings;
+
+/// Upserts every configured calendar, creates missing sync-state rows and marks calendars
+/// that left the config inactive. Returns the number of active calendars.
+pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx::Error> {
+    let cals = &settings.google_calendar.calendars;
+    let ids: Vec<String> = cals.iter().map(|c| c.id.clone()).collect();
+    let names: Vec<String> = cals.iter().map(|c| c.name.clone()).collect();
+    let roles: Vec<String> = cals.iter().map(|c| c.casquette.clone()).collect();
+    let colors: Vec<Option<String>> = cals.iter().map(|c| c.color.clone()).collect();
+    let zones: Vec<Option<String>> = cals.iter().map(|c| c.time_zone.clone()).collect();
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        r#"INSERT INTO calendars (id, name, casquette, color, time_zone, active)
+           SELECT * , TRUE FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+           ON CONFLICT (id) DO UPDATE
+              SET name = EXCLUDED.name, casquette = EXCLUDED.casquette, color = EXCLUDED.color,
+                  time_zone = COALESCE(EXCLUDED.time_zone, calendars.time_zone),
+                  active = TRUE, updated_at = now()"#,
+        &ids,
+        &names,
+        &roles,
+        &colors as &[Option<String>],
+        &zones as &[Option<String>],
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE calendars SET active = FALSE, updated_at = now() WHERE active AND NOT (id = ANY($1))",
+        &ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO sync_state (calendar_id) SELECT UNNEST($1::text[]) ON CONFLICT DO NOTHING",
+        &ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(ids.len())
+}

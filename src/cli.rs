@@ -1,0 +1,100 @@
+//! Command-line interface: `calsync <command>`, with `--help` on every subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Two-way, push-driven sync between a PostgreSQL event store and Google Calendar.
+#[derive(Debug, Parser)]
+#[command(name = "calsync", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Config file (default: $CALENDAR_CONFIG_PATH, else config/calendar_config.yaml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server and the background workers.
+    Serve {
+        /// Do not apply database migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Run one sync now.
+    Sync {
+        /// Only this calendar (Google id); all configured calendars otherwise.
+        #[arg(long, value_name = "ID")]
+        calendar: Option<String>,
+        /// Drop the sync token and list everything again.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Manage push (watch) channels.
+    Channels {
+        #[command(subcommand)]
+        command: ChannelsCommand,
+    },
+    /// Google OAuth credentials.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
+    /// Exit 0 when the Redis health key `calendar:last_sync` is present and fresh.
+    Healthcheck {
+        /// Oldest acceptable sync, in minutes (default: twice sync_interval_minutes).
+        #[arg(long, value_name = "MINUTES")]
+        max_age_minutes: Option<u64>,
+    },
+    /// Run the Google Calendar emulator on its own.
+    Emulator {
+        /// Listen address.
+        #[arg(long, default_value = "127.0.0.1:8085", value_name = "ADDR")]
+        bind: String,
+        /// Write the development client-secret and token files into this directory.
+        #[arg(long, value_name = "DIR")]
+        write_credentials: Option<PathBuf>,
+        /// Seed for fault injection.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Emulator + server + the three role calendars, with changes made at "Google" every few seconds.
+    Demo,
+    /// Mint an admin JWT for the admin API; the token alone is on the last line.
+    AdminToken {
+        /// Lifetime, e.g. 30m, 1h, 7d.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        /// Subject recorded in the token.
+        #[arg(long, default_value = "admin")]
+        subject: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelsCommand {
+    /// List stored channels.
+    List,
+    /// Renew channels now (all, or one calendar's).
+    Renew {
+        #[arg(long, value_name = "ID")]
+        calendar: Option<String>,
+    },
+    /// Stop one channel.
+    Stop {
+        #[arg(value_name = "CHANNEL_ID")]
+        channel_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// OAuth installed-app flow with PKCE and a loopback redirect; prints the URL.
+    Login,
+    /// Show the identity, scopes and access-token expiry (no secrets).
+    Status,
+}

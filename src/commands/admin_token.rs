@@ -1,0 +1,22 @@
+//! `calsync admin-token`: mints an admin JWT; the token alone is on the last line of stdout.
+
+use anyhow::anyhow;
+
+use super::Failure;
+use crate::config::{ConfigError, Settings};
+
+pub fn run(settings: Settings, ttl: &str, subject: &str) -> Result<(), Failure> {
+    let secret = settings.admin.jwt_secret.as_ref().ok_or_else(|| {
+        ConfigError::new(
+            "admin.jwt_secret (ADMIN_JWT_SECRET)",
+            "must be set to mint admin tokens",
+        )
+    })?;
+    let ttl = crate::admin_auth::parse_ttl(ttl)
+        .ok_or_else(|| anyhow!("--ttl {ttl:?}: use a number with s, m, h or d (e.g. 1h)"))?;
+    let token = crate::admin_auth::mint(secret.expose(), subject, ttl)
+        .map_err(|e| anyhow!("cannot sign the token: {e}"))?;
+    eprintln!("admin token for {subject:?}, valid {}s:", ttl.as_secs());
+    println!("{token}");
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Command dispatch and exit codes: 0 success, 1 runtime failure, 2 bad configuration, 3 not available yet.
+
+mod admin_token;
+mod healthcheck;
+mod serve;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+use crate::config::{ConfigError, Settings};
+
+/// Why a command failed, mapped to its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0} is not available yet in this version of calsync")]
+    NotYet(&'static str),
+    #[error("{0:#}")]
+    Runtime(#[from] anyhow::Error),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::Runtime(_) => 1,
+            Self::Config(_) => 2,
+            Self::NotYet(_) => 3,
+        }
+    }
+}
+
+/// Runs one command to completion and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("calsync: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn load(cli: &Cli) -> Result<Settings, ConfigError> {
+    crate::config::load(cli.config.as_deref())
+}
+
+async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Serve { no_migrate } => serve::serve(load(&cli)?, !*no_migrate).await,
+        Command::Migrate => serve::migrate(load(&cli)?).await,
+        Command::Healthcheck { max_age_minutes } => {
+            healthcheck::run(load(&cli)?, *max_age_minutes).await
+        }
+        Command::AdminToken { ttl, subject } => admin_token::run(load(&cli)?, ttl, subject),
+        Command::Sync { .. } => Err(Failure::NotYet("`calsync sync`")),
+        Command::Channels { .. } => Err(Failure::NotYet("`calsync channels`")),
+        Command::Auth { .. } => Err(Failure::NotYet("`calsync auth`")),
+        Command::Emulator { .. } => Err(Failure::NotYet("`calsync emulator`")),
+        Command::Demo => Err(Failure::NotYet("`calsync demo`")),
+    }
+}

@@ -1,0 +1,39 @@
+//! `calsync serve` and `calsync migrate`.
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::Failure;
+use crate::config::Settings;
+use crate::startup::{Application, Migrations};
+
+pub async fn serve(settings: Settings, migrate: bool) -> Result<(), Failure> {
+    crate::config::require_credentials(&settings)?;
+    crate::telemetry::init(settings.telemetry.log_format, false);
+    let shutdown = CancellationToken::new();
+    crate::shutdown::cancel_on_signal(shutdown.clone());
+    let migrations = if migrate {
+        Migrations::Apply
+    } else {
+        Migrations::Skip
+    };
+    let app = Application::build(settings, migrations, shutdown)
+        .await
+        .context("startup failed")?;
+    tracing::info!(port = app.port(), "calsync listening");
+    app.run_until_stopped().await?;
+    tracing::info!("calsync stopped");
+    Ok(())
+}
+
+pub async fn migrate(settings: Settings) -> Result<(), Failure> {
+    crate::telemetry::init(settings.telemetry.log_format, true);
+    let pool = crate::db::pool(&settings.database).context("bad database settings")?;
+    crate::db::migrate(&pool)
+        .await
+        .context("migrations failed")?;
+    let applied = crate::db::MIGRATOR.iter().count();
+    println!("migrations applied ({applied} known)");
+    pool.close().await;
+    Ok(())
+}

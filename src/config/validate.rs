@@ -1,0 +1,195 @@
+//! Startup checks: each failure names the offending key, so a bad deployment stops before it serves.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use super::Settings;
+
+/// A configuration problem, tied to the key (or variable) that causes it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Rules that hold for every command.
+pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
+    let gc = &s.google_calendar;
+    if gc.sync_interval_minutes == 0 {
+        return Err(ConfigError::new(
+            "google_calendar.sync_interval_minutes",
+            "must be at least 1 (minutes between fallback polls)",
+        ));
+    }
+    if gc.enabled && gc.calendars.is_empty() {
+        return Err(ConfigError::new(
+            "google_calendar.calendars",
+            "at least one calendar is required while google_calendar.enabled is true",
+        ));
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, cal) in gc.calendars.iter().enumerate() {
+        let at = |field: &str| format!("google_calendar.calendars[{i}].{field}");
+        if cal.id.trim().is_empty() {
+            return Err(ConfigError::new(at("id"), "must not be empty"));
+        }
+        if let Some(first) = seen.insert(cal.id.as_str(), i) {
+            return Err(ConfigError::new(
+                at("id"),
+                format!(
+                    "duplicate calendar id {:?} (already used by google_calendar.calendars[{first}])",
+                    cal.id
+                ),
+            ));
+        }
+        if !gc.casquettes.iter().any(|c| c == &cal.casquette) {
+            return Err(ConfigError::new(
+                at("casquette"),
+                format!(
+                    "unknown role {:?}; known roles: {} (extend google_calendar.casquettes to add one)",
+                    cal.casquette,
+                    gc.casquettes.join(", ")
+                ),
+            ));
+        }
+        if let Some(color) = &cal.color
+            && !is_hex_color(color)
+        {
+            return Err(ConfigError::new(
+                at("color"),
+                format!("{color:?} is not a #rrggbb color"),
+            ));
+        }
+        if let Some(tz) = &cal.time_zone
+            && tz.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(ConfigError::new(
+                at("time_zone"),
+                format!("{tz:?} is not an IANA time zone"),
+            ));
+        }
+    }
+    if let Some(range) = gc.sync_range
+        && range.past_days == 0
+        && range.future_days == 0
+    {
+        return Err(ConfigError::new(
+            "google_calendar.sync_range",
+            "past_days and future_days are both 0: nothing would sync (use null for no limit)",
+        ));
+    }
+    if s.server.bind_address.parse::<SocketAddr>().is_err() {
+        return Err(ConfigError::new(
+            "server.bind_address (BIND_ADDRESS)",
+            format!("{:?} is not a host:port address", s.server.bind_address),
+        ));
+    }
+    let api = url::Url::parse(&s.google.api_base_url).map_err(|e| {
+        ConfigError::new(
+            "google.api_base_url (GOOGLE_API_BASE_URL)",
+            format!("not a URL: {e}"),
+        )
+    })?;
+    if !matches!(api.scheme(), "http" | "https") {
+        return Err(ConfigError::new(
+            "google.api_base_url (GOOGLE_API_BASE_URL)",
+            "must be an http(s) URL",
+        ));
+    }
+    if let Some(public) = &s.server.public_url {
+        let url = url::Url::parse(public).map_err(|e| {
+            ConfigError::new(
+                "server.public_url (WEBHOOK_PUBLIC_URL)",
+                format!("not a URL: {e}"),
+            )
+        })?;
+        if s.google.is_real_google() && url.scheme() != "https" {
+            return Err(ConfigError::new(
+                "server.public_url (WEBHOOK_PUBLIC_URL)",
+                "Google only delivers push notifications to https addresses with a valid certificate",
+            ));
+        }
+    }
+    if s.push.renew_margin_secs >= s.push.channel_ttl_secs {
+        return Err(ConfigError::new(
+            "push.renew_margin_secs",
+            "must be smaller than push.channel_ttl_secs",
+        ));
+    }
+    if !s.database.url.starts_with("postgres://") && !s.database.url.starts_with("postgresql://") {
+        return Err(ConfigError::new(
+            "database.url (DATABASE_URL)",
+            "must be a postgres:// URL",
+        ));
+    }
+    if s.google.requests_per_minute == 0 {
+        return Err(ConfigError::new(
+            "google.requests_per_minute",
+            "must be at least 1",
+        ));
+    }
+    if !(1..=2500).contains(&s.google.page_size) {
+        return Err(ConfigError::new(
+            "google.page_size",
+            "must be between 1 and 2500 (Google's maxResults limit)",
+        ));
+    }
+    Ok(())
+}
+
+/// Rules for commands that talk to Google: a credential must be present and readable.
+pub fn require_credentials(s: &Settings) -> Result<(), ConfigError> {
+    if !s.google_calendar.enabled {
+        return Ok(());
+    }
+    let g = &s.google;
+    if let Some(path) = &g.service_account_key_path {
+        return readable(
+            path,
+            "google.service_account_key_path (GOOGLE_SERVICE_ACCOUNT_KEY_PATH)",
+        );
+    }
+    let token = g.token_path.as_ref().ok_or_else(|| {
+        ConfigError::new(
+            "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)",
+            "no Google credential configured: set GOOGLE_CALENDAR_TOKEN_PATH (run `calsync auth login`) or GOOGLE_SERVICE_ACCOUNT_KEY_PATH",
+        )
+    })?;
+    readable(token, "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)")?;
+    if let Some(secret) = &g.client_secret_path {
+        readable(
+            secret,
+            "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
+        )?;
+    }
+    if s.push.enabled && s.server.public_url.is_none() && g.is_real_google() {
+        return Err(ConfigError::new(
+            "server.public_url (WEBHOOK_PUBLIC_URL)",
+            "push is enabled but no public https URL is set for Google to call",
+        ));
+    }
+    Ok(())
+}
+
+fn readable(path: &std::path::Path, key: &str) -> Result<(), ConfigError> {
+    std::fs::File::open(path).map(|_| ()).map_err(|e| {
+        ConfigError::new(
+            key,
+            format!("credential file {} cannot be read: {e}", path.display()),
+        )
+    })
+}
+
+fn is_hex_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}

@@ -1,0 +1,1 @@
+//! Google Calendar API client: credentials, typed requests, retries and quota.

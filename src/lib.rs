@@ -1,0 +1,18 @@
+//! calsync: two-way, push-driven sync between PostgreSQL and Google Calendar.
+
+pub mod admin_auth;
+pub mod calendars;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod emulator;
+pub mod error;
+pub mod google;
+pub mod metrics;
+pub mod redis_health;
+pub mod retry;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,1 @@
+//! Retry policy: exponential backoff with full jitter; the only user of the `backoff` crate.

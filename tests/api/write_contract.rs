@@ -1,0 +1,118 @@
+//! The events table's write contract for plain SQL: role resolution, outbox for local writes only, soft deletes.
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_plain_sql_insert_by_role_is_queued_for_google() {
+    let app = spawn_app().await;
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO events (casquette, summary, start_at, end_at)
+         VALUES ('enseignant', 'x', now(), now() + interval '1 hour') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (cal, origin): (String, String) =
+        sqlx::query_as("SELECT calendar_id, origin FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(cal, "CALENDAR_ID_ENSEIGNANT");
+    assert_eq!(origin, "local");
+    let generation: i64 = sqlx::query_scalar("SELECT generation FROM outbox WHERE event_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(generation, 1);
+
+    // A second local change coalesces into the same outbox row.
+    sqlx::query("UPDATE events SET location = 'y' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let generation: i64 = sqlx::query_scalar("SELECT generation FROM outbox WHERE event_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(generation, 2);
+}
+
+#[tokio::test]
+async fn writes_marked_as_from_google_never_enter_the_outbox() {
+    let app = spawn_app().await;
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL calsync.origin = 'google'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO events (calendar_id, external_id, summary, start_at, end_at)
+         VALUES ('primary', 'abcde12345', 'x', now(), now() + interval '1 hour')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0);
+    let origin: String =
+        sqlx::query_scalar("SELECT origin FROM events WHERE external_id = 'abcde12345'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(origin, "google");
+}
+
+#[tokio::test]
+async fn a_plain_delete_of_a_google_event_becomes_a_soft_delete() {
+    let app = spawn_app().await;
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL calsync.origin = 'google'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO events (calendar_id, external_id, summary, start_date, end_date)
+         VALUES ('primary', 'ggggg00001', 'x', '2026-02-17', '2026-02-18')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("DELETE FROM events WHERE external_id = 'ggggg00001'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (deleted, status): (bool, String) = sqlx::query_as(
+        "SELECT deleted_at IS NOT NULL, status FROM events WHERE external_id = 'ggggg00001'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(deleted);
+    assert_eq!(status, "cancelled");
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 1, "the deletion must be queued for Google");
+}
+
+#[tokio::test]
+async fn an_unknown_role_is_refused_by_the_database() {
+    let app = spawn_app().await;
+    let err = sqlx::query(
+        "INSERT INTO events (casquette, summary, start_at, end_at) VALUES ('pilote', 'x', now(), now())",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("pilote"), "{err}");
+}
