@@ -5,7 +5,7 @@ CREATE TABLE calendars (
     name        TEXT NOT NULL,
     casquette   TEXT NOT NULL,                    -- role: medecin, enseignant, chercheur, ...
     color       TEXT,
-    time_zone   TEXT,                             -- from config, else from Google's list response
+    time_zone   TEXT,                             -- as Google reports it (events.list timeZone); the config may override
     active      BOOLEAN NOT NULL DEFAULT TRUE,    -- false once the calendar left the config
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -67,6 +67,7 @@ CREATE TABLE sync_state (
     last_success_at       TIMESTAMPTZ,
     last_push_at          TIMESTAMPTZ,
     consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+    retry_at              TIMESTAMPTZ,             -- after a failed run: not before this (backoff)
     alerted               BOOLEAN NOT NULL DEFAULT FALSE,
     error_reason          TEXT,                    -- permanent error (404 calendar, invalid_grant): syncing paused
     updated_at            TIMESTAMPTZ NOT NULL DEFAULT now()

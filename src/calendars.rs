@@ -12,20 +12,17 @@ pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx
     let names: Vec<String> = cals.iter().map(|c| c.name.clone()).collect();
     let roles: Vec<String> = cals.iter().map(|c| c.casquette.clone()).collect();
     let colors: Vec<Option<String>> = cals.iter().map(|c| c.color.clone()).collect();
-    let zones: Vec<Option<String>> = cals.iter().map(|c| c.time_zone.clone()).collect();
     let mut tx = pool.begin().await?;
     sqlx::query!(
-        r#"INSERT INTO calendars (id, name, casquette, color, time_zone, active)
-           SELECT * , TRUE FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+        r#"INSERT INTO calendars (id, name, casquette, color, active)
+           SELECT *, TRUE FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
            ON CONFLICT (id) DO UPDATE
               SET name = EXCLUDED.name, casquette = EXCLUDED.casquette, color = EXCLUDED.color,
-                  time_zone = COALESCE(EXCLUDED.time_zone, calendars.time_zone),
                   active = TRUE, updated_at = now()"#,
         &ids,
         &names,
         &roles,
         &colors as &[Option<String>],
-        &zones as &[Option<String>],
     )
     .execute(&mut *tx)
     .await?;

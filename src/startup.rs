@@ -1,4 +1,5 @@
-//! `Application`: builds the stores and the HTTP server on its own listener, then runs until the shutdown token fires.
+//! `Application`: builds the stores, the Google client and the HTTP server on its own listener,
+//! starts the background loops, and runs until the shutdown token fires.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -7,13 +8,19 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use sqlx::PgPool;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::push::registry::ChannelManager;
+use crate::push::renewal;
+use crate::push::token::ChannelTokens;
 use crate::redis_health::RedisHealth;
 use crate::routes::{self, AppState};
+use crate::sync::alerts::{AlertSink, LogAlerts};
+use crate::sync::{Syncer, poll, worker};
 use crate::telemetry::RequestSpan;
 
 /// Largest request body the API accepts (webhooks have none; events are small).
@@ -25,6 +32,7 @@ pub struct Application {
     server: Server,
     state: AppState,
     shutdown: CancellationToken,
+    workers: Vec<JoinHandle<()>>,
 }
 
 /// How `build` should treat the database.
@@ -36,12 +44,25 @@ pub enum Migrations {
 
 impl Application {
     /// Connects the stores (lazily), applies migrations if asked, mirrors the configured calendars,
-    /// and binds `server.bind_address` (port 0 picks a free port).
+    /// builds the Google client, binds `server.bind_address` (port 0 picks a free port) and starts
+    /// the workers when enabled.
     pub async fn build(
         settings: Settings,
         migrations: Migrations,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.server.bind_address)?;
+        Self::build_on(settings, migrations, shutdown, listener).await
+    }
+
+    /// Like `build`, on a listener bound by the caller (tests that need the port before building).
+    pub async fn build_on(
+        settings: Settings,
+        migrations: Migrations,
+        shutdown: CancellationToken,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
         let pool = crate::db::pool(&settings.database)?;
         if migrations == Migrations::Apply {
             crate::db::migrate(&pool).await?;
@@ -54,32 +75,65 @@ impl Application {
                 None
             }
         };
-        let listener = TcpListener::bind(&settings.server.bind_address)?;
-        Self::with_parts(settings, pool, redis, listener, shutdown)
+        let metrics = Metrics::new();
+        let alerts: Arc<dyn AlertSink> = Arc::new(LogAlerts);
+        let tokens = settings
+            .admin
+            .channel_token_secret
+            .as_ref()
+            .map(|s| ChannelTokens::new(s.expose()));
+        let (syncer, channels) = if settings.google_calendar.enabled {
+            let syncer = build_syncer(
+                settings.clone(),
+                pool.clone(),
+                redis.clone(),
+                metrics.clone(),
+                alerts.clone(),
+            )
+            .await?;
+            let channels = channel_manager(&settings, &syncer, tokens.clone(), alerts.clone());
+            (Some(syncer), channels)
+        } else {
+            (None, None)
+        };
+        let state = AppState {
+            pool,
+            redis,
+            settings,
+            metrics,
+            channel_tokens: tokens,
+            channels,
+            syncer,
+        };
+        let mut app = Self::with_state(state, listener, shutdown)?;
+        app.spawn_workers();
+        Ok(app)
     }
 
-    fn with_parts(
-        settings: Settings,
-        pool: PgPool,
-        redis: Option<RedisHealth>,
+    fn with_state(
+        state: AppState,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let grace = settings.server.shutdown_grace_secs;
-        let state = AppState {
-            pool,
-            redis,
-            settings: Arc::new(settings),
-            metrics: Metrics::new(),
-        };
+        let grace = state.settings.server.shutdown_grace_secs;
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-                .app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_BODY_BYTES)
+                        .error_handler(|e, _| {
+                            crate::error::ApiError::BadRequest(format!("invalid JSON body: {e}"))
+                                .into()
+                        }),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    crate::error::ApiError::BadRequest(format!("invalid query: {e}")).into()
+                }))
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -91,7 +145,44 @@ impl Application {
             server,
             state,
             shutdown,
+            workers: Vec::new(),
         })
+    }
+
+    /// Starts the sync worker, the fallback poll and the channel renewal, each on a child of the shutdown token.
+    fn spawn_workers(&mut self) {
+        let settings = self.state.settings.clone();
+        if !settings.server.workers_enabled {
+            return;
+        }
+        if let Some(syncer) = &self.state.syncer {
+            self.workers.push(tokio::spawn(worker::run(
+                syncer.clone(),
+                worker::WorkerConfig::default(),
+                self.shutdown.child_token(),
+            )));
+            let writer = crate::writer::Writer {
+                pool: self.state.pool.clone(),
+                client: syncer.client.clone(),
+                default_reminders: Arc::new(settings.google_calendar.default_reminders.clone()),
+                owner: syncer.owner,
+                batch: 16,
+            };
+            self.workers
+                .push(tokio::spawn(writer.run(self.shutdown.child_token())));
+            let interval = Duration::from_secs(settings.google_calendar.sync_interval_minutes * 60);
+            self.workers.push(tokio::spawn(poll::run(
+                self.state.pool.clone(),
+                interval,
+                self.shutdown.child_token(),
+            )));
+        }
+        if let Some(channels) = &self.state.channels {
+            self.workers.push(tokio::spawn(renewal::run(
+                channels.clone(),
+                self.shutdown.child_token(),
+            )));
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -102,7 +193,7 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the shutdown token is cancelled, then drains in-flight requests.
+    /// Serves until the shutdown token is cancelled, then drains in-flight requests and workers.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let shutdown = self.shutdown.clone();
@@ -113,10 +204,65 @@ impl Application {
         let result = self.server.await;
         self.shutdown.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(1), stopper).await;
+        for worker in self.workers {
+            if tokio::time::timeout(Duration::from_secs(30), worker)
+                .await
+                .is_err()
+            {
+                tracing::warn!("a background worker did not stop within 30 s");
+            }
+        }
         if let Some(redis) = &self.state.redis {
             redis.quit().await;
         }
         self.state.pool.close().await;
         Ok(result?)
     }
+}
+
+/// The Google client and the syncer from the settings (credentials are read here).
+pub async fn build_syncer(
+    settings: Arc<Settings>,
+    pool: PgPool,
+    redis: Option<RedisHealth>,
+    metrics: Arc<Metrics>,
+    alerts: Arc<dyn AlertSink>,
+) -> anyhow::Result<Syncer> {
+    let client = crate::google::GoogleClient::from_settings(&settings.google).await?;
+    Ok(Syncer {
+        pool,
+        client: Arc::new(client),
+        settings,
+        redis,
+        alerts,
+        metrics,
+        owner: uuid::Uuid::new_v4(),
+    })
+}
+
+/// The channel manager, when push can work: a public URL, a token secret, and push enabled.
+fn channel_manager(
+    settings: &Settings,
+    syncer: &Syncer,
+    tokens: Option<ChannelTokens>,
+    alerts: Arc<dyn AlertSink>,
+) -> Option<ChannelManager> {
+    if !settings.push.enabled {
+        return None;
+    }
+    let (Some(public), Some(tokens)) = (&settings.server.public_url, tokens) else {
+        tracing::warn!(
+            "push disabled: WEBHOOK_PUBLIC_URL or CHANNEL_TOKEN_SECRET is not set; the fallback poll alone keeps calendars in sync"
+        );
+        return None;
+    };
+    Some(ChannelManager {
+        pool: syncer.pool.clone(),
+        client: syncer.client.clone(),
+        tokens,
+        address: format!("{}/webhooks/google", public.trim_end_matches('/')),
+        ttl: Duration::from_secs(settings.push.channel_ttl_secs),
+        margin: Duration::from_secs(settings.push.renew_margin_secs),
+        alerts,
+    })
 }

@@ -1,8 +1,10 @@
 //! Command dispatch and exit codes: 0 success, 1 runtime failure, 2 bad configuration, 3 not available yet.
 
 mod admin_token;
+mod channels;
 mod healthcheck;
 mod serve;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -53,8 +55,8 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             healthcheck::run(load(&cli)?, *max_age_minutes).await
         }
         Command::AdminToken { ttl, subject } => admin_token::run(load(&cli)?, ttl, subject),
-        Command::Sync { .. } => Err(Failure::NotYet("`calsync sync`")),
-        Command::Channels { .. } => Err(Failure::NotYet("`calsync channels`")),
+        Command::Sync { calendar, full } => sync::run(load(&cli)?, calendar.clone(), *full).await,
+        Command::Channels { command } => channels::run(load(&cli)?, command).await,
         Command::Auth { .. } => Err(Failure::NotYet("`calsync auth`")),
         Command::Emulator { .. } => Err(Failure::NotYet("`calsync emulator`")),
         Command::Demo => Err(Failure::NotYet("`calsync demo`")),

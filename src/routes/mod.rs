@@ -1,7 +1,13 @@
 //! HTTP routes and the state they share.
 
+mod admin;
+pub mod auth;
+mod conflicts;
+pub mod events;
 mod health;
 mod metrics;
+mod sync_api;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -10,7 +16,10 @@ use sqlx::PgPool;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::push::registry::ChannelManager;
+use crate::push::token::ChannelTokens;
 use crate::redis_health::RedisHealth;
+use crate::sync::Syncer;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -19,11 +28,39 @@ pub struct AppState {
     pub redis: Option<RedisHealth>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    /// Verifies `X-Goog-Channel-Token`; None when `CHANNEL_TOKEN_SECRET` is unset (pushes then get 503).
+    pub channel_tokens: Option<ChannelTokens>,
+    /// Channel lifecycle; None when push is not configured.
+    pub channels: Option<ChannelManager>,
+    /// Runs syncs on demand; None when Google sync is off.
+    pub syncer: Option<Syncer>,
 }
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics));
+        .route("/metrics", web::get().to(metrics::metrics))
+        .route("/webhooks/google", web::post().to(webhook::receive))
+        .route("/api/v1/calendar/sync", web::post().to(sync_api::sync_now))
+        .service(
+            web::scope("/api/v1")
+                .route("/events", web::get().to(events::list))
+                .route("/events", web::post().to(events::create))
+                .route("/events/today", web::get().to(events::today))
+                .route("/events/{id}", web::get().to(events::get))
+                .route("/events/{id}", web::patch().to(events::patch))
+                .route("/events/{id}", web::delete().to(events::delete))
+                .route("/conflicts", web::get().to(conflicts::list))
+                .route(
+                    "/conflicts/{id}/resolve",
+                    web::post().to(conflicts::resolve),
+                ),
+        )
+        .service(
+            web::scope("/admin")
+                .route("/channels", web::get().to(admin::list))
+                .route("/channels/renew", web::post().to(admin::renew))
+                .route("/channels/{id}/stop", web::post().to(admin::stop)),
+        );
 }

@@ -80,6 +80,9 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ("ADMIN_JWT_SECRET".into(), "test-admin-secret".into()),
         ("CHANNEL_TOKEN_SECRET".into(), "test-channel-secret".into()),
         ("CALSYNC__SERVER__SHUTDOWN_GRACE_SECS".into(), "1".into()),
+        ("CALSYNC__SERVER__WORKERS_ENABLED".into(), "false".into()),
+        // No Google unless a test brings the emulator (tests/api/google_env.rs).
+        ("CALSYNC__GOOGLE_CALENDAR__ENABLED".into(), "false".into()),
     ];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     load_from_str(SAMPLE_CONFIG, &vars).expect("test settings must be valid")

@@ -1,0 +1,228 @@
+//! Channel lifecycle: create (stored before Google answers), renew (new channel first, then stop the old),
+//! stop, and the startup/periodic check that every active calendar has a live channel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use super::channels;
+use super::token::ChannelTokens;
+use crate::google::{GoogleClient, GoogleError, WatchRequest};
+use crate::sync::alerts::{Alert, AlertSink};
+
+/// Creates, renews and stops watch channels.
+#[derive(Clone)]
+pub struct ChannelManager {
+    pub pool: PgPool,
+    pub client: Arc<GoogleClient>,
+    pub tokens: ChannelTokens,
+    /// `<WEBHOOK_PUBLIC_URL>/webhooks/google`.
+    pub address: String,
+    pub ttl: Duration,
+    pub margin: Duration,
+    pub alerts: Arc<dyn AlertSink>,
+}
+
+/// Why a channel operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("google: {0}")]
+    Google(#[from] GoogleError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unknown channel")]
+    UnknownChannel,
+    #[error("unknown or inactive calendar")]
+    UnknownCalendar,
+}
+
+/// A channel as created.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Created {
+    pub id: String,
+    pub calendar_id: String,
+    pub expiration: Option<DateTime<Utc>>,
+}
+
+impl ChannelManager {
+    /// Registers a new channel for `calendar_id`. The row exists (pending) before Google is asked,
+    /// so a `sync` message that beats the watch response finds it.
+    pub async fn create(&self, calendar_id: &str) -> Result<Created, ChannelError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        channels::insert_pending(&self.pool, &id, calendar_id, &self.address).await?;
+        let request = WatchRequest::web_hook(
+            &id,
+            &self.address,
+            &self.tokens.sign(&id, calendar_id),
+            self.ttl,
+        );
+        match self.client.watch_events(calendar_id, &request).await {
+            Ok(ch) => {
+                let expiration = ch.expiration_time();
+                channels::activate(
+                    &self.pool,
+                    &id,
+                    &ch.resource_id,
+                    ch.resource_uri.as_deref(),
+                    expiration,
+                )
+                .await?;
+                tracing::info!(calendar = %calendar_id, channel = %id, "watch channel created");
+                Ok(Created {
+                    id,
+                    calendar_id: calendar_id.to_string(),
+                    expiration,
+                })
+            }
+            Err(e) => {
+                channels::end(&self.pool, &id, "failed").await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Stops one channel at Google (a 404 means it is already gone) and marks it stopped.
+    pub async fn stop(&self, channel_id: &str) -> Result<(), ChannelError> {
+        let row = channels::lookup(&self.pool, channel_id)
+            .await?
+            .ok_or(ChannelError::UnknownChannel)?;
+        if let Some(resource_id) = &row.resource_id {
+            match self.client.stop_channel(channel_id, resource_id).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        channels::end(&self.pool, channel_id, "stopped").await?;
+        tracing::info!(calendar = %row.calendar_id, channel = %channel_id, "watch channel stopped");
+        Ok(())
+    }
+
+    /// New channel first, then the calendar's older live channels are stopped (both deliver meanwhile).
+    pub async fn renew(&self, calendar_id: &str) -> Result<Created, ChannelError> {
+        let old = live_channels(&self.pool, calendar_id).await?;
+        let created = self.create(calendar_id).await?;
+        for id in old {
+            if let Err(e) = self.stop(&id).await {
+                // The new channel already delivers; the old one dies at its expiry anyway.
+                tracing::warn!(calendar = %calendar_id, channel = %id, error.cause = %e, "old channel not stopped");
+            }
+        }
+        Ok(created)
+    }
+
+    /// Renews every channel expiring within the margin, gives a channel to every active calendar
+    /// without one (marking it pending: a catch-up sync covers the gap), and stops channels of
+    /// calendars that left the config. Returns the number of channels created.
+    pub async fn reconcile(&self) -> Result<usize, ChannelError> {
+        let margin = chrono::Duration::from_std(self.margin).unwrap_or(chrono::Duration::days(1));
+        for orphan in orphan_channels(&self.pool).await? {
+            if let Err(e) = self.stop(&orphan).await {
+                tracing::warn!(channel = %orphan, error.cause = %e, "orphan channel not stopped");
+            }
+        }
+        expire_past(&self.pool).await?;
+        let mut created = 0;
+        for cal in calendars_needing_channel(&self.pool, Utc::now() + margin).await? {
+            let had_live = !live_channels(&self.pool, &cal.id).await?.is_empty();
+            let result = if had_live {
+                self.renew(&cal.id).await
+            } else {
+                self.create(&cal.id).await
+            };
+            match result {
+                Ok(_) => {
+                    created += 1;
+                    if !had_live {
+                        crate::sync::state::mark_pending(&self.pool, &cal.id).await?;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(calendar = %cal.id, error.cause = %e, "no live channel for calendar");
+                    if !had_live {
+                        self.alerts
+                            .alert(&Alert::NoLiveChannel {
+                                calendar_id: cal.id.clone(),
+                                casquette: cal.casquette.clone(),
+                            })
+                            .await;
+                    }
+                }
+            }
+        }
+        Ok(created)
+    }
+
+    /// When the next channel enters its renewal window (None: no live channel).
+    pub async fn next_renewal(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        let margin = chrono::Duration::from_std(self.margin).unwrap_or(chrono::Duration::days(1));
+        let next = sqlx::query_scalar!(
+            "SELECT MIN(expiration) FROM watch_channels WHERE state = 'active'"
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next.map(|e| e - margin))
+    }
+}
+
+async fn live_channels(pool: &PgPool, calendar_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM watch_channels WHERE calendar_id = $1 AND state = 'active'",
+        calendar_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Active channels whose calendar is no longer active in the config.
+async fn orphan_channels(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT w.id FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
+          WHERE w.state = 'active' AND NOT c.active"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Channels past their expiration are expired (Google stopped delivering).
+async fn expire_past(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE watch_channels SET state = 'expired', stopped_at = now()
+          WHERE state = 'active' AND expiration IS NOT NULL AND expiration <= now()"
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query!(
+        "UPDATE watch_channels SET state = 'failed', stopped_at = now()
+          WHERE state = 'pending' AND created_at < now() - interval '10 minutes'"
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+struct NeedsChannel {
+    id: String,
+    casquette: String,
+}
+
+/// Active calendars whose newest live channel expires before `horizon` (or that have none).
+async fn calendars_needing_channel(
+    pool: &PgPool,
+    horizon: DateTime<Utc>,
+) -> Result<Vec<NeedsChannel>, sqlx::Error> {
+    sqlx::query_as!(
+        NeedsChannel,
+        r#"SELECT c.id, c.casquette FROM calendars c
+            WHERE c.active
+              AND NOT EXISTS (SELECT 1 FROM watch_channels w
+                               WHERE w.calendar_id = c.id AND w.state = 'active'
+                                 AND (w.expiration IS NULL OR w.expiration > $1))
+            ORDER BY c.id"#,
+        horizon
+    )
+    .fetch_all(pool)
+    .await
+}

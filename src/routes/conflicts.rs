@@ -1,0 +1,155 @@
+//! `GET /api/v1/conflicts` and `POST /api/v1/conflicts/{id}/resolve {"keep": "local"|"google"}`:
+//! the manual choice re-applies the kept version as a fresh local write, which reaches Google through the outbox.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::Admin;
+use super::events::model::{EventTime, Span};
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub all: bool,
+}
+
+pub async fn list(
+    _: Admin,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = sqlx::query!(
+        r#"SELECT id, event_id, calendar_id, external_id, winner, local_version, google_version,
+                  local_updated_at, google_updated, detected_at, resolved_at, resolution
+             FROM conflicts WHERE $1 OR resolved_at IS NULL
+            ORDER BY detected_at DESC LIMIT 500"#,
+        q.all
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({"id": r.id, "event_id": r.event_id, "calendar_id": r.calendar_id, "googleId": r.external_id,
+                   "winner": r.winner, "local": r.local_version, "google": r.google_version,
+                   "local_updated_at": r.local_updated_at, "google_updated": r.google_updated,
+                   "detected_at": r.detected_at, "resolved_at": r.resolved_at, "resolution": r.resolution})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolve {
+    pub keep: String,
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn time(v: &Value, key: &str) -> Result<EventTime, ApiError> {
+    let mut t: EventTime = serde_json::from_value(v.get(key).cloned().unwrap_or(Value::Null))
+        .map_err(|_| ApiError::Conflict(format!("the kept version has no usable {key}")))?;
+    // Stored versions may carry `+00:00` date-times from PostgreSQL; both are RFC 3339.
+    if let Some(dt) = &t.date_time
+        && let Ok(parsed) = DateTime::parse_from_rfc3339(dt)
+    {
+        t.date_time = Some(parsed.with_timezone(&Utc).to_rfc3339());
+    }
+    Ok(t)
+}
+
+pub async fn resolve(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Resolve>,
+) -> Result<HttpResponse, ApiError> {
+    let id: Uuid = path
+        .parse()
+        .map_err(|_| ApiError::NotFound("conflict".into()))?;
+    let keep = body.into_inner().keep;
+    if keep != "local" && keep != "google" {
+        return Err(ApiError::BadRequest(
+            "keep must be \"local\" or \"google\"".into(),
+        ));
+    }
+    let c = sqlx::query!(
+        "SELECT event_id, local_version, google_version, resolved_at FROM conflicts WHERE id = $1",
+        id
+    )
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::NotFound("conflict".into()))?;
+    if c.resolved_at.is_some() {
+        return Err(ApiError::Conflict(
+            "this conflict is already resolved".into(),
+        ));
+    }
+    let event_id = c
+        .event_id
+        .ok_or_else(|| ApiError::Conflict("the event no longer exists".into()))?;
+    let v = if keep == "local" {
+        c.local_version
+    } else {
+        c.google_version
+    };
+    let deleted = v.get("deleted").and_then(Value::as_bool).unwrap_or(false)
+        || v.get("status").and_then(Value::as_str) == Some("cancelled");
+    let mut tx = state.pool.begin().await?;
+    if deleted {
+        sqlx::query!(
+            "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1",
+            event_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        let span = Span::parse(&time(&v, "start")?, &time(&v, "end")?)?;
+        let (start_at, end_at, start_date, end_date) = span.columns();
+        let recurrence: Option<Vec<String>> = v
+            .get("recurrence")
+            .and_then(|r| serde_json::from_value(r.clone()).ok());
+        let status = match text(&v, "status").as_deref() {
+            Some("tentative") => "tentative",
+            _ => "confirmed",
+        };
+        sqlx::query!(
+            "UPDATE events SET summary = $2, description = $3, location = $4, start_at = $5, end_at = $6,
+                    start_date = $7, end_date = $8, time_zone = COALESCE($9, time_zone), recurrence = $10,
+                    reminders = COALESCE($11, reminders), status = $12, deleted_at = NULL, updated_at = now()
+              WHERE id = $1",
+            event_id,
+            text(&v, "summary"),
+            text(&v, "description"),
+            text(&v, "location"),
+            start_at,
+            end_at,
+            start_date,
+            end_date,
+            span.time_zone,
+            recurrence.as_deref(),
+            v.get("reminders").cloned().filter(|r| !r.is_null()),
+            status,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "UPDATE conflicts SET resolved_at = now(), resolution = $2 WHERE id = $1",
+        id,
+        keep
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(json!({"resolved": id, "kept": keep, "event_id": event_id})))
+}

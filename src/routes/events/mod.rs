@@ -1,0 +1,284 @@
+//! `/api/v1/events`: list, get, create, patch, delete local events; writes reach Google through the outbox.
+
+pub mod model;
+mod today;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use super::auth::Admin;
+use crate::error::ApiError;
+use model::{EventRecord, EventTime, NewEvent, Span};
+
+pub use today::today;
+
+const MAX_PAGE: i64 = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub calendar: Option<String>,
+    pub casquette: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+async fn fetch(pool: &sqlx::PgPool, id: Uuid) -> Result<EventRecord, ApiError> {
+    sqlx::query_as!(
+        EventRecord,
+        r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                  start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+             FROM events WHERE id = $1 AND deleted_at IS NULL"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| ApiError::NotFound("event".into()))
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound("event".into()))
+}
+
+/// The calendar a write targets: `calendar_id`, else the role's calendar.
+fn target(
+    state: &AppState,
+    calendar_id: Option<&str>,
+    casquette: Option<&str>,
+) -> Result<String, ApiError> {
+    let cals = &state.settings.google_calendar.calendars;
+    match (calendar_id, casquette) {
+        (Some(id), _) => cals
+            .iter()
+            .find(|c| c.id == id && casquette.is_none_or(|r| r == c.casquette))
+            .map(|c| c.id.clone())
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "calendar_id {id:?} is not a configured calendar of that casquette"
+                ))
+            }),
+        (None, Some(role)) => cals
+            .iter()
+            .find(|c| c.casquette == role)
+            .map(|c| c.id.clone())
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown casquette {role:?}"))),
+        (None, None) => Err(ApiError::BadRequest("give casquette or calendar_id".into())),
+    }
+}
+
+pub async fn list(
+    _: Admin,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(role) = &q.casquette
+        && !state.settings.google_calendar.casquettes.contains(role)
+    {
+        return Err(ApiError::BadRequest(format!("unknown casquette {role:?}")));
+    }
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let offset = q.offset.unwrap_or(0).max(0);
+    let rows = sqlx::query_as!(
+        EventRecord,
+        r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                  start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+             FROM events
+            WHERE deleted_at IS NULL
+              AND ($1::text IS NULL OR calendar_id = $1)
+              AND ($2::text IS NULL OR casquette = $2)
+              AND ($3::timestamptz IS NULL OR COALESCE(end_at, end_date::timestamptz) > $3)
+              AND ($4::timestamptz IS NULL OR COALESCE(start_at, start_date::timestamptz) < $4)
+            ORDER BY COALESCE(start_at, start_date::timestamptz), id
+            LIMIT $5 OFFSET $6"#,
+        q.calendar,
+        q.casquette,
+        q.from,
+        q.to,
+        limit + 1,
+        offset,
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Value> = rows
+        .iter()
+        .take(limit as usize)
+        .map(EventRecord::to_json)
+        .collect();
+    let mut body = json!({"items": items});
+    if more {
+        body["nextOffset"] = json!(offset + limit);
+    }
+    Ok(HttpResponse::Ok().json(body))
+}
+
+pub async fn get(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let record = fetch(&state.pool, parse_id(&path)?).await?;
+    Ok(HttpResponse::Ok().json(record.to_json()))
+}
+
+pub async fn create(
+    _: Admin,
+    state: web::Data<AppState>,
+    body: web::Json<NewEvent>,
+) -> Result<HttpResponse, ApiError> {
+    let e = body.into_inner();
+    let calendar = target(&state, e.calendar_id.as_deref(), e.casquette.as_deref())?;
+    let span = Span::parse(&e.start, &e.end)?;
+    let status = model::status(e.status.as_deref())?.to_string();
+    if let Some(r) = &e.recurrence {
+        model::recurrence(r)?;
+        if span.time_zone.is_none() && matches!(span.start, model::When::At(_)) {
+            return Err(ApiError::BadRequest(
+                "recurring events need start.timeZone".into(),
+            ));
+        }
+    }
+    let (start_at, end_at, start_date, end_date) = span.columns();
+    let id: Uuid = sqlx::query_scalar!(
+        "INSERT INTO events (calendar_id, summary, description, location, start_at, end_at, start_date, end_date,
+                             time_zone, recurrence, reminders, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        calendar,
+        e.summary,
+        e.description,
+        e.location,
+        start_at,
+        end_at,
+        start_date,
+        end_date,
+        span.time_zone,
+        e.recurrence.as_deref(),
+        e.reminders,
+        status,
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let record = fetch(&state.pool, id).await?;
+    Ok(HttpResponse::Created().json(record.to_json()))
+}
+
+fn text_field(patch: &Map<String, Value>, key: &str) -> Result<(bool, Option<String>), ApiError> {
+    match patch.get(key) {
+        None => Ok((false, None)),
+        Some(Value::Null) => Ok((true, None)),
+        Some(Value::String(s)) => Ok((true, Some(s.clone()))),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "{key} must be a string or null"
+        ))),
+    }
+}
+
+pub async fn patch(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Map<String, Value>>,
+) -> Result<HttpResponse, ApiError> {
+    const FIELDS: [&str; 8] = [
+        "summary",
+        "description",
+        "location",
+        "start",
+        "end",
+        "recurrence",
+        "reminders",
+        "status",
+    ];
+    let id = parse_id(&path)?;
+    let patch = body.into_inner();
+    if let Some(k) = patch.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::BadRequest(format!("{k} cannot be patched")));
+    }
+    let current = fetch(&state.pool, id).await?;
+    let (set_summary, summary) = text_field(&patch, "summary")?;
+    let (set_description, description) = text_field(&patch, "description")?;
+    let (set_location, location) = text_field(&patch, "location")?;
+    let time = |key: &str, current: Value| -> Result<EventTime, ApiError> {
+        let v = patch.get(key).cloned().unwrap_or(current);
+        serde_json::from_value(v).map_err(|e| ApiError::BadRequest(format!("{key}: {e}")))
+    };
+    let current_json = current.to_json();
+    let span = Span::parse(
+        &time("start", current_json["start"].clone())?,
+        &time("end", current_json["end"].clone())?,
+    )?;
+    let (start_at, end_at, start_date, end_date) = span.columns();
+    let set_recurrence = patch.contains_key("recurrence");
+    let recurrence: Option<Vec<String>> = match patch.get("recurrence") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let lines: Vec<String> = serde_json::from_value(v.clone())
+                .map_err(|_| ApiError::BadRequest("recurrence must be a list of strings".into()))?;
+            model::recurrence(&lines)?;
+            Some(lines)
+        }
+    };
+    let set_reminders = patch.contains_key("reminders");
+    let reminders = patch.get("reminders").cloned().filter(|v| !v.is_null());
+    let status = match patch.get("status") {
+        None => current.status.clone(),
+        Some(v) => model::status(v.as_str())?.to_string(),
+    };
+    sqlx::query!(
+        "UPDATE events SET
+            summary = CASE WHEN $2 THEN $3 ELSE summary END,
+            description = CASE WHEN $4 THEN $5 ELSE description END,
+            location = CASE WHEN $6 THEN $7 ELSE location END,
+            start_at = $8, end_at = $9, start_date = $10, end_date = $11, time_zone = $12,
+            recurrence = CASE WHEN $13 THEN $14 ELSE recurrence END,
+            reminders = CASE WHEN $15 THEN $16 ELSE reminders END,
+            status = $17
+          WHERE id = $1 AND deleted_at IS NULL",
+        id,
+        set_summary,
+        summary,
+        set_description,
+        description,
+        set_location,
+        location,
+        start_at,
+        end_at,
+        start_date,
+        end_date,
+        span.time_zone,
+        set_recurrence,
+        recurrence.as_deref(),
+        set_reminders,
+        reminders,
+        status,
+    )
+    .execute(&state.pool)
+    .await?;
+    Ok(HttpResponse::Ok().json(fetch(&state.pool, id).await?.to_json()))
+}
+
+pub async fn delete(
+    _: Admin,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let done = sqlx::query!(
+        "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1 AND deleted_at IS NULL",
+        id
+    )
+    .execute(&state.pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(ApiError::NotFound("event".into()));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

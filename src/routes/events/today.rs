@@ -1,0 +1,183 @@
+//! `GET /api/v1/events/today?casquette=…`: the seed's `get_todays_events`, in each calendar's time zone,
+//! recurring series expanded with their exceptions and cancellations applied.
+
+use std::collections::HashSet;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::super::AppState;
+use super::super::auth::Admin;
+use super::model::EventRecord;
+use crate::error::ApiError;
+use crate::recurrence::{occurrences, start_of_day};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TodayQuery {
+    pub casquette: Option<String>,
+    /// Another day than today (`YYYY-MM-DD`), mostly for planning and tests.
+    pub date: Option<NaiveDate>,
+}
+
+pub async fn today(
+    _: Admin,
+    state: web::Data<AppState>,
+    q: web::Query<TodayQuery>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(role) = &q.casquette
+        && !state.settings.google_calendar.casquettes.contains(role)
+    {
+        return Err(ApiError::BadRequest(format!("unknown casquette {role:?}")));
+    }
+    let mut out: Vec<(DateTime<Utc>, Value)> = Vec::new();
+    // Each calendar's zone: the config's, else the one Google reported at the last sync.
+    let calendars = sqlx::query!(
+        "SELECT id, time_zone FROM calendars WHERE active AND ($1::text IS NULL OR casquette = $1) ORDER BY id",
+        q.casquette
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    for cal in calendars {
+        let configured = state
+            .settings
+            .calendar(&cal.id)
+            .and_then(|c| c.time_zone.clone());
+        let tz: chrono_tz::Tz = configured
+            .or(cal.time_zone)
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
+        let day = q
+            .date
+            .unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
+        let from = start_of_day(day, tz);
+        let until = start_of_day(day.succ_opt().unwrap_or(day), tz);
+        let rows = sqlx::query_as!(
+            EventRecord,
+            r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                      start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                      status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+                 FROM events
+                WHERE calendar_id = $1 AND (
+                      recurrence IS NOT NULL
+                   OR recurring_event_id IS NOT NULL
+                   OR (deleted_at IS NULL AND start_at < $3 AND end_at > $2)
+                   OR (deleted_at IS NULL AND start_date <= $4 AND end_date > $4))"#,
+            cal.id,
+            from,
+            until,
+            day,
+        )
+        .fetch_all(&state.pool)
+        .await?;
+        // Instances that replace an occurrence of a series (moved or cancelled), by series.
+        let replaced: HashSet<(String, String)> = rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.recurring_event_id.clone()?,
+                    normalise(r.original_start.as_deref()?),
+                ))
+            })
+            .collect();
+        for r in &rows {
+            let live = r.status != "cancelled";
+            if r.recurrence.is_some() {
+                if !live {
+                    continue;
+                }
+                expand(r, tz, from, until, &replaced, &mut out);
+            } else if live && overlaps(r, from, until, day) {
+                out.push((sort_key(r, from), r.to_json()));
+            }
+        }
+    }
+    out.sort_by_key(|(k, _)| *k);
+    let items: Vec<Value> = out.into_iter().map(|(_, v)| v).collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items})))
+}
+
+fn overlaps(r: &EventRecord, from: DateTime<Utc>, until: DateTime<Utc>, day: NaiveDate) -> bool {
+    match (r.start_at, r.end_at, r.start_date, r.end_date) {
+        (Some(s), Some(e), _, _) => s < until && e > from,
+        (_, _, Some(s), Some(e)) => s <= day && e > day,
+        _ => false,
+    }
+}
+
+fn sort_key(r: &EventRecord, from: DateTime<Utc>) -> DateTime<Utc> {
+    r.start_at.unwrap_or(from)
+}
+
+/// `originalStartTime` as the instance-id style key (UTC instant or date), so both spellings match.
+fn normalise(original: &str) -> String {
+    DateTime::parse_from_rfc3339(original)
+        .map(|t| t.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_else(|_| original.replace('-', ""))
+}
+
+/// Adds the occurrences of series `r` within [from, until) to `out`, skipping replaced ones.
+fn expand(
+    r: &EventRecord,
+    cal_tz: chrono_tz::Tz,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    replaced: &HashSet<(String, String)>,
+    out: &mut Vec<(DateTime<Utc>, Value)>,
+) {
+    // A series not at Google yet has no exceptions; its occurrences carry an empty series id.
+    let series = r.external_id.as_deref().unwrap_or_default();
+    let tz: chrono_tz::Tz = r
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(cal_tz);
+    let lines = r.recurrence.clone().unwrap_or_default();
+    let (first, duration, all_day) = match (r.start_at, r.end_at, r.start_date, r.end_date) {
+        (Some(s), Some(e), _, _) => (s, e - s, false),
+        (_, _, Some(s), Some(e)) => (
+            start_of_day(s, tz),
+            chrono::Duration::days((e - s).num_days()),
+            true,
+        ),
+        _ => return,
+    };
+    let Ok(starts) = occurrences(first, duration, tz, &lines, from, until) else {
+        tracing::warn!(event = %r.id, "unreadable recurrence rule; series skipped");
+        return;
+    };
+    for start in starts {
+        let key = if all_day {
+            start.with_timezone(&tz).format("%Y%m%d").to_string()
+        } else {
+            start.format("%Y%m%dT%H%M%SZ").to_string()
+        };
+        if replaced.contains(&(series.to_string(), key)) {
+            continue;
+        }
+        let mut v = r.to_json();
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("recurrence");
+            obj.insert("recurringEventId".into(), json!(series));
+            if all_day {
+                let d = start.with_timezone(&tz).date_naive();
+                let end = d + chrono::Duration::days(duration.num_days().max(1));
+                obj.insert("start".into(), json!({"date": d.to_string()}));
+                obj.insert("end".into(), json!({"date": end.to_string()}));
+            } else {
+                let fmt = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
+                obj.insert(
+                    "start".into(),
+                    json!({"dateTime": fmt(start), "timeZone": tz.name()}),
+                );
+                obj.insert(
+                    "end".into(),
+                    json!({"dateTime": fmt(start + duration), "timeZone": tz.name()}),
+                );
+            }
+        }
+        out.push((start, v));
+    }
+}

@@ -1,0 +1,173 @@
+//! One sync run of one calendar: incremental `events.list` over all pages, each page in one transaction,
+//! the token saved with the last page; 410 turns the run into a full resync that reconciles deletions.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sqlx::PgPool;
+
+use super::mapping::{EventRow, MappingError};
+use super::state::{self, Claim};
+use super::store::{self, Counts};
+use crate::config::SyncRange;
+use crate::google::{GoogleClient, GoogleError, ListParams};
+
+/// Lease held on a calendar while its run is in progress (renewed after every page).
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// What a finished run did.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct RunReport {
+    pub full: bool,
+    pub pages: u32,
+    pub counts: Counts,
+    pub elapsed_ms: u64,
+}
+
+/// Why a run failed; `permanent` pauses the calendar until an operator acts.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("google: {0}")]
+    Google(#[from] GoogleError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("google sent an event calsync cannot read: {0}")]
+    Mapping(#[from] MappingError),
+    #[error("the calendar's lease was lost to another worker")]
+    LeaseLost,
+    #[error("a full listing was answered with 410 again")]
+    RepeatedGone,
+    #[error("the last page carried no nextSyncToken")]
+    NoSyncToken,
+}
+
+impl RunError {
+    /// A reason to pause the calendar (no retry until fixed), or None for a transient failure.
+    pub fn permanent_reason(&self) -> Option<String> {
+        match self {
+            Self::Google(e) if e.is_permanent() => Some(e.short_reason()),
+            _ => None,
+        }
+    }
+}
+
+/// Inputs of a run that do not change between runs.
+pub struct RunContext<'a> {
+    pub pool: &'a PgPool,
+    pub client: &'a GoogleClient,
+    pub page_size: u32,
+    pub sync_range: Option<SyncRange>,
+}
+
+/// Runs one sync of a claimed calendar. The caller releases the claim on failure.
+pub async fn run(
+    ctx: &RunContext<'_>,
+    claim: &Claim,
+    force_full: bool,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let mut report = RunReport::default();
+    let mut token = if force_full || claim.full_requested {
+        None
+    } else {
+        claim.sync_token.clone()
+    };
+    loop {
+        match list_all(ctx, claim, token.as_deref(), &mut report).await {
+            Ok(()) => break,
+            Err(RunError::Google(e)) if e.is_sync_token_invalid() && token.is_some() => {
+                tracing::info!(calendar = %claim.calendar_id, "sync token expired (410): full resync");
+                token = None;
+            }
+            Err(RunError::Google(e)) if e.is_sync_token_invalid() => {
+                return Err(RunError::RepeatedGone);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Lists every page for `token` (None = full listing) and applies it.
+async fn list_all(
+    ctx: &RunContext<'_>,
+    claim: &Claim,
+    token: Option<&str>,
+    report: &mut RunReport,
+) -> Result<(), RunError> {
+    let full = token.is_none();
+    report.full = full;
+    let listing_started = Utc::now();
+    let mut seen: Vec<String> = Vec::new();
+    let mut page_token: Option<String> = None;
+    let mut counts = Counts::default();
+    let mut pages = 0u32;
+    loop {
+        let params = list_params(ctx, token, page_token.clone(), full);
+        let page = ctx.client.list_events(&claim.calendar_id, &params).await?;
+        pages += 1;
+        let rows = page
+            .raw_items()
+            .iter()
+            .map(EventRow::from_google)
+            .collect::<Result<Vec<_>, _>>()?;
+        if full {
+            seen.extend(rows.iter().map(|r| r.external_id.clone()));
+        }
+        let last = page.next_page_token.is_none();
+        let mut tx = ctx.pool.begin().await?;
+        store::mark_from_google(&mut tx).await?;
+        if pages == 1
+            && let Some(tz) = page.time_zone.as_deref()
+        {
+            store::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
+        }
+        counts.add(store::apply_page(&mut tx, &claim.calendar_id, &claim.casquette, rows).await?);
+        if last {
+            let next = page
+                .next_sync_token
+                .as_deref()
+                .ok_or(RunError::NoSyncToken)?;
+            if full {
+                counts.deleted +=
+                    store::reconcile_full(&mut tx, &claim.calendar_id, &seen, listing_started)
+                        .await?;
+            }
+            if !state::save_token(&mut tx, claim, next).await? {
+                return Err(RunError::LeaseLost);
+            }
+            tx.commit().await?;
+            tracing::debug!(calendar = %claim.calendar_id, pages, "last page committed with new token");
+            break;
+        }
+        tx.commit().await?;
+        if !state::heartbeat(ctx.pool, claim, LEASE).await? {
+            return Err(RunError::LeaseLost);
+        }
+        page_token = page.next_page_token.clone();
+    }
+    report.pages += pages;
+    report.counts.add(counts);
+    Ok(())
+}
+
+fn list_params(
+    ctx: &RunContext<'_>,
+    token: Option<&str>,
+    page_token: Option<String>,
+    full: bool,
+) -> ListParams {
+    let mut params = ListParams {
+        sync_token: token.map(str::to_string),
+        page_token,
+        max_results: Some(ctx.page_size),
+        ..ListParams::default()
+    };
+    if full && let Some(range) = ctx.sync_range {
+        let now = Utc::now();
+        params.time_min = Some(now - chrono::Duration::days(i64::from(range.past_days)));
+        params.time_max = Some(now + chrono::Duration::days(i64::from(range.future_days)));
+    }
+    params
+}

@@ -1,0 +1,12 @@
+//! Google → PostgreSQL: the incremental sync engine, its per-calendar state, the worker and the fallback poll.
+
+pub mod alerts;
+pub mod engine;
+pub mod mapping;
+pub mod poll;
+pub mod runner;
+pub mod state;
+pub mod store;
+pub mod worker;
+
+pub use runner::{Outcome, Syncer, Trigger};

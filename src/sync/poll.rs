@@ -1,0 +1,80 @@
+//! The fallback poll: once per cluster (advisory lock), marks calendars with no recent successful sync as pending,
+//! sleeping exactly until the next one is due.
+
+use std::time::Duration;
+
+use sqlx::{Connection, PgPool};
+use tokio_util::sync::CancellationToken;
+
+use super::state;
+
+/// Advisory lock key held by the cluster's poll leader ("calsync-poll").
+pub const POLL_LOCK_KEY: i64 = 0x6361_6c73_706f_6c6c;
+/// How often a follower retries to become leader, and the longest the leader sleeps.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Runs until `shutdown`.
+pub async fn run(pool: PgPool, interval: Duration, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        match lead(&pool, interval, &shutdown).await {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error.cause = %e, "poll scheduler: database error; retrying"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// Holds the leader lock on its own connection while scheduling; returns when it is not leader or on error.
+async fn lead(
+    pool: &PgPool,
+    interval: Duration,
+    shutdown: &CancellationToken,
+) -> Result<(), sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let leader: bool =
+        sqlx::query_scalar!("SELECT pg_try_advisory_lock($1) AS \"l!\"", POLL_LOCK_KEY)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !leader {
+        drop(conn);
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(MAX_SLEEP) => {}
+        }
+        return Ok(());
+    }
+    tracing::debug!("poll scheduler: leader");
+    let result = schedule(pool, interval, shutdown, &mut conn).await;
+    let _ = sqlx::query_scalar!("SELECT pg_advisory_unlock($1) AS \"u!\"", POLL_LOCK_KEY)
+        .fetch_one(&mut *conn)
+        .await;
+    result
+}
+
+async fn schedule(
+    pool: &PgPool,
+    interval: Duration,
+    shutdown: &CancellationToken,
+    lock_conn: &mut sqlx::pool::PoolConnection<sqlx::Postgres>,
+) -> Result<(), sqlx::Error> {
+    loop {
+        let due = state::mark_due_for_poll(pool, interval).await?;
+        if !due.is_empty() {
+            tracing::info!(calendars = due.len(), "fallback poll: calendars due");
+        }
+        let sleep = match state::next_poll_due(pool, interval).await? {
+            Some(at) => (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO),
+            None => MAX_SLEEP,
+        }
+        .clamp(Duration::from_millis(200), MAX_SLEEP);
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(sleep) => {}
+        }
+        // The lock lives on this connection: if it died, leadership is gone.
+        lock_conn.ping().await?;
+    }
+}

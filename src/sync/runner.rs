@@ -1,0 +1,180 @@
+//! `Syncer`: claims a calendar, runs the engine, records the run, the health key, metrics and alerts.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::alerts::{Alert, AlertSink};
+use super::engine::{self, LEASE, RunContext, RunError, RunReport};
+use super::state;
+use crate::config::Settings;
+use crate::google::GoogleClient;
+use crate::metrics::Metrics;
+use crate::redis_health::{LastSync, RedisHealth};
+
+/// Consecutive failed runs of a calendar before one system alert.
+pub const ALERT_AFTER_FAILURES: i32 = 3;
+
+/// What started a run (recorded in `sync_runs.trigger`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Push,
+    Poll,
+    Manual,
+    Api,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Push => "push",
+            Self::Poll => "poll",
+            Self::Manual => "manual",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// Runs syncs; cheap to clone, one per process.
+#[derive(Clone)]
+pub struct Syncer {
+    pub pool: PgPool,
+    pub client: Arc<GoogleClient>,
+    pub settings: Arc<Settings>,
+    pub redis: Option<RedisHealth>,
+    pub alerts: Arc<dyn AlertSink>,
+    pub metrics: Arc<Metrics>,
+    pub owner: Uuid,
+}
+
+/// Outcome of asking for one calendar's sync.
+#[derive(Debug)]
+pub enum Outcome {
+    Done(RunReport),
+    /// Another worker (or replica) holds the calendar; its run covers this request.
+    Busy,
+    Failed(RunError),
+}
+
+impl Syncer {
+    /// Claims and syncs one calendar now.
+    pub async fn sync_calendar(
+        &self,
+        calendar_id: &str,
+        trigger: Trigger,
+        full: bool,
+    ) -> Result<Outcome, sqlx::Error> {
+        let Some(claim) = state::claim(&self.pool, calendar_id, self.owner, LEASE).await? else {
+            return Ok(Outcome::Busy);
+        };
+        let run_id = state::start_run(&self.pool, calendar_id, trigger.as_str(), full).await?;
+        let ctx = RunContext {
+            pool: &self.pool,
+            client: &self.client,
+            page_size: self.settings.google.page_size,
+            sync_range: self.settings.google_calendar.sync_range,
+        };
+        let result = engine::run(&ctx, &claim, full).await;
+        let labels = || {
+            vec![
+                ("calendar", calendar_id.to_string()),
+                ("casquette", claim.casquette.clone()),
+            ]
+        };
+        match result {
+            Ok(report) => {
+                state::finish_run(
+                    &self.pool,
+                    run_id,
+                    report.full,
+                    report.pages,
+                    report.counts,
+                    None,
+                )
+                .await?;
+                self.metrics
+                    .counter("calsync_sync_runs_total", "Sync runs by outcome.", {
+                        let mut l = labels();
+                        l.push(("outcome", "success".into()));
+                        l
+                    })
+                    .inc();
+                self.metrics
+                    .histogram(
+                        "calsync_sync_run_seconds",
+                        "Duration of successful sync runs.",
+                        vec![],
+                    )
+                    .observe(std::time::Duration::from_millis(report.elapsed_ms));
+                tracing::info!(
+                    calendar = %calendar_id, casquette = %claim.casquette, trigger = trigger.as_str(),
+                    full = report.full, pages = report.pages, created = report.counts.created,
+                    updated = report.counts.updated, deleted = report.counts.deleted,
+                    unchanged = report.counts.unchanged, elapsed_ms = report.elapsed_ms,
+                    "sync run done"
+                );
+                if let Some(redis) = &self.redis {
+                    let c = report.counts;
+                    let value = LastSync::now(c.created, c.updated, c.deleted, 0);
+                    if let Err(e) = redis.write_last_sync(&value).await {
+                        tracing::warn!(error.cause = %e, "health key not written (redis unavailable)");
+                    }
+                }
+                Ok(Outcome::Done(report))
+            }
+            Err(err) => {
+                let permanent = err.permanent_reason();
+                let message = err.to_string();
+                if let Err(e) = state::finish_run(
+                    &self.pool,
+                    run_id,
+                    full,
+                    0,
+                    Default::default(),
+                    Some(&message),
+                )
+                .await
+                {
+                    tracing::warn!(error.cause = %e, "sync run row not closed");
+                }
+                let record = state::record_failure(
+                    &self.pool,
+                    &claim,
+                    permanent.as_deref(),
+                    ALERT_AFTER_FAILURES,
+                )
+                .await?;
+                self.metrics
+                    .counter("calsync_sync_runs_total", "Sync runs by outcome.", {
+                        let mut l = labels();
+                        l.push(("outcome", "failure".into()));
+                        l
+                    })
+                    .inc();
+                tracing::warn!(
+                    calendar = %calendar_id, casquette = %claim.casquette, trigger = trigger.as_str(),
+                    consecutive_failures = record.consecutive, permanent = permanent.is_some(),
+                    error = %message, "sync run failed"
+                );
+                if matches!(&err, RunError::Google(g) if g.is_invalid_grant()) {
+                    self.alerts
+                        .alert(&Alert::CredentialsRejected {
+                            reason: message.clone(),
+                        })
+                        .await;
+                } else if record.alert_now {
+                    self.alerts
+                        .alert(&Alert::ConsecutiveFailures {
+                            calendar_id: calendar_id.to_string(),
+                            casquette: claim.casquette.clone(),
+                            failures: record.consecutive,
+                            last_error: message,
+                        })
+                        .await;
+                }
+                Ok(Outcome::Failed(err))
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Per-calendar sync state: the lease that makes one run per calendar cluster-wide, the token, failures and runs.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::store::Counts;
+
+/// A calendar claimed for one run.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub calendar_id: String,
+    pub casquette: String,
+    pub owner: Uuid,
+    pub sync_token: Option<String>,
+    pub full_requested: bool,
+}
+
+/// Claims `calendar_id` if no live lease holds it and no permanent error paused it.
+/// Clearing `pending` here is what coalesces: pushes arriving during the run set it again, once.
+pub async fn claim(
+    pool: &PgPool,
+    calendar_id: &str,
+    owner: Uuid,
+    lease: Duration,
+) -> Result<Option<Claim>, sqlx::Error> {
+    let lease_secs = lease.as_secs_f64();
+    let row = sqlx::query!(
+        r#"UPDATE sync_state s
+              SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
+                  pending = FALSE, last_attempt_at = now(), updated_at = now()
+             FROM calendars c
+            WHERE s.calendar_id = $1 AND c.id = s.calendar_id AND c.active
+              AND (s.lease_until IS NULL OR s.lease_until < now())
+              AND s.error_reason IS NULL
+        RETURNING s.sync_token, s.full_sync_requested, c.casquette"#,
+        calendar_id,
+        owner,
+        lease_secs,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| Claim {
+        calendar_id: calendar_id.to_string(),
+        casquette: r.casquette,
+        owner,
+        sync_token: r.sync_token,
+        full_requested: r.full_sync_requested,
+    }))
+}
+
+/// Extends a held lease; false when the lease was lost (another replica took over).
+pub async fn heartbeat(pool: &PgPool, claim: &Claim, lease: Duration) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE sync_state SET lease_until = now() + make_interval(secs => $3)
+          WHERE calendar_id = $1 AND lease_owner = $2",
+        claim.calendar_id,
+        claim.owner,
+        lease.as_secs_f64(),
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Saves the new token inside the last page's transaction, fenced by the lease.
+pub async fn save_token(
+    tx: &mut Transaction<'_, Postgres>,
+    claim: &Claim,
+    token: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE sync_state
+            SET sync_token = $3, full_sync_requested = FALSE, last_success_at = now(),
+                consecutive_failures = 0, alerted = FALSE, retry_at = NULL, lease_owner = NULL, lease_until = NULL,
+                updated_at = now()
+          WHERE calendar_id = $1 AND lease_owner = $2",
+        claim.calendar_id,
+        claim.owner,
+        token,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Outcome of recording a failure: whether this failure crossed the alert threshold.
+pub struct FailureRecord {
+    pub consecutive: i32,
+    pub alert_now: bool,
+}
+
+/// Releases the lease after a failed run: the calendar stays dirty, the failure is counted,
+/// and the third consecutive failure (only that one) asks for an alert.
+pub async fn record_failure(
+    pool: &PgPool,
+    claim: &Claim,
+    permanent_reason: Option<&str>,
+    alert_after: i32,
+) -> Result<FailureRecord, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH old AS (SELECT alerted FROM sync_state
+                          WHERE calendar_id = $1 AND lease_owner = $2 FOR UPDATE)
+           UPDATE sync_state s
+              SET pending = TRUE, consecutive_failures = s.consecutive_failures + 1,
+                  retry_at = now() + make_interval(secs => LEAST(600, 5 * power(2, LEAST(s.consecutive_failures, 8)))),
+                  error_reason = COALESCE($3, s.error_reason),
+                  alerted = s.alerted OR s.consecutive_failures + 1 >= $4,
+                  lease_owner = NULL, lease_until = NULL, updated_at = now()
+             FROM old
+            WHERE s.calendar_id = $1 AND s.lease_owner = $2
+        RETURNING s.consecutive_failures, (s.consecutive_failures >= $4 AND NOT old.alerted) AS "alert_now!""#,
+        claim.calendar_id,
+        claim.owner,
+        permanent_reason,
+        alert_after,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row
+        .map(|r| FailureRecord {
+            consecutive: r.consecutive_failures,
+            alert_now: r.alert_now,
+        })
+        .unwrap_or(FailureRecord {
+            consecutive: 0,
+            alert_now: false,
+        }))
+}
+
+/// Asks for a full resync at the next run (410, or `calsync sync --full`).
+pub async fn request_full(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE sync_state SET full_sync_requested = TRUE, pending = TRUE, updated_at = now()
+          WHERE calendar_id = $1",
+        calendar_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Marks a calendar dirty (push, poll, API).
+pub async fn mark_pending(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE sync_state SET pending = TRUE, pending_since = now()
+          WHERE calendar_id = $1 AND NOT pending",
+        calendar_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a calendar dirty because a push said so; a no-op write when it already is (bursts cost one row update).
+pub async fn mark_pending_push(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE sync_state SET pending = TRUE, pending_since = now(), last_push_at = now()
+          WHERE calendar_id = $1 AND NOT pending",
+        calendar_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Opens a `sync_runs` row.
+pub async fn start_run(
+    pool: &PgPool,
+    calendar_id: &str,
+    trigger: &str,
+    full: bool,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO sync_runs (calendar_id, trigger, full_sync) VALUES ($1, $2, $3) RETURNING id",
+        calendar_id,
+        trigger,
+        full
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Closes a `sync_runs` row with its counts.
+pub async fn finish_run(
+    pool: &PgPool,
+    run_id: i64,
+    full: bool,
+    pages: u32,
+    counts: Counts,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE sync_runs SET finished_at = now(), status = $2, full_sync = $3, pages = $4,
+                events_created = $5, events_updated = $6, events_deleted = $7,
+                events_unchanged = $8, error = $9
+          WHERE id = $1",
+        run_id,
+        if error.is_some() { "failed" } else { "success" },
+        full,
+        pages as i32,
+        counts.created as i32,
+        counts.updated as i32,
+        counts.deleted as i32,
+        counts.unchanged as i32,
+        error,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The earliest moment a calendar becomes due for the fallback poll (None: nothing configured).
+pub async fn next_poll_due(
+    pool: &PgPool,
+    interval: Duration,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT MIN(COALESCE(s.last_success_at, '-infinity'::timestamptz)
+                      + make_interval(secs => $1)) AS due
+             FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+            WHERE c.active AND s.error_reason IS NULL AND NOT s.pending"#,
+        interval.as_secs_f64()
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Marks pending every calendar whose last success is older than `interval`; returns their ids.
+pub async fn mark_due_for_poll(
+    pool: &PgPool,
+    interval: Duration,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"UPDATE sync_state s SET pending = TRUE, pending_since = now()
+             FROM calendars c
+            WHERE c.id = s.calendar_id AND c.active AND s.error_reason IS NULL AND NOT s.pending
+              AND (s.last_success_at IS NULL
+                   OR s.last_success_at < now() - make_interval(secs => $1))
+        RETURNING s.calendar_id"#,
+        interval.as_secs_f64()
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Calendars waiting for a run (pending, unleased, not paused).
+pub async fn pending_calendars(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT s.calendar_id FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+            WHERE s.pending AND c.active AND s.error_reason IS NULL
+              AND (s.lease_until IS NULL OR s.lease_until < now())
+              AND (s.retry_at IS NULL OR s.retry_at <= now())
+            ORDER BY s.pending_since NULLS FIRST"#
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,363 @@
+//! Applying Google pages to PostgreSQL: batched upserts in the caller's transaction, tombstones, and full-resync reconciliation.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use sqlx::{Postgres, Transaction};
+
+use super::mapping::EventRow;
+
+/// What one page (or run) changed locally.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub created: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub unchanged: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: Counts) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+        self.unchanged += other.unchanged;
+    }
+}
+
+/// Marks the transaction's writes as coming from Google: the outbox trigger skips them (no echo).
+pub async fn mark_from_google(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT set_config('calsync.origin', 'google', true)")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Upserts one page of Google events: one statement for live events, two for cancellations.
+pub async fn apply_page(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    casquette: &str,
+    rows: Vec<EventRow>,
+) -> Result<Counts, sqlx::Error> {
+    // Google never repeats an id within a page, but a retried page must not trip
+    // "ON CONFLICT cannot affect a row twice": the last occurrence wins.
+    let mut last: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        last.insert(r.external_id.clone(), i);
+    }
+    let rows: Vec<EventRow> = rows
+        .into_iter()
+        .enumerate()
+        .filter(|(i, r)| last.get(&r.external_id) == Some(i))
+        .map(|(_, r)| r)
+        .collect();
+    let (rows, held) = last_write_wins(tx, calendar_id, rows).await?;
+    let (live, cancelled): (Vec<EventRow>, Vec<EventRow>) =
+        rows.into_iter().partition(|r| !r.is_cancelled());
+    let mut counts = upsert_live(tx, calendar_id, casquette, &live).await?;
+    counts.unchanged += held;
+    counts.add(apply_cancelled(tx, calendar_id, casquette, &cancelled).await?);
+    Ok(counts)
+}
+
+/// Google changes that meet a pending local change of the same event: the newer side wins.
+/// A newer local change holds Google's version back (the writer pushes it and records the conflict);
+/// a newer Google version replaces the local change, which is kept in `conflicts`.
+/// Returns the rows to apply and how many were held back.
+async fn last_write_wins(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    rows: Vec<EventRow>,
+) -> Result<(Vec<EventRow>, u64), sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let pending = sqlx::query!(
+        r#"SELECT e.id, e.external_id AS "external_id!", e.etag, e.updated_at, e.summary, e.description,
+                  e.location, e.start_at, e.end_at, e.start_date, e.end_date, e.deleted_at,
+                  jsonb_build_object(
+                      'id', e.id, 'summary', e.summary, 'description', e.description,
+                      'location', e.location, 'status', e.status, 'recurrence', e.recurrence,
+                      'reminders', e.reminders, 'updated_at', e.updated_at,
+                      'deleted', e.deleted_at IS NOT NULL,
+                      'start', CASE WHEN e.start_at IS NOT NULL
+                                    THEN jsonb_build_object('dateTime', e.start_at, 'timeZone', e.time_zone)
+                                    ELSE jsonb_build_object('date', e.start_date) END,
+                      'end', CASE WHEN e.end_at IS NOT NULL
+                                  THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
+                                  ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
+             FROM events e JOIN outbox o ON o.event_id = e.id
+            WHERE e.calendar_id = $1 AND e.external_id = ANY($2) AND o.parked_at IS NULL"#,
+        calendar_id,
+        &ids
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    if pending.is_empty() {
+        return Ok((rows, 0));
+    }
+    let by_id: HashMap<&str, usize> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.external_id.as_str(), i))
+        .collect();
+    let mut keep = Vec::with_capacity(rows.len());
+    let mut held = 0;
+    for row in rows {
+        let Some(p) = by_id.get(row.external_id.as_str()).map(|i| &pending[*i]) else {
+            keep.push(row);
+            continue;
+        };
+        if p.etag.is_some() && p.etag == row.etag {
+            keep.push(row);
+            continue;
+        }
+        let same_content = p.deleted_at.is_none() != row.is_cancelled()
+            && p.summary == row.summary
+            && p.description == row.description
+            && p.location == row.location
+            && p.start_at == row.start_at
+            && p.end_at == row.end_at
+            && p.start_date == row.start_date
+            && p.end_date == row.end_date;
+        if same_content {
+            // calsync's own write coming back before its etag was stored: bookkeeping only.
+            keep.push(row);
+            continue;
+        }
+        let local_newer = row.google_updated.is_none_or(|g| p.updated_at > g);
+        if local_newer {
+            held += 1;
+            continue;
+        }
+        crate::writer::conflicts::record_in(
+            tx,
+            &crate::writer::conflicts::Conflict {
+                event_id: p.id,
+                calendar_id,
+                external_id: Some(&p.external_id),
+                winner: crate::writer::conflicts::Winner::Google,
+                local_version: p.local_version.clone(),
+                google_version: row.raw.clone(),
+                local_updated_at: Some(p.updated_at),
+                google_updated: row.google_updated,
+            },
+        )
+        .await?;
+        sqlx::query!("DELETE FROM outbox WHERE event_id = $1", p.id)
+            .execute(&mut **tx)
+            .await?;
+        tracing::info!(calendar = %calendar_id, event = %p.id, winner = "google", "conflict settled");
+        keep.push(row);
+    }
+    Ok((keep, held))
+}
+
+async fn upsert_live(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    casquette: &str,
+    rows: &[EventRow],
+) -> Result<Counts, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Counts::default());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let status: Vec<String> = rows.iter().map(|r| r.status.clone()).collect();
+    let summary: Vec<Option<String>> = rows.iter().map(|r| r.summary.clone()).collect();
+    let description: Vec<Option<String>> = rows.iter().map(|r| r.description.clone()).collect();
+    let location: Vec<Option<String>> = rows.iter().map(|r| r.location.clone()).collect();
+    let start_at: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.start_at).collect();
+    let end_at: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.end_at).collect();
+    let start_date: Vec<Option<NaiveDate>> = rows.iter().map(|r| r.start_date).collect();
+    let end_date: Vec<Option<NaiveDate>> = rows.iter().map(|r| r.end_date).collect();
+    let time_zone: Vec<Option<String>> = rows.iter().map(|r| r.time_zone.clone()).collect();
+    let recurrence: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            r.recurrence
+                .as_ref()
+                .map(|v| Value::from(v.clone()))
+                .unwrap_or(Value::Null)
+        })
+        .collect();
+    let recurring: Vec<Option<String>> =
+        rows.iter().map(|r| r.recurring_event_id.clone()).collect();
+    let original: Vec<Option<String>> = rows.iter().map(|r| r.original_start.clone()).collect();
+    let reminders: Vec<Value> = rows
+        .iter()
+        .map(|r| r.reminders.clone().unwrap_or(Value::Null))
+        .collect();
+    let etag: Vec<Option<String>> = rows.iter().map(|r| r.etag.clone()).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.google_updated).collect();
+    let sequence: Vec<Option<i32>> = rows.iter().map(|r| r.sequence).collect();
+    let raw: Vec<Value> = rows.iter().map(|r| r.raw.clone()).collect();
+
+    let inserted: Vec<bool> = sqlx::query_scalar!(
+        r#"INSERT INTO events (calendar_id, casquette, external_id, status, summary, description, location,
+                start_at, end_at, start_date, end_date, time_zone, recurrence, recurring_event_id,
+                original_start, reminders, etag, google_updated, sequence, raw, deleted_at)
+           SELECT $1, $2, u.id, u.status, u.summary, u.description, u.location,
+                  u.start_at, u.end_at, u.start_date, u.end_date, u.time_zone,
+                  CASE WHEN jsonb_typeof(u.recurrence) = 'array'
+                       THEN ARRAY(SELECT jsonb_array_elements_text(u.recurrence)) END,
+                  u.recurring, u.original, NULLIF(u.reminders, 'null'::jsonb), u.etag, u.updated,
+                  u.sequence, u.raw, NULL
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::timestamptz[], $9::timestamptz[], $10::date[], $11::date[], $12::text[],
+                         $13::jsonb[], $14::text[], $15::text[], $16::jsonb[], $17::text[],
+                         $18::timestamptz[], $19::int4[], $20::jsonb[])
+                  AS u(id, status, summary, description, location, start_at, end_at, start_date,
+                       end_date, time_zone, recurrence, recurring, original, reminders, etag,
+                       updated, sequence, raw)
+           ON CONFLICT (calendar_id, external_id) DO UPDATE SET
+                status = EXCLUDED.status, summary = EXCLUDED.summary,
+                description = EXCLUDED.description, location = EXCLUDED.location,
+                start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at,
+                start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+                time_zone = EXCLUDED.time_zone, recurrence = EXCLUDED.recurrence,
+                recurring_event_id = EXCLUDED.recurring_event_id,
+                original_start = EXCLUDED.original_start, reminders = EXCLUDED.reminders,
+                etag = EXCLUDED.etag, google_updated = EXCLUDED.google_updated,
+                sequence = EXCLUDED.sequence, raw = EXCLUDED.raw, deleted_at = NULL
+           WHERE events.etag IS DISTINCT FROM EXCLUDED.etag OR events.deleted_at IS NOT NULL
+           RETURNING (xmax = 0) AS "inserted!""#,
+        calendar_id,
+        casquette,
+        &ids,
+        &status,
+        &summary as &[Option<String>],
+        &description as &[Option<String>],
+        &location as &[Option<String>],
+        &start_at as &[Option<DateTime<Utc>>],
+        &end_at as &[Option<DateTime<Utc>>],
+        &start_date as &[Option<NaiveDate>],
+        &end_date as &[Option<NaiveDate>],
+        &time_zone as &[Option<String>],
+        &recurrence,
+        &recurring as &[Option<String>],
+        &original as &[Option<String>],
+        &reminders,
+        &etag as &[Option<String>],
+        &updated as &[Option<DateTime<Utc>>],
+        &sequence as &[Option<i32>],
+        &raw,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let created = inserted.iter().filter(|i| **i).count() as u64;
+    let updated = inserted.len() as u64 - created;
+    Ok(Counts {
+        created,
+        updated,
+        deleted: 0,
+        unchanged: rows.len() as u64 - inserted.len() as u64,
+    })
+}
+
+/// Cancellations: known rows are soft-deleted; cancelled instances of a series are kept as cancelled rows.
+async fn apply_cancelled(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    casquette: &str,
+    rows: &[EventRow],
+) -> Result<Counts, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Counts::default());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let etag: Vec<Option<String>> = rows.iter().map(|r| r.etag.clone()).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.google_updated).collect();
+    let raw: Vec<Value> = rows.iter().map(|r| r.raw.clone()).collect();
+    let recurring: Vec<Option<String>> =
+        rows.iter().map(|r| r.recurring_event_id.clone()).collect();
+    let original: Vec<Option<String>> = rows.iter().map(|r| r.original_start.clone()).collect();
+
+    let was_live: Vec<bool> = sqlx::query_scalar!(
+        r#"WITH hit AS (
+               SELECT e.id, e.deleted_at IS NULL AS was_live, u.etag, u.updated, u.raw
+                 FROM events e
+                 JOIN UNNEST($2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])
+                      AS u(id, etag, updated, raw) ON e.external_id = u.id
+                WHERE e.calendar_id = $1
+                  AND (e.deleted_at IS NULL OR e.etag IS DISTINCT FROM u.etag)
+                FOR UPDATE OF e)
+           UPDATE events SET status = 'cancelled', deleted_at = COALESCE(events.deleted_at, now()),
+                  etag = hit.etag, google_updated = COALESCE(hit.updated, events.google_updated),
+                  raw = events.raw || hit.raw
+             FROM hit WHERE events.id = hit.id
+           RETURNING hit.was_live AS "was_live!""#,
+        calendar_id,
+        &ids,
+        &etag as &[Option<String>],
+        &updated as &[Option<DateTime<Utc>>],
+        &raw,
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let inserted = sqlx::query!(
+        r#"INSERT INTO events (calendar_id, casquette, external_id, status, recurring_event_id,
+                original_start, etag, google_updated, raw, deleted_at)
+           SELECT $1, $2, u.id, 'cancelled', u.recurring, u.original, u.etag, u.updated, u.raw, now()
+             FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::jsonb[])
+                  AS u(id, recurring, original, etag, updated, raw)
+            WHERE u.recurring IS NOT NULL
+           ON CONFLICT (calendar_id, external_id) DO NOTHING"#,
+        calendar_id,
+        casquette,
+        &ids,
+        &recurring as &[Option<String>],
+        &original as &[Option<String>],
+        &etag as &[Option<String>],
+        &updated as &[Option<DateTime<Utc>>],
+        &raw,
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let deleted = was_live.iter().filter(|l| **l).count() as u64;
+    Ok(Counts {
+        created: inserted,
+        updated: 0,
+        deleted,
+        unchanged: (rows.len() as u64).saturating_sub(deleted + inserted),
+    })
+}
+
+/// After a full listing: rows Google no longer has are soft-deleted (a full list carries no tombstones).
+/// Rows that reached Google after the listing began are spared.
+pub async fn reconcile_full(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    seen: &[String],
+    listing_started: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let gone = sqlx::query!(
+        r#"UPDATE events SET status = 'cancelled', deleted_at = now()
+            WHERE calendar_id = $1 AND external_id IS NOT NULL AND deleted_at IS NULL
+              AND NOT (external_id = ANY($2))
+              AND (google_updated IS NULL OR google_updated < $3)"#,
+        calendar_id,
+        seen,
+        listing_started,
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(gone.rows_affected())
+}
+
+/// Keeps the calendar time zone Google reports (a zone set in the config still wins where it is read).
+pub async fn remember_time_zone(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    tz: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE calendars SET time_zone = $2 WHERE id = $1 AND time_zone IS DISTINCT FROM $2",
+        calendar_id,
+        tz
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The sync worker: wakes on `NOTIFY calsync_sync` (a sweep every few seconds as backstop) and runs pending calendars.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::runner::{Outcome, Syncer, Trigger};
+use super::state;
+
+/// Channel the `sync_state` trigger notifies when a calendar becomes pending.
+pub const SYNC_CHANNEL: &str = "calsync_sync";
+
+/// Tunables of the worker loop.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerConfig {
+    /// Calendars synced at once by this process.
+    pub concurrency: usize,
+    /// Backstop sweep when no notification arrives.
+    pub sweep: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            sweep: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Runs until `shutdown`; in-flight runs finish (they are bounded by the client's retry caps).
+pub async fn run(syncer: Syncer, config: WorkerConfig, shutdown: CancellationToken) {
+    let mut listener = connect_listener(&syncer, &shutdown).await;
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut tasks = JoinSet::new();
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        match state::pending_calendars(&syncer.pool).await {
+            Ok(pending) => {
+                for calendar in pending {
+                    if tasks.len() >= config.concurrency {
+                        break;
+                    }
+                    {
+                        let mut set = running.lock().unwrap_or_else(|p| p.into_inner());
+                        if !set.insert(calendar.clone()) {
+                            continue;
+                        }
+                    }
+                    let syncer = syncer.clone();
+                    let running = running.clone();
+                    tasks.spawn(async move {
+                        let outcome = syncer.sync_calendar(&calendar, Trigger::Push, false).await;
+                        if let Err(e) = &outcome {
+                            tracing::warn!(calendar = %calendar, error.cause = %e, "sync bookkeeping failed (database)");
+                        }
+                        running.lock().unwrap_or_else(|p| p.into_inner()).remove(&calendar);
+                        matches!(outcome, Ok(Outcome::Done(_)))
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error.cause = %e, "pending calendars not readable; retrying"),
+        }
+        // Wait for: a run to finish, a notification, the sweep, or shutdown.
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = wait_notification(&mut listener, config.sweep) => {}
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+    tracing::debug!("sync worker stopped");
+}
+
+async fn connect_listener(syncer: &Syncer, shutdown: &CancellationToken) -> Option<PgListener> {
+    if shutdown.is_cancelled() {
+        return None;
+    }
+    match PgListener::connect_with(&syncer.pool).await {
+        Ok(mut l) => match l.listen(SYNC_CHANNEL).await {
+            Ok(()) => Some(l),
+            Err(e) => {
+                tracing::warn!(error.cause = %e, "LISTEN failed; sweeping only");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error.cause = %e, "no LISTEN connection; sweeping only");
+            None
+        }
+    }
+}
+
+async fn wait_notification(listener: &mut Option<PgListener>, sweep: Duration) {
+    match listener {
+        Some(l) => {
+            let _ = tokio::time::timeout(sweep, l.try_recv()).await;
+        }
+        None => tokio::time::sleep(sweep).await,
+    }
+}

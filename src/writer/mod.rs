@@ -1,0 +1,118 @@
+//! PostgreSQL → Google: the outbox writer. Local changes (API or plain SQL) queued by the trigger are claimed,
+//! sent, and their new etag stored; failures retry with backoff and poisoned entries are parked.
+
+pub mod body;
+pub mod conflicts;
+pub mod outbox;
+pub mod process;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::Reminder;
+use crate::google::GoogleClient;
+use process::{Done, JobError};
+
+/// Channel the outbox trigger notifies.
+pub const OUTBOX_CHANNEL: &str = "calsync_outbox";
+/// Lease on a claimed entry; the Google calls of one entry are bounded well below it.
+const LEASE: Duration = Duration::from_secs(300);
+
+/// Everything the writer needs.
+#[derive(Clone)]
+pub struct Writer {
+    pub pool: PgPool,
+    pub client: Arc<GoogleClient>,
+    pub default_reminders: Arc<Vec<Reminder>>,
+    pub owner: Uuid,
+    pub batch: i64,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub claimed: usize,
+    pub written: usize,
+    pub retried: usize,
+    pub parked: usize,
+}
+
+impl Writer {
+    /// Claims one batch and sends it; `Pass::claimed == 0` means the queue is empty (tests drain with this).
+    pub async fn run_once(&self) -> Result<Pass, sqlx::Error> {
+        let jobs = outbox::claim(&self.pool, self.owner, self.batch, LEASE).await?;
+        let mut pass = Pass {
+            claimed: jobs.len(),
+            ..Pass::default()
+        };
+        let results = join_all(jobs.iter().map(|job| async move {
+            let result =
+                process::process(&self.pool, &self.client, &self.default_reminders, job).await;
+            (job, result)
+        }))
+        .await;
+        for (job, result) in results {
+            match result {
+                Ok(Done::Written | Done::Skipped | Done::GoogleWon) | Err(JobError::Vanished) => {
+                    outbox::complete(&self.pool, job).await?;
+                    pass.written += 1;
+                }
+                Err(JobError::Google(e)) if e.is_permanent() => {
+                    tracing::warn!(calendar = %job.calendar_id, event = %job.event_id, reason = %e.short_reason(), "outbox entry parked");
+                    outbox::park(&self.pool, job, &e.to_string()).await?;
+                    pass.parked += 1;
+                }
+                Err(e) => {
+                    let delay = outbox::backoff(job.attempts);
+                    tracing::info!(calendar = %job.calendar_id, event = %job.event_id, attempts = job.attempts,
+                        retry_in_s = delay.as_secs(), error = %e, "outbox entry will be retried");
+                    outbox::retry_later(&self.pool, job, delay, &e.to_string()).await?;
+                    pass.retried += 1;
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Runs until `shutdown`: drains on every NOTIFY, sweeps every few seconds as a backstop.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(mut l) => l.listen(OUTBOX_CHANNEL).await.ok().map(|_| l),
+            Err(e) => {
+                tracing::warn!(error.cause = %e, "writer: no LISTEN connection; sweeping only");
+                None
+            }
+        };
+        while !shutdown.is_cancelled() {
+            let busy = match self.run_once().await {
+                Ok(pass) => pass.claimed > 0,
+                Err(e) => {
+                    tracing::warn!(error.cause = %e, "writer: database error; retrying");
+                    false
+                }
+            };
+            if busy {
+                continue;
+            }
+            let wait = async {
+                match &mut listener {
+                    Some(l) => {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), l.try_recv()).await;
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(5)).await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = wait => {}
+            }
+        }
+        tracing::debug!("outbox writer stopped");
+    }
+}

@@ -1,0 +1,210 @@
+//! One outbox entry → Google: insert with the client-chosen id (409 = already done), patch or delete with
+//! `If-Match`; a 412 is settled by last-write-wins and the loser recorded.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+
+use super::body::{LocalEvent, event_body, google_id};
+use super::conflicts::{self, Conflict, Winner};
+use super::outbox::Job;
+use crate::config::Reminder;
+use crate::google::{GoogleClient, GoogleError};
+use crate::sync::mapping::EventRow;
+use crate::sync::store;
+
+/// How one job ended.
+#[derive(Debug)]
+pub enum Done {
+    Written,
+    /// Nothing to do at Google (a local-only row deleted before it was ever sent).
+    Skipped,
+    /// Google's newer version was kept; the local change is in `conflicts`.
+    GoogleWon,
+}
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("google: {0}")]
+    Google(#[from] GoogleError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the event no longer exists locally")]
+    Vanished,
+    #[error("google's answer was unreadable: {0}")]
+    Mapping(#[from] crate::sync::mapping::MappingError),
+}
+
+pub async fn load(pool: &PgPool, job: &Job) -> Result<Option<LocalEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        LocalEvent,
+        r#"SELECT e.id, e.calendar_id, e.casquette, e.external_id, e.summary, e.description, e.location,
+                  e.start_at, e.end_at, e.start_date, e.end_date, e.time_zone, e.recurrence, e.reminders,
+                  e.status, e.etag, e.updated_at, e.deleted_at, c.color
+             FROM events e JOIN calendars c ON c.id = e.calendar_id
+            WHERE e.id = $1"#,
+        job.event_id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Stores what Google answered (id, etag, updated, raw) without re-entering the outbox.
+pub async fn adopt(pool: &PgPool, local: &LocalEvent, google: &Value) -> Result<(), JobError> {
+    let row = EventRow::from_google(google)?;
+    let mut tx = pool.begin().await?;
+    store::mark_from_google(&mut tx).await?;
+    sqlx::query!(
+        "UPDATE events SET external_id = $2, etag = $3, google_updated = $4, sequence = $5, raw = $6
+          WHERE id = $1",
+        local.id,
+        row.external_id,
+        row.etag,
+        row.google_updated,
+        row.sequence,
+        row.raw,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn local_json(e: &LocalEvent, defaults: &[Reminder]) -> Value {
+    let mut v = event_body(e, defaults, false);
+    v["id"] = Value::from(e.id.to_string());
+    v["updated_at"] = Value::from(e.updated_at.to_rfc3339());
+    v["deleted"] = Value::from(e.deleted_at.is_some());
+    v
+}
+
+fn google_updated(v: &Value) -> Option<DateTime<Utc>> {
+    v.get("updated")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Sends one local change to Google.
+pub async fn process(
+    pool: &PgPool,
+    client: &GoogleClient,
+    defaults: &[Reminder],
+    job: &Job,
+) -> Result<Done, JobError> {
+    let local = load(pool, job).await?.ok_or(JobError::Vanished)?;
+    let cal = local.calendar_id.as_str();
+    match (&local.external_id, local.deleted_at.is_some()) {
+        (None, true) => Ok(Done::Skipped),
+        (None, false) => {
+            let body = event_body(&local, defaults, true);
+            let created = match client.insert_event(cal, &body).await {
+                Ok(v) => v,
+                // Our earlier attempt got through (the answer was lost): adopt it, never a second copy.
+                Err(e) if e.is_duplicate() => client.get_event(cal, &google_id(local.id)).await?,
+                Err(e) => return Err(e.into()),
+            };
+            adopt(pool, &local, &created).await?;
+            Ok(Done::Written)
+        }
+        (Some(ext), true) => match client.delete_event(cal, ext, local.etag.as_deref()).await {
+            Ok(()) => Ok(Done::Written),
+            Err(e) if e.is_gone() || e.is_not_found() => Ok(Done::Written),
+            Err(e) if e.is_precondition_failed() => {
+                settle(pool, client, defaults, job, &local, ext).await
+            }
+            Err(e) => Err(e.into()),
+        },
+        (Some(ext), false) => {
+            let body = event_body(&local, defaults, false);
+            match client
+                .patch_event(cal, ext, &body, local.etag.as_deref())
+                .await
+            {
+                Ok(v) => {
+                    adopt(pool, &local, &v).await?;
+                    Ok(Done::Written)
+                }
+                Err(e) if e.is_precondition_failed() => {
+                    settle(pool, client, defaults, job, &local, ext).await
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Both sides changed: the newer of local `updated_at` and Google `updated` wins on both sides.
+async fn settle(
+    pool: &PgPool,
+    client: &GoogleClient,
+    defaults: &[Reminder],
+    job: &Job,
+    local: &LocalEvent,
+    ext: &str,
+) -> Result<Done, JobError> {
+    let cal = local.calendar_id.as_str();
+    let theirs = client.get_event(cal, ext).await?;
+    let their_time = google_updated(&theirs);
+    let local_wins = their_time.is_none_or(|t| local.updated_at > t);
+    let their_etag = theirs
+        .get("etag")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let conflict = Conflict {
+        event_id: local.id,
+        calendar_id: cal,
+        external_id: Some(ext),
+        winner: if local_wins {
+            Winner::Local
+        } else {
+            Winner::Google
+        },
+        local_version: local_json(local, defaults),
+        google_version: theirs.clone(),
+        local_updated_at: Some(local.updated_at),
+        google_updated: their_time,
+    };
+    if local_wins {
+        if local.deleted_at.is_some() {
+            match client.delete_event(cal, ext, their_etag.as_deref()).await {
+                Ok(()) => {}
+                Err(e) if e.is_gone() || e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            let v = client
+                .patch_event(
+                    cal,
+                    ext,
+                    &event_body(local, defaults, false),
+                    their_etag.as_deref(),
+                )
+                .await?;
+            adopt(pool, local, &v).await?;
+        }
+        conflicts::record(pool, &conflict).await?;
+        tracing::info!(calendar = %cal, event = %local.id, winner = "local", "conflict settled");
+        return Ok(Done::Written);
+    }
+    // Google is newer: its version replaces the local row; the local change is kept in `conflicts`.
+    let row = EventRow::from_google(&theirs)?;
+    let mut tx = pool.begin().await?;
+    store::mark_from_google(&mut tx).await?;
+    conflicts::record_in(&mut tx, &conflict).await?;
+    sqlx::query!(
+        "DELETE FROM outbox WHERE event_id = $1 AND generation = $2",
+        local.id,
+        job.generation
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("UPDATE events SET etag = NULL WHERE id = $1", local.id)
+        .execute(&mut *tx)
+        .await?;
+    store::apply_page(&mut tx, cal, &local.casquette, vec![row]).await?;
+    tx.commit().await?;
+    tracing::info!(calendar = %cal, event = %local.id, winner = "google", "conflict settled");
+    Ok(Done::GoogleWon)
+}
