@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod error;
 pub mod google;
 pub mod metrics;
+pub mod notify;
 pub mod push;
 pub mod recurrence;
 pub mod redis_health;

@@ -14,6 +14,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::metrics::Metrics;
+use crate::notify::TelegramNotifier;
 use crate::push::registry::ChannelManager;
 use crate::push::renewal;
 use crate::push::token::ChannelTokens;
@@ -76,7 +77,11 @@ impl Application {
             }
         };
         let metrics = Metrics::new();
-        let alerts: Arc<dyn AlertSink> = Arc::new(LogAlerts);
+        let notifier = TelegramNotifier::from_settings(&settings.telegram);
+        let alerts: Arc<dyn AlertSink> = match &notifier {
+            Some(n) => Arc::new(n.clone()),
+            None => Arc::new(LogAlerts),
+        };
         let tokens = settings
             .admin
             .channel_token_secret
@@ -104,6 +109,7 @@ impl Application {
             channel_tokens: tokens,
             channels,
             syncer,
+            notifier,
         };
         let mut app = Self::with_state(state, listener, shutdown)?;
         app.spawn_workers();
@@ -167,6 +173,7 @@ impl Application {
                 default_reminders: Arc::new(settings.google_calendar.default_reminders.clone()),
                 owner: syncer.owner,
                 batch: 16,
+                notifier: self.state.notifier.clone(),
             };
             self.workers
                 .push(tokio::spawn(writer.run(self.shutdown.child_token())));
@@ -176,6 +183,9 @@ impl Application {
                 interval,
                 self.shutdown.child_token(),
             )));
+        }
+        if let Some(n) = &self.state.notifier {
+            self.workers.push(n.start(self.shutdown.child_token()));
         }
         if let Some(channels) = &self.state.channels {
             self.workers.push(tokio::spawn(renewal::run(
@@ -237,6 +247,7 @@ pub async fn build_syncer(
         alerts,
         metrics,
         owner: uuid::Uuid::new_v4(),
+        notifier: None,
     })
 }
 

@@ -58,7 +58,17 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Sync { calendar, full } => sync::run(load(&cli)?, calendar.clone(), *full).await,
         Command::Channels { command } => channels::run(load(&cli)?, command).await,
         Command::Auth { .. } => Err(Failure::NotYet("`calsync auth`")),
-        Command::Emulator { .. } => Err(Failure::NotYet("`calsync emulator`")),
+        Command::Emulator {
+            bind,
+            write_credentials,
+            seed,
+        } => {
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            crate::shutdown::cancel_on_signal(shutdown.clone());
+            crate::emulator::run(bind.clone(), write_credentials.clone(), *seed, shutdown)
+                .await
+                .map_err(Failure::Runtime)
+        }
         Command::Demo => Err(Failure::NotYet("`calsync demo`")),
     }
 }

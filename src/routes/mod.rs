@@ -34,6 +34,8 @@ pub struct AppState {
     pub channels: Option<ChannelManager>,
     /// Runs syncs on demand; None when Google sync is off.
     pub syncer: Option<Syncer>,
+    /// Telegram notifications; None when not configured.
+    pub notifier: Option<crate::notify::TelegramNotifier>,
 }
 
 /// Mounts every route.

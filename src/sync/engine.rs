@@ -11,6 +11,7 @@ use super::state::{self, Claim};
 use super::store::{self, Counts};
 use crate::config::SyncRange;
 use crate::google::{GoogleClient, GoogleError, ListParams};
+use crate::notify::{EventSummary, TelegramNotifier};
 
 /// Lease held on a calendar while its run is in progress (renewed after every page).
 pub const LEASE: Duration = Duration::from_secs(120);
@@ -57,6 +58,7 @@ pub struct RunContext<'a> {
     pub client: &'a GoogleClient,
     pub page_size: u32,
     pub sync_range: Option<SyncRange>,
+    pub notifier: Option<&'a TelegramNotifier>,
 }
 
 /// Runs one sync of a claimed calendar. The caller releases the claim on failure.
@@ -116,6 +118,14 @@ async fn list_all(
             seen.extend(rows.iter().map(|r| r.external_id.clone()));
         }
         let last = page.next_page_token.is_none();
+        // Before/after of events Google changed, for "event modified" (incremental runs only:
+        // a first import or a resync is not news).
+        let before = match ctx.notifier {
+            Some(_) if !full => {
+                store::previous_versions(ctx.pool, &claim.calendar_id, &rows).await?
+            }
+            _ => Vec::new(),
+        };
         let mut tx = ctx.pool.begin().await?;
         store::mark_from_google(&mut tx).await?;
         if pages == 1
@@ -123,6 +133,11 @@ async fn list_all(
         {
             store::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
         }
+        let page_rows: Vec<serde_json::Value> = if before.is_empty() {
+            Vec::new()
+        } else {
+            rows.iter().map(|r| r.raw.clone()).collect()
+        };
         counts.add(store::apply_page(&mut tx, &claim.calendar_id, &claim.casquette, rows).await?);
         if last {
             let next = page
@@ -138,10 +153,12 @@ async fn list_all(
                 return Err(RunError::LeaseLost);
             }
             tx.commit().await?;
+            notify_modified(ctx, claim, &before, &page_rows);
             tracing::debug!(calendar = %claim.calendar_id, pages, "last page committed with new token");
             break;
         }
         tx.commit().await?;
+        notify_modified(ctx, claim, &before, &page_rows);
         if !state::heartbeat(ctx.pool, claim, LEASE).await? {
             return Err(RunError::LeaseLost);
         }
@@ -170,4 +187,38 @@ fn list_params(
         params.time_max = Some(now + chrono::Duration::days(i64::from(range.future_days)));
     }
     params
+}
+
+/// Queues one "event modified" message per event whose time or place changed at Google.
+fn notify_modified(
+    ctx: &RunContext<'_>,
+    claim: &Claim,
+    before: &[(String, serde_json::Value)],
+    after: &[serde_json::Value],
+) {
+    let Some(notifier) = ctx.notifier else { return };
+    if before.is_empty() {
+        return;
+    }
+    let tz = chrono_tz::UTC;
+    for new in after {
+        if new.get("status").and_then(|s| s.as_str()) == Some("cancelled") {
+            continue;
+        }
+        let Some(id) = new.get("id").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        let Some((_, old)) = before.iter().find(|(k, _)| k == id) else {
+            continue;
+        };
+        if old.get("etag") == new.get("etag") {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (
+            EventSummary::from_google(old, &claim.casquette, tz),
+            EventSummary::from_google(new, &claim.casquette, tz),
+        ) {
+            notifier.notify_event_modified(&a, &b);
+        }
+    }
 }

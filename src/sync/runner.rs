@@ -11,6 +11,7 @@ use super::state;
 use crate::config::Settings;
 use crate::google::GoogleClient;
 use crate::metrics::Metrics;
+use crate::notify::TelegramNotifier;
 use crate::redis_health::{LastSync, RedisHealth};
 
 /// Consecutive failed runs of a calendar before one system alert.
@@ -46,6 +47,8 @@ pub struct Syncer {
     pub alerts: Arc<dyn AlertSink>,
     pub metrics: Arc<Metrics>,
     pub owner: Uuid,
+    /// Telegram "event modified" messages for Google-side changes; None when Telegram is off.
+    pub notifier: Option<TelegramNotifier>,
 }
 
 /// Outcome of asking for one calendar's sync.
@@ -74,6 +77,7 @@ impl Syncer {
             client: &self.client,
             page_size: self.settings.google.page_size,
             sync_range: self.settings.google_calendar.sync_range,
+            notifier: self.notifier.as_ref(),
         };
         let result = engine::run(&ctx, &claim, full).await;
         let labels = || {

@@ -154,11 +154,15 @@ pub async fn mark_pending(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks a calendar dirty because a push said so; a no-op write when it already is (bursts cost one row update).
+/// Marks a calendar dirty because a push said so. While it is already dirty, only `last_push_at` moves,
+/// at most every 100 ms, so a burst costs a handful of row updates and the worker can see it go quiet.
 pub async fn mark_pending_push(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE sync_state SET pending = TRUE, pending_since = now(), last_push_at = now()
-          WHERE calendar_id = $1 AND NOT pending",
+        "UPDATE sync_state
+            SET pending = TRUE, last_push_at = now(),
+                pending_since = CASE WHEN pending THEN pending_since ELSE now() END
+          WHERE calendar_id = $1
+            AND (NOT pending OR last_push_at IS NULL OR last_push_at < now() - interval '100 milliseconds')",
         calendar_id
     )
     .execute(pool)
@@ -246,15 +250,30 @@ pub async fn mark_due_for_poll(
     .await
 }
 
-/// Calendars waiting for a run (pending, unleased, not paused).
-pub async fn pending_calendars(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT s.calendar_id FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+/// Calendars ready for a run, and whether others are pending but held back.
+///
+/// A calendar that has not run in the last 5 s runs at once (low latency for a single change).
+/// One that just ran is in a burst's tail: it waits until pushes have been quiet for 250 ms
+/// (at most 5 s after its last run started), so a burst costs one run plus one trailing run.
+pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT s.calendar_id,
+                  (s.last_attempt_at IS NULL OR s.last_attempt_at < now() - interval '5 seconds'
+                   OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '250 milliseconds') AS "ready!"
+             FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
             WHERE s.pending AND c.active AND s.error_reason IS NULL
               AND (s.lease_until IS NULL OR s.lease_until < now())
               AND (s.retry_at IS NULL OR s.retry_at <= now())
             ORDER BY s.pending_since NULLS FIRST"#
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    let waiting = rows.iter().any(|r| !r.ready);
+    Ok((
+        rows.into_iter()
+            .filter(|r| r.ready)
+            .map(|r| r.calendar_id)
+            .collect(),
+        waiting,
+    ))
 }

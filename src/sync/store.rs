@@ -361,3 +361,21 @@ pub async fn remember_time_zone(
     .await?;
     Ok(())
 }
+
+/// The stored Google JSON of the live events a page is about to change (id → raw).
+pub async fn previous_versions(
+    pool: &sqlx::PgPool,
+    calendar_id: &str,
+    rows: &[EventRow],
+) -> Result<Vec<(String, Value)>, sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let found = sqlx::query!(
+        r#"SELECT external_id AS "external_id!", raw AS "raw!" FROM events
+            WHERE calendar_id = $1 AND external_id = ANY($2) AND deleted_at IS NULL AND raw IS NOT NULL"#,
+        calendar_id,
+        &ids
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(found.into_iter().map(|r| (r.external_id, r.raw)).collect())
+}

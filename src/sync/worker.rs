@@ -41,8 +41,10 @@ pub async fn run(syncer: Syncer, config: WorkerConfig, shutdown: CancellationTok
         if shutdown.is_cancelled() {
             break;
         }
+        let mut held_back = false;
         match state::pending_calendars(&syncer.pool).await {
-            Ok(pending) => {
+            Ok((pending, waiting)) => {
+                held_back = waiting;
                 for calendar in pending {
                     if tasks.len() >= config.concurrency {
                         break;
@@ -67,11 +69,16 @@ pub async fn run(syncer: Syncer, config: WorkerConfig, shutdown: CancellationTok
             }
             Err(e) => tracing::warn!(error.cause = %e, "pending calendars not readable; retrying"),
         }
-        // Wait for: a run to finish, a notification, the sweep, or shutdown.
+        // Wait for: a run to finish, a notification, the sweep (short while a burst's tail is held back), or shutdown.
+        let sweep = if held_back {
+            Duration::from_millis(50)
+        } else {
+            config.sweep
+        };
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            _ = wait_notification(&mut listener, config.sweep) => {}
+            _ = wait_notification(&mut listener, sweep) => {}
         }
     }
     while tasks.join_next().await.is_some() {}

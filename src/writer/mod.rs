@@ -32,6 +32,8 @@ pub struct Writer {
     pub default_reminders: Arc<Vec<Reminder>>,
     pub owner: Uuid,
     pub batch: i64,
+    /// Telegram "event added" messages; None when Telegram is off.
+    pub notifier: Option<crate::notify::TelegramNotifier>,
 }
 
 /// What one pass did.
@@ -59,7 +61,8 @@ impl Writer {
         .await;
         for (job, result) in results {
             match result {
-                Ok(Done::Written | Done::Skipped | Done::GoogleWon) | Err(JobError::Vanished) => {
+                Ok(Done::Written | Done::Created { .. } | Done::Skipped | Done::GoogleWon)
+                | Err(JobError::Vanished) => {
                     outbox::complete(&self.pool, job).await?;
                     pass.written += 1;
                 }

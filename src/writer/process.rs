@@ -17,6 +17,11 @@ use crate::sync::store;
 #[derive(Debug)]
 pub enum Done {
     Written,
+    /// A new event now exists at Google (its JSON, for the "event added" message).
+    Created {
+        event: Value,
+        casquette: String,
+    },
     /// Nothing to do at Google (a local-only row deleted before it was ever sent).
     Skipped,
     /// Google's newer version was kept; the local change is in `conflicts`.
@@ -106,7 +111,10 @@ pub async fn process(
                 Err(e) => return Err(e.into()),
             };
             adopt(pool, &local, &created).await?;
-            Ok(Done::Written)
+            Ok(Done::Created {
+                event: created,
+                casquette: local.casquette.clone(),
+            })
         }
         (Some(ext), true) => match client.delete_event(cal, ext, local.etag.as_deref()).await {
             Ok(()) => Ok(Done::Written),

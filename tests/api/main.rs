@@ -2,8 +2,11 @@
 
 mod cli;
 mod events_api;
+mod google_env;
 mod health;
 mod helpers;
+mod push_pipeline;
 mod redis_key;
+mod sync_engine;
 mod webhook;
 mod write_contract;

@@ -1,0 +1,92 @@
+//! `singleEvents=true`: a series expanded into instances (`<masterId>_<start>`), exceptions applied.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::list::bounds;
+use super::state::Calendar;
+
+/// Instances of `master` within [from, until) (one year around now when unbounded), at most 2,000.
+pub fn instances(
+    cal: &Calendar,
+    master: &Value,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Vec<Value> {
+    let Some((first, end)) = bounds(master) else {
+        return Vec::new();
+    };
+    let Some(id) = master.get("id").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let lines: Vec<String> = master
+        .get("recurrence")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let all_day = master.pointer("/start/date").is_some();
+    let tz: chrono_tz::Tz = master
+        .pointer("/start/timeZone")
+        .and_then(Value::as_str)
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let now = Utc::now();
+    let from = from.unwrap_or(now - chrono::Duration::days(366));
+    let until = until.unwrap_or(now + chrono::Duration::days(366));
+    let Ok(starts) = crate::recurrence::occurrences(first, end - first, tz, &lines, from, until)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for start in starts {
+        let suffix = if all_day {
+            start.format("%Y%m%d").to_string()
+        } else {
+            start.format("%Y%m%dT%H%M%SZ").to_string()
+        };
+        let inst_id = format!("{id}_{suffix}");
+        if let Some(exception) = cal.events.get(&inst_id) {
+            if exception.get("status").and_then(Value::as_str) != Some("cancelled") {
+                out.push(exception.clone());
+            }
+            continue;
+        }
+        let mut inst = master.clone();
+        if let Some(o) = inst.as_object_mut() {
+            o.remove("recurrence");
+            o.insert("id".into(), json!(inst_id));
+            o.insert("recurringEventId".into(), json!(id));
+            let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if all_day {
+                let d = start.date_naive();
+                let e = d + (end - first);
+                o.insert("start".into(), json!({"date": d.to_string()}));
+                o.insert("end".into(), json!({"date": e.to_string()}));
+                o.insert("originalStartTime".into(), json!({"date": d.to_string()}));
+            } else {
+                let zone = master
+                    .pointer("/start/timeZone")
+                    .cloned()
+                    .unwrap_or(json!("UTC"));
+                o.insert(
+                    "start".into(),
+                    json!({"dateTime": fmt(start), "timeZone": zone}),
+                );
+                o.insert(
+                    "end".into(),
+                    json!({"dateTime": fmt(start + (end - first)), "timeZone": zone}),
+                );
+                o.insert(
+                    "originalStartTime".into(),
+                    json!({"dateTime": fmt(start), "timeZone": zone}),
+                );
+            }
+        }
+        out.push(inst);
+    }
+    out
+}

@@ -1,0 +1,373 @@
+//! Access tokens: a user's OAuth token in google-auth's file format (refreshed, written back atomically)
+//! or a service account's JWT-bearer grant; refreshes are single-flight and never logged.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+use tokio::sync::Mutex;
+
+use super::error::GoogleError;
+use crate::retry::{Attempt, RetryPolicy, retry};
+
+/// Refresh this long before the access token expires.
+const EARLY: chrono::Duration = chrono::Duration::seconds(60);
+const SCOPE: &str = "https://www.googleapis.com/auth/calendar";
+
+#[derive(Clone)]
+struct Cached {
+    token: String,
+    expires: DateTime<Utc>,
+}
+
+enum Source {
+    /// google-auth's `authorized_user` JSON; rewritten after each refresh.
+    User {
+        path: PathBuf,
+        file: Map<String, Value>,
+        client_id: String,
+        client_secret: String,
+        refresh_token: String,
+    },
+    /// Service-account key: a fresh signed assertion per token.
+    ServiceAccount {
+        email: String,
+        key: jsonwebtoken::EncodingKey,
+        key_id: Option<String>,
+        subject: Option<String>,
+    },
+}
+
+/// Hands out bearer tokens; one refresh at a time, shared by every caller.
+pub struct TokenProvider {
+    http: reqwest::Client,
+    token_url: String,
+    source: Mutex<Source>,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl std::fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenProvider([redacted])")
+    }
+}
+
+fn read_json(path: &Path) -> Result<Map<String, Value>, GoogleError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| GoogleError::Credentials(format!("{}: {e}", path.display())))?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(GoogleError::Credentials(format!(
+            "{}: not a JSON object",
+            path.display()
+        ))),
+    }
+}
+
+fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
+    m.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// google-auth writes `expiry` as `2026-02-16T14:30:00.123456Z` (or without the `Z`).
+fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+impl TokenProvider {
+    /// A user token file (`GOOGLE_CALENDAR_TOKEN_PATH`) with its client secret file (`GOOGLE_CLIENT_SECRET_PATH`).
+    pub fn user(
+        http: reqwest::Client,
+        token_path: &Path,
+        client_secret_path: Option<&Path>,
+        token_url: Option<&str>,
+    ) -> Result<Self, GoogleError> {
+        let file = read_json(token_path)?;
+        let secret = match client_secret_path {
+            Some(p) if p.exists() => {
+                let m = read_json(p)?;
+                m.get("installed")
+                    .or_else(|| m.get("web"))
+                    .and_then(Value::as_object)
+                    .cloned()
+            }
+            _ => None,
+        };
+        let pick =
+            |key: &str| text(&file, key).or_else(|| secret.as_ref().and_then(|s| text(s, key)));
+        let missing =
+            |k: &str| GoogleError::Credentials(format!("{}: no {k}", token_path.display()));
+        let client_id = pick("client_id").ok_or_else(|| missing("client_id"))?;
+        let client_secret = pick("client_secret").ok_or_else(|| missing("client_secret"))?;
+        let refresh_token = text(&file, "refresh_token").ok_or_else(|| missing("refresh_token"))?;
+        let token_url = token_url
+            .map(str::to_string)
+            .or_else(|| pick("token_uri"))
+            .unwrap_or_else(|| "https://oauth2.googleapis.com/token".into());
+        let cached = match (
+            text(&file, "token"),
+            text(&file, "expiry").as_deref().and_then(parse_expiry),
+        ) {
+            (Some(token), Some(expires)) => Some(Cached { token, expires }),
+            _ => None,
+        };
+        Ok(Self {
+            http,
+            token_url,
+            source: Mutex::new(Source::User {
+                path: token_path.to_path_buf(),
+                file,
+                client_id,
+                client_secret,
+                refresh_token,
+            }),
+            cached: Mutex::new(cached),
+        })
+    }
+
+    /// A service-account key file, optionally impersonating `subject` (domain-wide delegation).
+    pub fn service_account(
+        http: reqwest::Client,
+        key_path: &Path,
+        subject: Option<&str>,
+        token_url: Option<&str>,
+    ) -> Result<Self, GoogleError> {
+        let m = read_json(key_path)?;
+        let bad = |k: &str| GoogleError::Credentials(format!("{}: no {k}", key_path.display()));
+        let email = text(&m, "client_email").ok_or_else(|| bad("client_email"))?;
+        let pem = text(&m, "private_key").ok_or_else(|| bad("private_key"))?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
+            GoogleError::Credentials(format!(
+                "{}: private_key is not an RSA PEM key",
+                key_path.display()
+            ))
+        })?;
+        let token_url = token_url
+            .map(str::to_string)
+            .or_else(|| text(&m, "token_uri"))
+            .unwrap_or_else(|| "https://oauth2.googleapis.com/token".into());
+        Ok(Self {
+            http,
+            token_url,
+            source: Mutex::new(Source::ServiceAccount {
+                email,
+                key,
+                key_id: text(&m, "private_key_id"),
+                subject: subject.map(str::to_string),
+            }),
+            cached: Mutex::new(None),
+        })
+    }
+
+    /// A valid access token, refreshing first when it is (nearly) expired.
+    pub async fn token(&self) -> Result<String, GoogleError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref()
+            && c.expires - EARLY > Utc::now()
+        {
+            return Ok(c.token.clone());
+        }
+        // Holding the lock makes concurrent callers wait for this one refresh.
+        let fresh = self.refresh().await?;
+        let token = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(token)
+    }
+
+    /// Drops `rejected` (a 401 answered it) so the next `token()` refreshes — unless someone already did.
+    pub async fn invalidate(&self, rejected: &str) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|c| c.token == rejected) {
+            *cached = None;
+        }
+    }
+
+    async fn refresh(&self) -> Result<Cached, GoogleError> {
+        let mut source = self.source.lock().await;
+        let form: Vec<(&str, String)> = match &*source {
+            Source::User {
+                client_id,
+                client_secret,
+                refresh_token,
+                ..
+            } => vec![
+                ("grant_type", "refresh_token".into()),
+                ("client_id", client_id.clone()),
+                ("client_secret", client_secret.clone()),
+                ("refresh_token", refresh_token.clone()),
+            ],
+            Source::ServiceAccount {
+                email,
+                key,
+                key_id,
+                subject,
+            } => {
+                let now = Utc::now().timestamp();
+                let mut claims = serde_json::json!({
+                    "iss": email, "scope": SCOPE, "aud": self.token_url, "iat": now, "exp": now + 3600,
+                });
+                if let Some(sub) = subject {
+                    claims["sub"] = Value::from(sub.clone());
+                }
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+                header.kid = key_id.clone();
+                let assertion = jsonwebtoken::encode(&header, &claims, key).map_err(|_| {
+                    GoogleError::Credentials("cannot sign the service-account assertion".into())
+                })?;
+                vec![
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:jwt-bearer".into(),
+                    ),
+                    ("assertion", assertion),
+                ]
+            }
+        };
+        let policy = RetryPolicy {
+            max_elapsed: Duration::from_secs(60),
+            max_attempts: 5,
+            ..RetryPolicy::default()
+        };
+        let body: Value = retry(
+            policy,
+            || async {
+                let resp = self
+                    .http
+                    .post(&self.token_url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .map_err(|e| Attempt::Retry {
+                        error: GoogleError::Transient(format!(
+                            "token endpoint: {}",
+                            e.without_url()
+                        )),
+                        after: None,
+                    })?;
+                let status = resp.status().as_u16();
+                let bytes = resp.bytes().await.map_err(|_| Attempt::Retry {
+                    error: GoogleError::Transient("token endpoint: body".into()),
+                    after: None,
+                })?;
+                let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                let error = json.get("error").and_then(Value::as_str).unwrap_or("");
+                if (200..300).contains(&status) {
+                    return Ok(json);
+                }
+                if error == "invalid_grant" {
+                    return Err(Attempt::Fail(GoogleError::InvalidGrant));
+                }
+                if matches!(status, 408 | 429 | 500 | 503 | 504)
+                    || matches!(
+                        error,
+                        "internal_failure" | "server_error" | "temporarily_unavailable"
+                    )
+                {
+                    return Err(Attempt::Retry {
+                        error: GoogleError::Transient(format!("token endpoint HTTP {status}")),
+                        after: None,
+                    });
+                }
+                Err(Attempt::Fail(GoogleError::Credentials(format!(
+                    "token endpoint refused ({status} {error})"
+                ))))
+            },
+            |attempt, delay| {
+                tracing::info!(
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "token refresh retry"
+                )
+            },
+        )
+        .await?;
+        let token = body
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                GoogleError::InvalidResponse("token answer without access_token".into())
+            })?
+            .to_string();
+        let lifetime = body
+            .get("expires_in")
+            .and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(3600);
+        let expires = Utc::now() + chrono::Duration::seconds(lifetime);
+        if let Source::User {
+            path,
+            file,
+            refresh_token,
+            ..
+        } = &mut *source
+        {
+            file.insert("token".into(), Value::from(token.clone()));
+            file.insert(
+                "expiry".into(),
+                Value::from(expires.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()),
+            );
+            if let Some(new) = body.get("refresh_token").and_then(Value::as_str) {
+                *refresh_token = new.to_string();
+                file.insert("refresh_token".into(), Value::from(new));
+            }
+            if let Err(e) = write_atomically(path, file) {
+                tracing::warn!(error.cause = %e, "refreshed token not written back to its file");
+            }
+        }
+        tracing::debug!(expires_in_s = lifetime, "access token refreshed");
+        Ok(Cached { token, expires })
+    }
+}
+
+/// Temp file in the same directory, mode 0600, then rename: readers never see half a file.
+fn write_atomically(path: &Path, content: &Map<String, Value>) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
+        std::process::id()
+    ));
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(
+            serde_json::to_string_pretty(content)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn google_auth_expiry_formats() {
+        assert!(parse_expiry("2026-02-16T14:30:00.123456Z").is_some());
+        assert!(parse_expiry("2026-02-16T14:30:00.123456").is_some());
+        assert!(parse_expiry("2026-02-16T14:30:00").is_some());
+        assert!(parse_expiry("soon").is_none());
+    }
+}

@@ -1,0 +1,290 @@
+//! `GoogleClient`: every Calendar call calsync makes, with timeouts, gzip, the quota limiter,
+//! retries with backoff (`Retry-After` honoured) and one token refresh on 401.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::auth::TokenProvider;
+use super::error::GoogleError;
+use super::ratelimit::RateLimiter;
+use super::types::{Channel, EventsPage, ListParams, WatchRequest};
+use crate::config::GoogleSettings;
+use crate::retry::{Attempt, RetryPolicy, retry};
+
+/// The Calendar API client (cheap to share behind an `Arc`).
+pub struct GoogleClient {
+    http: reqwest::Client,
+    base: String,
+    auth: Arc<TokenProvider>,
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for GoogleClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Path segment encoding for calendar and event ids (`@`, `#`, `/` and friends).
+fn seg(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+impl GoogleClient {
+    /// Builds the client and its credentials from the settings (service account first, else the user token).
+    pub async fn from_settings(s: &GoogleSettings) -> Result<Self, GoogleError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(s.request_timeout_secs.max(1)))
+            .gzip(true)
+            .user_agent(concat!("calsync/", env!("CARGO_PKG_VERSION"), " (gzip)"))
+            .build()
+            .map_err(|e| GoogleError::Credentials(format!("http client: {e}")))?;
+        let auth = match (&s.service_account_key_path, &s.token_path) {
+            (Some(key), _) => TokenProvider::service_account(
+                http.clone(),
+                key,
+                s.impersonate_user.as_deref(),
+                s.token_url.as_deref(),
+            )?,
+            (None, Some(token)) => TokenProvider::user(
+                http.clone(),
+                token,
+                s.client_secret_path.as_deref(),
+                s.token_url.as_deref(),
+            )?,
+            (None, None) => {
+                return Err(GoogleError::Credentials(
+                    "no Google credential configured".into(),
+                ));
+            }
+        };
+        let policy = RetryPolicy {
+            max_elapsed: Duration::from_secs(s.max_retry_secs.max(1)),
+            ..RetryPolicy::default()
+        };
+        Ok(Self::new(
+            http,
+            &s.api_base_url,
+            auth,
+            s.requests_per_minute,
+            policy,
+        ))
+    }
+
+    pub fn new(
+        http: reqwest::Client,
+        base: &str,
+        auth: TokenProvider,
+        per_minute: u32,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            auth: Arc::new(auth),
+            limiter: RateLimiter::per_minute(per_minute),
+            policy,
+        }
+    }
+
+    /// One API call: limiter, bearer token, retries; a 401 refreshes the token once.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<(StatusCode, Vec<u8>), GoogleError> {
+        let url = format!("{}{}", self.base, path);
+        let mut refreshed = false;
+        loop {
+            let token = self.auth.token().await?;
+            let result = retry(
+                self.policy,
+                || async {
+                    self.limiter.acquire().await;
+                    let mut req = self
+                        .http
+                        .request(method.clone(), &url)
+                        .bearer_auth(&token)
+                        .query(query);
+                    if let Some(b) = body {
+                        req = req.json(b);
+                    }
+                    if let Some(etag) = if_match {
+                        req = req.header(reqwest::header::IF_MATCH, etag);
+                    }
+                    let resp = req.send().await.map_err(|e| Attempt::Retry {
+                        error: GoogleError::Transient(if e.is_timeout() {
+                            "timeout".into()
+                        } else {
+                            "connection error".into()
+                        }),
+                        after: None,
+                    })?;
+                    let status = resp.status();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    let bytes = resp.bytes().await.map_err(|_| Attempt::Retry {
+                        error: GoogleError::Transient("body read failed".into()),
+                        after: None,
+                    })?;
+                    if status.is_success() {
+                        return Ok((status, bytes.to_vec()));
+                    }
+                    let err = GoogleError::from_response(status.as_u16(), &bytes, retry_after);
+                    if err.is_retryable() {
+                        let after = err.retry_after();
+                        Err(Attempt::Retry { error: err, after })
+                    } else {
+                        Err(Attempt::Fail(err))
+                    }
+                },
+                |attempt, delay| {
+                    tracing::debug!(
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "google call retry"
+                    )
+                },
+            )
+            .await;
+            match result {
+                Err(GoogleError::Unauthorized) if !refreshed => {
+                    refreshed = true;
+                    self.auth.invalidate(&token).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<T, GoogleError> {
+        let (_, bytes) = self.call(method, path, query, body, if_match).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| GoogleError::InvalidResponse(format!("{path}: {e}")))
+    }
+
+    pub async fn list_events(
+        &self,
+        calendar_id: &str,
+        params: &ListParams,
+    ) -> Result<EventsPage, GoogleError> {
+        let path = format!("/calendars/{}/events", seg(calendar_id));
+        self.json(Method::GET, &path, &params.query(), None, None)
+            .await
+    }
+
+    pub async fn get_event(&self, calendar_id: &str, event_id: &str) -> Result<Value, GoogleError> {
+        let path = format!("/calendars/{}/events/{}", seg(calendar_id), seg(event_id));
+        self.json(Method::GET, &path, &[], None, None).await
+    }
+
+    pub async fn insert_event(
+        &self,
+        calendar_id: &str,
+        body: &Value,
+    ) -> Result<Value, GoogleError> {
+        let path = format!("/calendars/{}/events", seg(calendar_id));
+        self.json(
+            Method::POST,
+            &path,
+            &[("sendUpdates", "none".into())],
+            Some(body),
+            None,
+        )
+        .await
+    }
+
+    pub async fn patch_event(
+        &self,
+        calendar_id: &str,
+        event_id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Value, GoogleError> {
+        let path = format!("/calendars/{}/events/{}", seg(calendar_id), seg(event_id));
+        self.json(
+            Method::PATCH,
+            &path,
+            &[("sendUpdates", "none".into())],
+            Some(body),
+            if_match,
+        )
+        .await
+    }
+
+    pub async fn delete_event(
+        &self,
+        calendar_id: &str,
+        event_id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), GoogleError> {
+        let path = format!("/calendars/{}/events/{}", seg(calendar_id), seg(event_id));
+        self.call(
+            Method::DELETE,
+            &path,
+            &[("sendUpdates", "none".into())],
+            None,
+            if_match,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn watch_events(
+        &self,
+        calendar_id: &str,
+        request: &WatchRequest,
+    ) -> Result<Channel, GoogleError> {
+        let path = format!("/calendars/{}/events/watch", seg(calendar_id));
+        let body = serde_json::to_value(request)
+            .map_err(|e| GoogleError::InvalidResponse(e.to_string()))?;
+        self.json(Method::POST, &path, &[], Some(&body), None).await
+    }
+
+    pub async fn stop_channel(
+        &self,
+        channel_id: &str,
+        resource_id: &str,
+    ) -> Result<(), GoogleError> {
+        let body = serde_json::json!({"id": channel_id, "resourceId": resource_id});
+        self.call(Method::POST, "/channels/stop", &[], Some(&body), None)
+            .await
+            .map(|_| ())
+    }
+
+    /// The calendars the credentials can see (`calsync auth status`).
+    pub async fn calendar_list(&self) -> Result<Value, GoogleError> {
+        self.json(Method::GET, "/users/me/calendarList", &[], None, None)
+            .await
+    }
+
+    /// For `auth status`: the token file's path is never printed with secrets.
+    pub fn describe_credentials(path: &Path) -> String {
+        path.display().to_string()
+    }
+}

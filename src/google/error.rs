@@ -1,0 +1,174 @@
+//! Google's errors, classified once per DESIGN §3: what to retry, what to refresh, what stops a calendar.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A failed Google call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GoogleError {
+    /// 429, or 403 rateLimitExceeded / userRateLimitExceeded.
+    #[error("rate limited ({status} {reason})")]
+    RateLimited {
+        status: u16,
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// 500, 502, 503, 504, timeouts, connection errors.
+    #[error("transient failure ({0})")]
+    Transient(String),
+    /// 401 after one token refresh.
+    #[error("unauthorized (401)")]
+    Unauthorized,
+    /// 410 fullSyncRequired / updatedMinTooLongAgo.
+    #[error("sync token expired (410 {0})")]
+    SyncTokenInvalid(String),
+    /// 410 deleted: the event was already deleted.
+    #[error("already deleted (410)")]
+    Gone,
+    /// 412 conditionNotMet (If-Match).
+    #[error("precondition failed (412)")]
+    PreconditionFailed,
+    /// 409 duplicate id.
+    #[error("duplicate id (409)")]
+    Duplicate,
+    /// 404.
+    #[error("not found (404)")]
+    NotFound,
+    /// 400, other 403s, and any other status: fix the request or the configuration.
+    #[error("refused ({status} {reason})")]
+    Permanent { status: u16, reason: String },
+    /// The token endpoint said `invalid_grant`: re-consent needed (`calsync auth login`).
+    #[error("credentials rejected (invalid_grant): run `calsync auth login`")]
+    InvalidGrant,
+    /// Bad local credentials (unreadable file, bad key).
+    #[error("credentials unusable: {0}")]
+    Credentials(String),
+    /// A 2xx whose body is not what the API documents.
+    #[error("invalid response from Google: {0}")]
+    InvalidResponse(String),
+}
+
+impl GoogleError {
+    /// Builds the error for a non-2xx answer from its status, body and `Retry-After` header.
+    pub fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let reason = parsed
+            .as_ref()
+            .and_then(|v| v.pointer("/error/errors/0/reason"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        match status {
+            429 => Self::RateLimited {
+                status,
+                reason,
+                retry_after,
+            },
+            403 if matches!(
+                reason.as_str(),
+                "rateLimitExceeded" | "userRateLimitExceeded"
+            ) =>
+            {
+                Self::RateLimited {
+                    status,
+                    reason,
+                    retry_after,
+                }
+            }
+            401 => Self::Unauthorized,
+            404 => Self::NotFound,
+            409 => Self::Duplicate,
+            410 if reason == "deleted" => Self::Gone,
+            410 => Self::SyncTokenInvalid(if reason.is_empty() {
+                "gone".into()
+            } else {
+                reason
+            }),
+            412 => Self::PreconditionFailed,
+            500 | 502 | 503 | 504 => Self::Transient(format!("HTTP {status}")),
+            _ => Self::Permanent {
+                status,
+                reason: if reason.is_empty() {
+                    "unknown".into()
+                } else {
+                    reason
+                },
+            },
+        }
+    }
+
+    /// Worth retrying with backoff.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Transient(_))
+    }
+
+    /// The server's requested wait, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Stops the calendar until someone acts (no retry loop).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::Permanent { .. } | Self::InvalidGrant | Self::Credentials(_)
+        )
+    }
+
+    /// A short, content-free reason for the sync state and alerts.
+    pub fn short_reason(&self) -> String {
+        match self {
+            Self::Permanent { status, reason } => format!("{status} {reason}"),
+            Self::InvalidGrant => "invalid_grant".into(),
+            Self::Credentials(_) => "credentials".into(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn is_sync_token_invalid(&self) -> bool {
+        matches!(self, Self::SyncTokenInvalid(_))
+    }
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, Self::InvalidGrant)
+    }
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound)
+    }
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Self::Duplicate)
+    }
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Self::Gone)
+    }
+    pub fn is_precondition_failed(&self) -> bool {
+        matches!(self, Self::PreconditionFailed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_googles_bodies() {
+        let rate = br#"{"error":{"errors":[{"domain":"usageLimits","reason":"rateLimitExceeded","message":"Rate Limit Exceeded"}],"code":403,"message":"Rate Limit Exceeded"}}"#;
+        assert!(GoogleError::from_response(403, rate, None).is_retryable());
+        let forbidden = br#"{"error":{"errors":[{"domain":"calendar","reason":"forbiddenForNonOrganizer"}],"code":403}}"#;
+        assert!(GoogleError::from_response(403, forbidden, None).is_permanent());
+        let gone = br#"{"error":{"errors":[{"domain":"calendar","reason":"fullSyncRequired","message":"Sync token is no longer valid, a full sync is required.","locationType":"parameter","location":"syncToken"}],"code":410,"message":"Sync token is no longer valid, a full sync is required."}}"#;
+        assert!(GoogleError::from_response(410, gone, None).is_sync_token_invalid());
+        let deleted =
+            br#"{"error":{"errors":[{"domain":"global","reason":"deleted"}],"code":410}}"#;
+        assert!(GoogleError::from_response(410, deleted, None).is_gone());
+        assert!(GoogleError::from_response(503, b"<html>oops</html>", None).is_retryable());
+        assert_eq!(
+            GoogleError::from_response(429, b"", Some(Duration::from_secs(3))).retry_after(),
+            Some(Duration::from_secs(3))
+        );
+        assert!(GoogleError::from_response(400, b"not json", None).is_permanent());
+    }
+}

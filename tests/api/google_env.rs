@@ -1,0 +1,261 @@
+//! The emulated Google for API tests: an emulator per test, dev credentials on disk, and calsync wired to it.
+//! Everything that knows the emulator's control API lives here.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use calsync::emulator::{Emulator, EmulatorConfig};
+use calsync::startup::{Application, Migrations};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{TestApp, create_database, test_settings};
+
+/// The calendars of the sample config, created at "Google".
+pub const CALENDARS: [&str; 3] = ["primary", "CALENDAR_ID_ENSEIGNANT", "CALENDAR_ID_CHERCHEUR"];
+
+pub struct Google {
+    pub emu: Emulator,
+    pub http: reqwest::Client,
+    pub creds: PathBuf,
+    access_token: String,
+}
+
+impl Google {
+    pub async fn start() -> Self {
+        let emu = Emulator::start(EmulatorConfig {
+            bind: "127.0.0.1:0".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("emulator starts");
+        let creds =
+            std::env::temp_dir().join(format!("calsync-creds-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&creds).unwrap();
+        calsync::emulator::dev_credentials::write(&creds, &emu.token_url())
+            .expect("dev credentials");
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let google = Self {
+            emu,
+            http,
+            creds,
+            access_token: String::new(),
+        };
+        for cal in CALENDARS {
+            google
+                .control(
+                    "POST",
+                    "/emulator/calendars",
+                    json!({"id": cal, "summary": cal, "timeZone": "Europe/Paris"}),
+                )
+                .await;
+        }
+        let token: Value = google
+            .http
+            .post(google.emu.token_url())
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", calsync::emulator::dev_credentials::CLIENT_ID),
+                (
+                    "client_secret",
+                    calsync::emulator::dev_credentials::CLIENT_SECRET,
+                ),
+                (
+                    "refresh_token",
+                    calsync::emulator::dev_credentials::REFRESH_TOKEN,
+                ),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Self {
+            access_token: token["access_token"].as_str().unwrap().to_string(),
+            ..google
+        }
+    }
+
+    /// Environment that points calsync at this emulator.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("GOOGLE_API_BASE_URL".into(), self.emu.api_base_url()),
+            ("GOOGLE_TOKEN_URL".into(), self.emu.token_url()),
+            (
+                "GOOGLE_CALENDAR_TOKEN_PATH".into(),
+                self.creds.join("token.json").display().to_string(),
+            ),
+            (
+                "GOOGLE_CLIENT_SECRET_PATH".into(),
+                self.creds.join("client_secret.json").display().to_string(),
+            ),
+        ]
+    }
+
+    pub async fn control(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{}", self.emu.base_url(), path);
+        let req = match method {
+            "POST" => self.http.post(url).json(&body),
+            "PATCH" => self.http.patch(url).json(&body),
+            "DELETE" => self.http.delete(url),
+            _ => self.http.get(url),
+        };
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "control {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.emu.api_base_url(), path))
+            .bearer_auth(&self.access_token)
+    }
+
+    /// events.insert through Google's API, as any client would.
+    pub async fn insert(&self, cal: &str, body: Value) -> Value {
+        let resp = self
+            .api(reqwest::Method::POST, &format!("/calendars/{cal}/events"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "insert: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    pub async fn patch(&self, cal: &str, id: &str, body: Value) -> Value {
+        let resp = self
+            .api(
+                reqwest::Method::PATCH,
+                &format!("/calendars/{cal}/events/{id}"),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "patch: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    pub async fn delete(&self, cal: &str, id: &str) {
+        let resp = self
+            .api(
+                reqwest::Method::DELETE,
+                &format!("/calendars/{cal}/events/{id}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "delete: {}", resp.status());
+    }
+
+    /// Every item of a full listing (what Google holds now), following pages.
+    pub async fn list_all(&self, cal: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut req = self
+                .api(reqwest::Method::GET, &format!("/calendars/{cal}/events"))
+                .query(&[("maxResults", "2500")]);
+            if let Some(p) = &page {
+                req = req.query(&[("pageToken", p)]);
+            }
+            let body: Value = req.send().await.unwrap().json().await.unwrap();
+            items.extend(body["items"].as_array().cloned().unwrap_or_default());
+            match body["nextPageToken"].as_str() {
+                Some(p) => page = Some(p.to_string()),
+                None => return items,
+            }
+        }
+    }
+
+    /// Seeds `n` generated events at once.
+    pub async fn bulk_seed(&self, cal: &str, n: usize) {
+        self.control(
+            "POST",
+            &format!("/emulator/calendars/{cal}/bulk"),
+            json!({"count": n}),
+        )
+        .await;
+    }
+
+    pub async fn invalidate_sync_tokens(&self) {
+        self.control("POST", "/emulator/sync-tokens/invalidate", json!({}))
+            .await;
+    }
+
+    pub async fn set_faults(&self, faults: Value) {
+        self.control("POST", "/emulator/faults", faults).await;
+    }
+
+    /// Requests the emulator served for one API method (e.g. `events.list`).
+    pub async fn count(&self, method: &str) -> u64 {
+        let stats = self.control("GET", "/emulator/stats", Value::Null).await;
+        stats["counts"][method].as_u64().unwrap_or(0)
+    }
+
+    pub async fn expire_channel(&self, id: &str) {
+        self.control(
+            "POST",
+            &format!("/emulator/channels/{id}/expire"),
+            json!({}),
+        )
+        .await;
+    }
+}
+
+/// calsync wired to `google`, on its own database; push points back at its own port.
+pub async fn spawn_synced_app(google: &Google, extra: &[(&str, &str)]) -> TestApp {
+    let (db_url, db_name) = create_database().await;
+    spawn_on_database(google, &db_url, &db_name, extra).await
+}
+
+/// A second replica (or a restart) on an existing database.
+pub async fn spawn_on_database(
+    google: &Google,
+    db_url: &str,
+    db_name: &str,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let public = format!("http://127.0.0.1:{port}");
+    let mut vars: Vec<(String, String)> = google.env();
+    vars.push(("WEBHOOK_PUBLIC_URL".into(), public.clone()));
+    vars.push(("CALSYNC__SERVER__WORKERS_ENABLED".into(), "true".into()));
+    vars.push(("CALSYNC__GOOGLE_CALENDAR__ENABLED".into(), "true".into()));
+    for (k, v) in extra {
+        vars.push((k.to_string(), v.to_string()));
+    }
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let settings = test_settings(db_url, &refs);
+    let shutdown = CancellationToken::new();
+    let app = Application::build_on(
+        settings.clone(),
+        Migrations::Apply,
+        shutdown.clone(),
+        listener,
+    )
+    .await
+    .expect("application builds");
+    let pool = app.state().pool.clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: public,
+        port,
+        pool,
+        db_name: db_name.to_string(),
+        settings,
+        shutdown,
+        client: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    }
+}
