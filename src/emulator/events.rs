@@ -26,6 +26,33 @@ fn check_if_match(current: &Value, if_match: Option<&str>) -> Result<(), HttpRes
     }
 }
 
+/// Reminder overrides: popup/email, 0 to 40,320 minutes (four weeks), at most five.
+fn validate_reminders(event: &Value) -> Result<(), HttpResponse> {
+    let Some(overrides) = event
+        .pointer("/reminders/overrides")
+        .and_then(Value::as_array)
+    else {
+        return Ok(());
+    };
+    if overrides.len() > 5 {
+        return Err(errors::invalid("Too many reminders."));
+    }
+    for o in overrides {
+        let minutes_ok = o
+            .get("minutes")
+            .and_then(Value::as_i64)
+            .is_some_and(|m| (0..=40_320).contains(&m));
+        let method_ok = matches!(
+            o.get("method").and_then(Value::as_str),
+            Some("popup" | "email")
+        );
+        if !minutes_ok || !method_ok {
+            return Err(errors::invalid("Invalid reminder."));
+        }
+    }
+    Ok(())
+}
+
 fn validate_times(event: &Value) -> Result<(), HttpResponse> {
     for key in ["start", "end"] {
         let t = event
@@ -70,6 +97,7 @@ pub fn insert(state: &mut State, cal: &str, mut body: Value) -> Reply {
         return Err(errors::duplicate());
     }
     validate_times(&body)?;
+    validate_reminders(&body)?;
     let now = now_rfc3339();
     let etag = state.next_etag();
     let obj = body
@@ -214,6 +242,7 @@ pub fn patch(
     if next.get("status").and_then(Value::as_str) != Some("cancelled") {
         validate_times(&next)?;
     }
+    validate_reminders(&next)?;
     let seq = old.get("sequence").and_then(Value::as_i64).unwrap_or(0);
     let bump = if times_changed(&old, &next) { 1 } else { 0 };
     next["sequence"] = json!(seq + bump);

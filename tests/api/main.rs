@@ -2,6 +2,7 @@
 
 mod cli;
 mod events_api;
+mod google_client;
 mod google_env;
 mod health;
 mod helpers;
@@ -10,3 +11,4 @@ mod redis_key;
 mod sync_engine;
 mod webhook;
 mod write_contract;
+mod writer;

@@ -1,0 +1,374 @@
+//! PostgreSQL → Google against the emulator: client-chosen ids, 409 adoption, echo suppression,
+//! last-write-wins both ways with recorded conflicts, manual resolution, parked poison.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use calsync::sync::{Outcome, Syncer, Trigger};
+use calsync::writer::Writer;
+use serde_json::{Value, json};
+
+use crate::google_env::{Google, spawn_synced_app};
+use crate::helpers::TestApp;
+
+struct Env {
+    google: Google,
+    app: TestApp,
+    syncer: Syncer,
+    writer: Writer,
+}
+
+async fn env() -> Env {
+    let google = Google::start().await;
+    let app = spawn_synced_app(&google, &[("CALSYNC__SERVER__WORKERS_ENABLED", "false")]).await;
+    let syncer = calsync::startup::build_syncer(
+        Arc::new(app.settings.clone()),
+        app.pool.clone(),
+        None,
+        calsync::metrics::Metrics::new(),
+        Arc::new(calsync::sync::alerts::LogAlerts),
+    )
+    .await
+    .unwrap();
+    let writer = Writer {
+        pool: app.pool.clone(),
+        client: syncer.client.clone(),
+        default_reminders: Arc::new(app.settings.google_calendar.default_reminders.clone()),
+        owner: uuid::Uuid::new_v4(),
+        batch: 16,
+        notifier: None,
+    };
+    Env {
+        google,
+        app,
+        syncer,
+        writer,
+    }
+}
+
+impl Env {
+    async fn drain(&self) -> calsync::writer::Pass {
+        let mut total = calsync::writer::Pass::default();
+        for _ in 0..10 {
+            let p = self.writer.run_once().await.unwrap();
+            total.claimed += p.claimed;
+            total.written += p.written;
+            total.parked += p.parked;
+            total.retried += p.retried;
+            if p.claimed == 0 {
+                break;
+            }
+        }
+        total
+    }
+
+    async fn sync(&self) -> calsync::sync::engine::RunReport {
+        match self
+            .syncer
+            .sync_calendar("primary", Trigger::Manual, false)
+            .await
+            .unwrap()
+        {
+            Outcome::Done(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    async fn api_post(&self, body: Value) -> Value {
+        let token =
+            calsync::admin_auth::mint("test-admin-secret", "t", Duration::from_secs(600)).unwrap();
+        let resp = self
+            .app
+            .client
+            .post(format!("{}/api/v1/events", self.app.address))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        resp.json().await.unwrap()
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn google_event(&self, id: &str) -> Value {
+        let items = self.google.list_all("primary").await;
+        items
+            .into_iter()
+            .find(|e| e["id"] == id)
+            .unwrap_or(Value::Null)
+    }
+}
+
+fn consult() -> Value {
+    json!({"casquette": "medecin", "summary": "Consultation", "location": "Cabinet",
+           "start": {"dateTime": "2030-02-17T14:00:00+01:00", "timeZone": "Europe/Paris"},
+           "end": {"dateTime": "2030-02-17T15:00:00+01:00", "timeZone": "Europe/Paris"}})
+}
+
+#[tokio::test]
+async fn an_api_insert_reaches_google_once_under_its_client_chosen_id() {
+    let e = env().await;
+    let created = e.api_post(consult()).await;
+    let local_id = created["id"].as_str().unwrap().replace('-', "");
+    assert_eq!(e.drain().await.written, 1);
+    let at_google = e.google_event(&local_id).await;
+    assert_eq!(at_google["summary"], "Consultation");
+    assert_eq!(at_google["colorId"], "11", "the medecin role's red");
+    assert_eq!(
+        at_google["reminders"]["overrides"][0]["minutes"], 30,
+        "config default reminders"
+    );
+    assert_eq!(
+        at_google["extendedProperties"]["private"]["calsync_id"],
+        created["id"]
+    );
+    assert_eq!(e.count("SELECT count(*) FROM outbox").await, 0);
+    let stored: (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT external_id, etag FROM events WHERE id = $1::uuid")
+            .bind(created["id"].as_str())
+            .fetch_one(&e.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored.0.as_deref(), Some(local_id.as_str()));
+    assert_eq!(stored.1, at_google["etag"].as_str().map(str::to_string));
+
+    // Google's notification of our own write changes nothing locally (no echo, no conflict).
+    let r = e.sync().await;
+    assert_eq!((r.counts.created, r.counts.updated), (0, 0), "{r:?}");
+    assert_eq!(e.count("SELECT count(*) FROM outbox").await, 0);
+    assert_eq!(e.count("SELECT count(*) FROM conflicts").await, 0);
+    assert_eq!(e.count("SELECT count(*) FROM events").await, 1);
+}
+
+#[tokio::test]
+async fn a_retried_insert_meets_409_and_adopts_the_first_copy() {
+    let e = env().await;
+    let created = e.api_post(consult()).await;
+    let google_id = created["id"].as_str().unwrap().replace('-', "");
+    // The first attempt reached Google but its answer was lost.
+    e.google
+        .control("POST", "/emulator/calendars/primary/events", json!({"id": google_id, "summary": "Consultation",
+            "start": {"dateTime": "2030-02-17T13:00:00Z"}, "end": {"dateTime": "2030-02-17T14:00:00Z"}}))
+        .await;
+    assert_eq!(e.drain().await.written, 1);
+    let copies = e
+        .google
+        .list_all("primary")
+        .await
+        .into_iter()
+        .filter(|x| x["summary"] == "Consultation")
+        .count();
+    assert_eq!(copies, 1, "never two copies at Google");
+    assert_eq!(
+        e.count("SELECT count(*) FROM events WHERE external_id IS NOT NULL")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn plain_sql_updates_and_deletes_reach_google() {
+    let e = env().await;
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO events (casquette, summary, start_at, end_at) VALUES ('medecin', 'Garde', '2030-03-01T08:00:00Z', '2030-03-01T20:00:00Z') RETURNING id",
+    )
+    .fetch_one(&e.app.pool)
+    .await
+    .unwrap();
+    e.drain().await;
+    let gid = id.simple().to_string();
+    sqlx::query("UPDATE events SET location = 'Urgences' WHERE id = $1")
+        .bind(id)
+        .execute(&e.app.pool)
+        .await
+        .unwrap();
+    e.drain().await;
+    assert_eq!(e.google_event(&gid).await["location"], "Urgences");
+    sqlx::query("DELETE FROM events WHERE id = $1")
+        .bind(id)
+        .execute(&e.app.pool)
+        .await
+        .unwrap();
+    e.drain().await;
+    assert!(e.google_event(&gid).await.is_null(), "deleted at Google");
+    assert_eq!(e.count("SELECT count(*) FROM outbox").await, 0);
+}
+
+async fn synced_event(e: &Env) -> (uuid::Uuid, String) {
+    let created = e.api_post(consult()).await;
+    e.drain().await;
+    e.sync().await;
+    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    (id, id.simple().to_string())
+}
+
+#[tokio::test]
+async fn a_newer_local_change_wins_a_412_and_the_google_version_is_kept_as_a_conflict() {
+    let e = env().await;
+    let (id, gid) = synced_event(&e).await;
+    e.google
+        .control(
+            "PATCH",
+            &format!("/emulator/calendars/primary/events/{gid}"),
+            json!({"location": "Salle B"}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    sqlx::query("UPDATE events SET location = 'Salle C' WHERE id = $1")
+        .bind(id)
+        .execute(&e.app.pool)
+        .await
+        .unwrap();
+    e.drain().await;
+    assert_eq!(
+        e.google_event(&gid).await["location"],
+        "Salle C",
+        "local is newer: it wins at Google"
+    );
+    let winner: String = sqlx::query_scalar("SELECT winner FROM conflicts")
+        .fetch_one(&e.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(winner, "local");
+    let lost: Value = sqlx::query_scalar("SELECT google_version FROM conflicts")
+        .fetch_one(&e.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        lost["location"], "Salle B",
+        "the loser is kept, not dropped"
+    );
+}
+
+#[tokio::test]
+async fn a_newer_google_change_wins_and_the_manual_choice_can_restore_the_local_one() {
+    let e = env().await;
+    let (id, gid) = synced_event(&e).await;
+    sqlx::query("UPDATE events SET location = 'Salle L', updated_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(id)
+        .execute(&e.app.pool)
+        .await
+        .unwrap();
+    e.google
+        .control(
+            "PATCH",
+            &format!("/emulator/calendars/primary/events/{gid}"),
+            json!({"location": "Salle G"}),
+        )
+        .await;
+    e.drain().await;
+    let local: String = sqlx::query_scalar("SELECT location FROM events WHERE id = $1")
+        .bind(id)
+        .fetch_one(&e.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(local, "Salle G", "Google is newer: it wins locally");
+    assert_eq!(e.google_event(&gid).await["location"], "Salle G");
+    let (cid, winner): (uuid::Uuid, String) = sqlx::query_as("SELECT id, winner FROM conflicts")
+        .fetch_one(&e.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(winner, "google");
+
+    // The user picks the local version after all.
+    let token =
+        calsync::admin_auth::mint("test-admin-secret", "t", Duration::from_secs(600)).unwrap();
+    let listed: Value = e
+        .app
+        .client
+        .get(format!("{}/api/v1/conflicts", e.app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["local"]["location"], "Salle L");
+    let resp = e
+        .app
+        .client
+        .post(format!("{}/api/v1/conflicts/{cid}/resolve", e.app.address))
+        .bearer_auth(&token)
+        .json(&json!({"keep": "local"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    e.drain().await;
+    assert_eq!(
+        e.google_event(&gid).await["location"],
+        "Salle L",
+        "the choice reaches Google"
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_google_change_meeting_an_older_pending_local_change_is_recorded() {
+    let e = env().await;
+    let (id, gid) = synced_event(&e).await;
+    sqlx::query("UPDATE events SET summary = 'Local title', updated_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(id)
+        .execute(&e.app.pool)
+        .await
+        .unwrap();
+    e.google
+        .control(
+            "PATCH",
+            &format!("/emulator/calendars/primary/events/{gid}"),
+            json!({"summary": "Google title"}),
+        )
+        .await;
+    // The push-triggered sync runs before the writer got to the local change.
+    e.sync().await;
+    let summary: String = sqlx::query_scalar("SELECT summary FROM events WHERE id = $1")
+        .bind(id)
+        .fetch_one(&e.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(summary, "Google title");
+    assert_eq!(
+        e.count("SELECT count(*) FROM conflicts WHERE winner = 'google'")
+            .await,
+        1
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM outbox").await,
+        0,
+        "the losing local change is not pushed"
+    );
+}
+
+#[tokio::test]
+async fn a_change_google_refuses_is_parked_without_blocking_others() {
+    let e = env().await;
+    sqlx::query(
+        "INSERT INTO events (casquette, summary, start_at, end_at, reminders) VALUES
+           ('medecin', 'bad', '2030-03-01T08:00:00Z', '2030-03-01T09:00:00Z', '{\"useDefault\": false, \"overrides\": [{\"method\": \"popup\", \"minutes\": -5}]}'),
+           ('medecin', 'good', '2030-03-02T08:00:00Z', '2030-03-02T09:00:00Z', NULL)",
+    )
+    .execute(&e.app.pool)
+    .await
+    .unwrap();
+    let pass = e.drain().await;
+    assert_eq!((pass.written, pass.parked), (1, 1), "{pass:?}");
+    let reason: String =
+        sqlx::query_scalar("SELECT last_error FROM outbox WHERE parked_at IS NOT NULL")
+            .fetch_one(&e.app.pool)
+            .await
+            .unwrap();
+    assert!(reason.contains("400"), "{reason}");
+    assert_eq!(e.drain().await.claimed, 0, "a parked entry is not retried");
+}
