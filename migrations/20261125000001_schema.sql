@@ -65,6 +65,7 @@ CREATE TABLE sync_state (
     lease_until           TIMESTAMPTZ,
     last_attempt_at       TIMESTAMPTZ,
     last_success_at       TIMESTAMPTZ,
+    last_finished_at      TIMESTAMPTZ,             -- end of the last run, success or not
     last_push_at          TIMESTAMPTZ,
     consecutive_failures  INTEGER NOT NULL DEFAULT 0,
     retry_at              TIMESTAMPTZ,             -- after a failed run: not before this (backoff)

@@ -63,7 +63,14 @@ pub enum Command {
         seed: u64,
     },
     /// Emulator + server + the three role calendars, with changes made at "Google" every few seconds.
-    Demo,
+    Demo {
+        /// Stop after this many changes (runs until ctrl-c otherwise).
+        #[arg(long)]
+        changes: Option<u32>,
+        /// Seconds between changes.
+        #[arg(long, default_value_t = 4)]
+        every: u64,
+    },
     /// Mint an admin JWT for the admin API; the token alone is on the last line.
     AdminToken {
         /// Lifetime, e.g. 30m, 1h, 7d.

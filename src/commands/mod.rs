@@ -2,6 +2,7 @@
 
 mod admin_token;
 mod channels;
+mod demo;
 mod healthcheck;
 mod serve;
 mod sync;
@@ -69,6 +70,6 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(Failure::Runtime)
         }
-        Command::Demo => Err(Failure::NotYet("`calsync demo`")),
+        Command::Demo { changes, every } => demo::run(load(&cli)?, *changes, *every).await,
     }
 }

@@ -221,6 +221,7 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                         "/calendars/{cal}/events/{id}",
                         web::patch().to(control::user_patch),
                     )
+                    .route("/calendars/{cal}/events/{id}", web::get().to(control::peek))
                     .route(
                         "/calendars/{cal}/events/{id}",
                         web::delete().to(control::user_delete),

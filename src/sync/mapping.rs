@@ -144,13 +144,27 @@ fn when(v: Option<&Value>, id: &str, field: &'static str) -> Result<When, Mappin
         .and_then(Value::as_str)
         .map(str::to_string);
     if let Some(dt) = v.get("dateTime").and_then(Value::as_str) {
-        return Ok((Some(parse_instant(dt).ok_or_else(bad)?), None, tz));
+        // Google allows a date-time without offset when `timeZone` says where it is.
+        let at = parse_instant(dt)
+            .or_else(|| local_instant(dt, tz.as_deref()?))
+            .ok_or_else(bad)?;
+        return Ok((Some(at), None, tz));
     }
     if let Some(d) = v.get("date").and_then(Value::as_str) {
         let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?;
         return Ok((None, Some(date), tz));
     }
     Err(bad())
+}
+
+/// `2026-02-17T14:00:00` in the IANA zone `tz` (the earliest instant when a DST fold repeats it).
+fn local_instant(s: &str, tz: &str) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let zone: chrono_tz::Tz = tz.parse().ok()?;
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    zone.from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
@@ -194,6 +208,24 @@ mod tests {
             .unwrap();
         assert!(gone.is_cancelled());
         assert_eq!(gone.original_start.as_deref(), Some("2025-03-24T12:30:00Z"));
+    }
+
+    #[test]
+    fn date_times_without_offset_use_their_time_zone() {
+        let row = EventRow::from_google(&json!({"id": "x",
+            "start": {"dateTime": "2026-02-17T14:00:00", "timeZone": "Europe/Paris"},
+            "end": {"dateTime": "2026-02-17T15:00:00", "timeZone": "Europe/Paris"}}))
+        .unwrap();
+        assert_eq!(
+            row.start_at.unwrap().to_rfc3339(),
+            "2026-02-17T13:00:00+00:00"
+        );
+        let no_zone = json!({"id": "x", "start": {"dateTime": "2026-02-17T14:00:00"},
+            "end": {"dateTime": "2026-02-17T15:00:00"}});
+        assert!(
+            EventRow::from_google(&no_zone).is_err(),
+            "no offset and no zone"
+        );
     }
 
     #[test]

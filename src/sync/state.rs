@@ -73,7 +73,7 @@ pub async fn save_token(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "UPDATE sync_state
-            SET sync_token = $3, full_sync_requested = FALSE, last_success_at = now(),
+            SET sync_token = $3, full_sync_requested = FALSE, last_success_at = now(), last_finished_at = now(),
                 consecutive_failures = 0, alerted = FALSE, retry_at = NULL, lease_owner = NULL, lease_until = NULL,
                 updated_at = now()
           WHERE calendar_id = $1 AND lease_owner = $2",
@@ -104,7 +104,7 @@ pub async fn record_failure(
         r#"WITH old AS (SELECT alerted FROM sync_state
                           WHERE calendar_id = $1 AND lease_owner = $2 FOR UPDATE)
            UPDATE sync_state s
-              SET pending = TRUE, consecutive_failures = s.consecutive_failures + 1,
+              SET pending = TRUE, consecutive_failures = s.consecutive_failures + 1, last_finished_at = now(),
                   retry_at = now() + make_interval(secs => LEAST(600, 5 * power(2, LEAST(s.consecutive_failures, 8)))),
                   error_reason = COALESCE($3, s.error_reason),
                   alerted = s.alerted OR s.consecutive_failures + 1 >= $4,
@@ -252,13 +252,14 @@ pub async fn mark_due_for_poll(
 
 /// Calendars ready for a run, and whether others are pending but held back.
 ///
-/// A calendar that has not run in the last 5 s runs at once (low latency for a single change).
-/// One that just ran is in a burst's tail: it waits until pushes have been quiet for 250 ms
-/// (at most 5 s after its last run started), so a burst costs one run plus one trailing run.
+/// A change that arrived after the last run finished runs at once (low latency for single changes).
+/// One that arrived while a run was in progress is a burst's tail: it waits until pushes have been
+/// quiet for 250 ms (at most 5 s after that run started), so a burst costs one run plus one trailing run.
 pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT s.calendar_id,
-                  (s.last_attempt_at IS NULL OR s.last_attempt_at < now() - interval '5 seconds'
+                  (s.last_finished_at IS NULL OR s.pending_since > s.last_finished_at
+                   OR s.last_attempt_at < now() - interval '5 seconds'
                    OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '250 milliseconds') AS "ready!"
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
             WHERE s.pending AND c.active AND s.error_reason IS NULL

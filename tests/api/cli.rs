@@ -213,3 +213,31 @@ async fn admin_token_prints_a_verifiable_token_on_its_last_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ADMIN_JWT_SECRET"));
 }
+
+#[tokio::test]
+async fn the_demo_runs_push_sync_end_to_end_and_exits() {
+    let (db_url, _) = create_database().await;
+    let dir = temp_dir();
+    let cfg = dir.join("calendar_config.yaml");
+    std::fs::write(&cfg, SAMPLE_CONFIG).unwrap();
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(["demo", "--changes", "3", "--every", "1"])
+        .env_clear()
+        .env("CALENDAR_CONFIG_PATH", &cfg)
+        .env("DATABASE_URL", &db_url)
+        .env("REDIS_URL", crate::helpers::REDIS_URL.as_str())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
+        .await
+        .expect("demo must finish")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("initial sync: 6 events"), "{stdout}");
+    assert!(stdout.contains("→ PostgreSQL by push in"), "{stdout}");
+    assert!(stdout.contains("PostgreSQL insert → Google"), "{stdout}");
+}
