@@ -71,6 +71,12 @@ pub enum Command {
         #[arg(long, default_value_t = 4)]
         every: u64,
     },
+    /// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a table.
+    Bench {
+        /// A small run (seconds), for smoke tests.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Mint an admin JWT for the admin API; the token alone is on the last line.
     AdminToken {
         /// Lifetime, e.g. 30m, 1h, 7d.

@@ -70,6 +70,18 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(Failure::Runtime)
         }
+        Command::Bench { quick } => {
+            let settings = load(&cli)?;
+            crate::telemetry::init(settings.telemetry.log_format, true);
+            let sizes = if *quick {
+                crate::bench::Sizes::quick()
+            } else {
+                crate::bench::Sizes::full()
+            };
+            crate::bench::run(settings, sizes)
+                .await
+                .map_err(Failure::Runtime)
+        }
         Command::Demo { changes, every } => demo::run(load(&cli)?, *changes, *every).await,
     }
 }

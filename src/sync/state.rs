@@ -222,8 +222,7 @@ pub async fn next_poll_due(
     interval: Duration,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT MIN(COALESCE(s.last_success_at, '-infinity'::timestamptz)
-                      + make_interval(secs => $1)) AS due
+        r#"SELECT MIN(COALESCE(s.last_success_at + make_interval(secs => $1), now())) AS due
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
             WHERE c.active AND s.error_reason IS NULL AND NOT s.pending"#,
         interval.as_secs_f64()

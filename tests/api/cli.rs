@@ -241,3 +241,43 @@ async fn the_demo_runs_push_sync_end_to_end_and_exits() {
     assert!(stdout.contains("→ PostgreSQL by push in"), "{stdout}");
     assert!(stdout.contains("PostgreSQL insert → Google"), "{stdout}");
 }
+
+/// On demand (`cargo test --test api -- --ignored`): the bench loads the machine and needs it to itself.
+#[tokio::test]
+#[ignore = "loads the machine; run on demand"]
+async fn the_quick_benchmark_prints_its_table() {
+    let (db_url, _) = create_database().await;
+    let dir = temp_dir();
+    let cfg = dir.join("calendar_config.yaml");
+    std::fs::write(&cfg, SAMPLE_CONFIG).unwrap();
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.args(["bench", "--quick"])
+        .env_clear()
+        .env("CALENDAR_CONFIG_PATH", &cfg)
+        .env("DATABASE_URL", &db_url)
+        .env("REDIS_URL", crate::helpers::REDIS_URL.as_str())
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+        .await
+        .expect("bench must finish")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in [
+        "push → database delay",
+        "floor:",
+        "webhook acks",
+        "events.list calls for a burst",
+        "full sync",
+        "COPY",
+        "write path",
+        "RSS peak",
+    ] {
+        assert!(stdout.contains(row), "{row} missing:\n{stdout}");
+    }
+}

@@ -164,10 +164,11 @@ async fn two_replicas_never_sync_one_calendar_at_once() {
         .into_iter()
         .find(|c| c.1 == "primary")
         .unwrap();
-    google.set_faults(json!({"latency_ms": 100})).await;
+    // Runs long enough (1.5 s per list call) that the whole burst lands within the first one.
+    google.set_faults(json!({"latency_ms": 1500})).await;
     let before = google.count("events.list").await;
     // One burst, half of it through each replica at the same time.
-    tokio::join!(burst(&a, &channel, 50), burst(&b, &channel, 50));
+    tokio::join!(burst(&a, &channel, 30), burst(&b, &channel, 30));
     quiet(&a).await;
     let calls = google.count("events.list").await - before;
     assert!(

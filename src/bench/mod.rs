@@ -1,0 +1,237 @@
+//! `calsync bench`: measures calsync against the emulator (a child process) and PostgreSQL in one run,
+//! next to the floor measured in the same run, and prints a table of percentiles and ratios.
+
+mod phases;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Secret, Settings};
+use crate::startup::{Application, Migrations};
+
+/// Sizes of the run (`--quick` shrinks them for a smoke run).
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    pub changes: usize,
+    pub pushes: usize,
+    pub burst: usize,
+    pub full_sync: usize,
+    pub writes: usize,
+}
+
+impl Sizes {
+    pub fn full() -> Self {
+        Self {
+            changes: 200,
+            pushes: 20_000,
+            burst: 1_000,
+            full_sync: 100_000,
+            writes: 10_000,
+        }
+    }
+    pub fn quick() -> Self {
+        Self {
+            changes: 20,
+            pushes: 2_000,
+            burst: 200,
+            full_sync: 5_000,
+            writes: 500,
+        }
+    }
+}
+
+/// The running pieces a phase needs.
+pub struct Rig {
+    pub emulator_url: String,
+    pub http: reqwest::Client,
+    pub pool: PgPool,
+    pub app_url: String,
+    pub settings: Settings,
+    pub syncer: crate::sync::Syncer,
+    child: tokio::process::Child,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    creds: PathBuf,
+}
+
+impl Rig {
+    pub fn control(&self, path: &str) -> String {
+        format!("{}/emulator{path}", self.emulator_url)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let resp = self
+            .http
+            .post(self.control(path))
+            .json(&body)
+            .send()
+            .await?;
+        Ok(resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn count(&self, method: &str) -> anyhow::Result<u64> {
+        let v: Value = self
+            .http
+            .get(self.control("/stats"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(v["counts"][method].as_u64().unwrap_or(0))
+    }
+}
+
+/// Resident set size of this process now and at its peak, in MB (Linux).
+pub fn rss_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Percentile of sorted milliseconds.
+pub fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn start(mut settings: Settings) -> anyhow::Result<Rig> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let creds = std::env::temp_dir().join(format!("calsync-bench-{}", std::process::id()));
+    let exe = std::env::current_exe()?;
+    let child = tokio::process::Command::new(exe)
+        .args([
+            "emulator",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--write-credentials",
+        ])
+        .arg(&creds)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting the emulator")?;
+    let emulator_url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let started = Instant::now();
+    while http
+        .get(format!("{emulator_url}/emulator/stats"))
+        .send()
+        .await
+        .is_err()
+        || !creds.join("token.json").exists()
+    {
+        if started.elapsed() > Duration::from_secs(20) {
+            return Err(anyhow!("the emulator did not start"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for cal in &settings.google_calendar.calendars {
+        http.post(format!("{emulator_url}/emulator/calendars"))
+            .json(&json!({"id": cal.id, "timeZone": "Europe/Paris"}))
+            .send()
+            .await?;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let app_port = listener.local_addr()?.port();
+    settings.google.api_base_url = format!("{emulator_url}/calendar/v3");
+    settings.google.token_url = Some(format!("{emulator_url}/token"));
+    settings.google.token_path = Some(creds.join("token.json"));
+    settings.google.client_secret_path = Some(creds.join("client_secret.json"));
+    settings.google.service_account_key_path = None;
+    settings.google.requests_per_minute = 1_000_000;
+    settings.google_calendar.enabled = true;
+    settings.server.workers_enabled = true;
+    settings.server.public_url = Some(format!("http://127.0.0.1:{app_port}"));
+    settings.admin.channel_token_secret = Some(Secret::new("bench-channel-secret"));
+    settings.redis.key_prefix = format!("bench:{}:", std::process::id());
+    let shutdown = CancellationToken::new();
+    let app = Application::build_on(
+        settings.clone(),
+        Migrations::Apply,
+        shutdown.clone(),
+        listener,
+    )
+    .await?;
+    let pool = app.state().pool.clone();
+    let syncer = app
+        .state()
+        .syncer
+        .clone()
+        .ok_or_else(|| anyhow!("no syncer"))?;
+    let server = tokio::spawn(app.run_until_stopped());
+    Ok(Rig {
+        emulator_url,
+        http,
+        pool,
+        app_url: format!("http://127.0.0.1:{app_port}"),
+        settings,
+        syncer,
+        child,
+        shutdown,
+        server,
+        creds,
+    })
+}
+
+/// Runs every phase and prints the table.
+pub async fn run(settings: Settings, sizes: Sizes) -> anyhow::Result<()> {
+    let rig = start(settings).await?;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let (rss_before, _) = rss_mb();
+    phases::wait_channels(&rig).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (idle, _) = rss_mb();
+    rows.push((
+        "RSS idle (server, 3 calendars with channels)".into(),
+        format!("{idle:.1} MB (process start {rss_before:.1} MB)"),
+    ));
+    rows.extend(phases::push_delay(&rig, sizes.changes).await?);
+    rows.extend(phases::webhook(&rig, sizes.pushes, sizes.burst).await?);
+    rows.extend(phases::full_sync(&rig, sizes.full_sync).await?);
+    rows.extend(phases::writes(&rig, sizes.writes).await?);
+    let (_, peak) = rss_mb();
+    rows.push(("RSS peak over the run".into(), format!("{peak:.1} MB")));
+    rows.push((
+        "Google calls per calendar per day, idle".into(),
+        format!(
+            "push: 48 events.list (fallback poll every {} min) + ~0.3 watch/stop; poll-only daemon: 48",
+            rig.settings.google_calendar.sync_interval_minutes
+        ),
+    ));
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(10);
+    println!("\n{:width$}  result", "measure");
+    println!("{}  {}", "-".repeat(width), "-".repeat(40));
+    for (k, v) in &rows {
+        println!("{k:width$}  {v}");
+    }
+    rig.shutdown.cancel();
+    let _ = rig.server.await;
+    let mut child = rig.child;
+    let _ = child.kill().await;
+    let _ = std::fs::remove_dir_all(&rig.creds);
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! The measured phases: push-to-database delay next to its floor, webhook acknowledgements and burst
+//! coalescing, full-sync throughput next to COPY, and the write path.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use super::{Rig, pct, rss_mb};
+use crate::push::token::ChannelTokens;
+use crate::sync::Trigger;
+
+type Rows = Vec<(String, String)>;
+
+async fn wait<F, Fut>(what: &str, limit: Duration, mut ok: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !ok().await {
+        if start.elapsed() > limit {
+            return Err(anyhow!("timed out waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(())
+}
+
+async fn idle(rig: &Rig) -> anyhow::Result<()> {
+    wait("idle calendars", Duration::from_secs(600), || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM sync_state WHERE pending OR lease_owner IS NOT NULL",
+        )
+        .fetch_one(&rig.pool)
+        .await
+        .map(|n| n == 0)
+        .unwrap_or(false)
+    })
+    .await
+}
+
+pub async fn wait_channels(rig: &Rig) -> anyhow::Result<()> {
+    wait(
+        "a channel per calendar",
+        Duration::from_secs(30),
+        || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM watch_channels WHERE state = 'active'",
+            )
+            .fetch_one(&rig.pool)
+            .await
+            .map(|n| n >= 3)
+            .unwrap_or(false)
+        },
+    )
+    .await?;
+    idle(rig).await
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Push-to-database delay of single Google changes, and the floor: one emulator round trip + one single-row upsert.
+pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
+    let ev = rig
+        .post("/calendars/primary/events", json!({"summary": "bench", "start": {"dateTime": "2030-01-01T10:00:00Z"}, "end": {"dateTime": "2030-01-01T11:00:00Z"}}))
+        .await?;
+    let id = ev["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("seed failed"))?
+        .to_string();
+    let etag_of = || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT etag FROM events WHERE calendar_id = 'primary' AND external_id = $1",
+        )
+        .bind(&id)
+        .fetch_optional(&rig.pool)
+        .await
+        .ok()
+        .flatten()
+        .flatten()
+    };
+    wait("the seed event", Duration::from_secs(30), || async {
+        etag_of().await.as_deref() == ev["etag"].as_str()
+    })
+    .await?;
+    let mut delays = Vec::with_capacity(n);
+    for i in 0..n {
+        idle(rig).await?;
+        let t0 = Instant::now();
+        let changed: Value = rig
+            .http
+            .patch(rig.control(&format!("/calendars/primary/events/{id}")))
+            .json(&json!({"location": format!("Room {i}")}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let want = changed["etag"].as_str().unwrap_or_default().to_string();
+        wait("a pushed change", Duration::from_secs(30), || async {
+            etag_of().await.as_deref() == Some(want.as_str())
+        })
+        .await?;
+        delays.push(ms(t0.elapsed()));
+    }
+    let mut floor = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let got: Value = rig
+            .http
+            .get(rig.control(&format!("/calendars/primary/events/{id}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let mut tx = rig.pool.begin().await?;
+        sqlx::query("SELECT set_config('calsync.origin', 'google', true)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE events SET raw = $2 WHERE calendar_id = 'primary' AND external_id = $1",
+        )
+        .bind(&id)
+        .bind(&got)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        floor.push(ms(t0.elapsed()));
+    }
+    let (d, f) = (sorted(delays), sorted(floor));
+    Ok(vec![
+        (
+            format!("push → database delay, {n} changes (p50/p95/p99)"),
+            format!(
+                "{:.1} / {:.1} / {:.1} ms",
+                pct(&d, 50.0),
+                pct(&d, 95.0),
+                pct(&d, 99.0)
+            ),
+        ),
+        (
+            "floor: emulator round trip + one-row upsert (p50/p99)".into(),
+            format!(
+                "{:.1} / {:.1} ms → p99 ratio {:.1}×",
+                pct(&f, 50.0),
+                pct(&f, 99.0),
+                pct(&d, 99.0) / pct(&f, 99.0).max(0.001)
+            ),
+        ),
+    ])
+}
+
+/// Webhook acknowledgements under load, then list calls for one burst.
+pub async fn webhook(rig: &Rig, total: usize, burst: usize) -> anyhow::Result<Rows> {
+    let (channel, resource): (String, String) = sqlx::query_as(
+        "SELECT id, resource_id FROM watch_channels WHERE calendar_id = 'primary' AND state = 'active' LIMIT 1",
+    )
+    .fetch_one(&rig.pool)
+    .await
+    .context("no channel")?;
+    let token = ChannelTokens::new("bench-channel-secret").sign(&channel, "primary");
+    let send = |n: usize, concurrency: usize| {
+        let (channel, resource, token) = (channel.clone(), resource.clone(), token.clone());
+        let url = format!("{}/webhooks/google", rig.app_url);
+        let http = rig.http.clone();
+        async move {
+            let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut tasks = Vec::new();
+            for _ in 0..concurrency {
+                let (http, url, channel, resource, token, next) = (
+                    http.clone(),
+                    url.clone(),
+                    channel.clone(),
+                    resource.clone(),
+                    token.clone(),
+                    next.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                        let t0 = Instant::now();
+                        let r = http
+                            .post(&url)
+                            .header("X-Goog-Channel-ID", &channel)
+                            .header("X-Goog-Message-Number", "2")
+                            .header("X-Goog-Resource-ID", &resource)
+                            .header("X-Goog-Resource-State", "exists")
+                            .header("X-Goog-Channel-Token", &token)
+                            .send()
+                            .await;
+                        if r.is_ok_and(|r| r.status().is_success()) {
+                            lat.push(ms(t0.elapsed()));
+                        }
+                    }
+                    lat
+                }));
+            }
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.unwrap_or_default());
+            }
+            all
+        }
+    };
+    idle(rig).await?;
+    let t0 = Instant::now();
+    let lat = sorted(send(total, 64).await);
+    let secs = t0.elapsed().as_secs_f64();
+    let (rss, _) = rss_mb();
+    idle(rig).await?;
+    let before = rig.count("events.list").await?;
+    send(burst, 64).await;
+    idle(rig).await?;
+    let calls = rig.count("events.list").await? - before;
+    Ok(vec![
+        (
+            format!("webhook acks, {total} valid pushes, 64 connections"),
+            format!(
+                "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({} ok)",
+                lat.len() as f64 / secs,
+                pct(&lat, 50.0),
+                pct(&lat, 99.0),
+                lat.len()
+            ),
+        ),
+        ("RSS under webhook load".into(), format!("{rss:.1} MB")),
+        (
+            format!("events.list calls for a burst of {burst} pushes"),
+            format!("{calls}"),
+        ),
+    ])
+}
+
+/// A full sync of `n` events (2,500 per page) next to a plain COPY of the same rows into the same table.
+pub async fn full_sync(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
+    let cal = "CALENDAR_ID_CHERCHEUR";
+    rig.post(&format!("/calendars/{cal}/bulk"), json!({"count": n}))
+        .await?;
+    idle(rig).await?;
+    let drop_rows = || async {
+        let mut tx = rig.pool.begin().await?;
+        sqlx::query("SELECT set_config('calsync.origin', 'google', true)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM events WHERE calendar_id = $1")
+            .bind(cal)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    };
+    drop_rows().await?;
+    let t0 = Instant::now();
+    let outcome = rig.syncer.sync_calendar(cal, Trigger::Manual, true).await?;
+    let secs = t0.elapsed().as_secs_f64();
+    let crate::sync::Outcome::Done(report) = outcome else {
+        return Err(anyhow!("full sync did not complete: {outcome:?}"));
+    };
+    let (rss, _) = rss_mb();
+    let sync_rate = report.counts.created as f64 / secs;
+
+    let columns = "calendar_id, casquette, external_id, status, summary, location, start_at, end_at, etag, google_updated, sequence, raw";
+    let mut conn = rig.pool.acquire().await?;
+    let mut dump = Vec::new();
+    {
+        let mut out = conn
+            .copy_out_raw(&format!(
+                "COPY (SELECT {columns} FROM events WHERE calendar_id = '{cal}') TO STDOUT"
+            ))
+            .await?;
+        while let Some(chunk) = out.next().await {
+            dump.extend_from_slice(&chunk?);
+        }
+    }
+    drop(conn);
+    drop_rows().await?;
+    let mut conn = rig.pool.acquire().await?;
+    let t0 = Instant::now();
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT set_config('calsync.origin', 'google', true)")
+        .execute(&mut *tx)
+        .await?;
+    let mut copy = tx
+        .copy_in_raw(&format!("COPY events ({columns}) FROM STDIN"))
+        .await?;
+    copy.send(dump).await?;
+    let copied = copy.finish().await?;
+    tx.commit().await?;
+    let copy_rate = copied as f64 / t0.elapsed().as_secs_f64();
+    Ok(vec![
+        (
+            format!("full sync, {n} events ({} pages)", report.pages),
+            format!("{sync_rate:.0} events/s ({secs:.1} s), RSS {rss:.1} MB"),
+        ),
+        (
+            "COPY of the same rows into the same table".into(),
+            format!(
+                "{copy_rate:.0} rows/s → sync/COPY {:.2}",
+                sync_rate / copy_rate
+            ),
+        ),
+    ])
+}
+
+/// `n` local inserts (one SQL statement) until every one exists at Google.
+pub async fn writes(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
+    idle(rig).await?;
+    let t0 = Instant::now();
+    sqlx::query(
+        "INSERT INTO events (calendar_id, summary, start_at, end_at)
+         SELECT 'CALENDAR_ID_ENSEIGNANT', 'local ' || g, now() + g * interval '1 hour', now() + g * interval '1 hour' + interval '30 minutes'
+           FROM generate_series(1, $1) g",
+    )
+    .bind(n as i32)
+    .execute(&rig.pool)
+    .await?;
+    wait("the outbox to drain", Duration::from_secs(1800), || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
+            .fetch_one(&rig.pool)
+            .await
+            .map(|c| c == 0)
+            .unwrap_or(false)
+    })
+    .await?;
+    let secs = t0.elapsed().as_secs_f64();
+    let (rss, _) = rss_mb();
+    Ok(vec![(
+        format!("write path, {n} local inserts reaching Google"),
+        format!(
+            "{:.0} events/s ({secs:.1} s), RSS {rss:.1} MB",
+            n as f64 / secs
+        ),
+    )])
+}
