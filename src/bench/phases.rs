@@ -259,12 +259,16 @@ pub async fn full_sync(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     };
-    drop_rows().await?;
-    let t0 = Instant::now();
-    let outcome = rig.syncer.sync_calendar(cal, Trigger::Manual, true).await?;
-    let secs = t0.elapsed().as_secs_f64();
-    let crate::sync::Outcome::Done(report) = outcome else {
-        return Err(anyhow!("full sync did not complete: {outcome:?}"));
+    // A late push may still start a worker run: wait it out, then time our own full listing.
+    let (report, secs) = loop {
+        idle(rig).await?;
+        drop_rows().await?;
+        let t0 = Instant::now();
+        match rig.syncer.sync_calendar(cal, Trigger::Manual, true).await? {
+            crate::sync::Outcome::Done(r) => break (r, t0.elapsed().as_secs_f64()),
+            crate::sync::Outcome::Busy => continue,
+            other => return Err(anyhow!("full sync did not complete: {other:?}")),
+        }
     };
     let (rss, _) = rss_mb();
     let sync_rate = report.counts.created as f64 / secs;

@@ -86,8 +86,8 @@ async fn last_write_wins(
                       'end', CASE WHEN e.end_at IS NOT NULL
                                   THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
                                   ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
-             FROM events e JOIN outbox o ON o.event_id = e.id
-            WHERE e.calendar_id = $1 AND e.external_id = ANY($2) AND o.parked_at IS NULL"#,
+             FROM outbox o JOIN events e ON e.id = o.event_id
+            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)"#,
         calendar_id,
         &ids
     )

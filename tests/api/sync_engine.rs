@@ -326,6 +326,31 @@ async fn thirty_percent_injected_errors_still_converge_exactly() {
         })
         .collect();
     assert!(!errors.is_empty(), "faults were injected");
+    // Backoff is visible in the request log: after an injected error (Retry-After: 1 s) the next
+    // request of the same run waits at least that long, and consecutive failures wait longer.
+    let log = google
+        .control("GET", "/emulator/requests", Value::Null)
+        .await["requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let lists: Vec<&Value> = log
+        .iter()
+        .filter(|r| r["method"] == "events.list")
+        .collect();
+    let mut gaps_after_errors = Vec::new();
+    for pair in lists.windows(2) {
+        let status = pair[0]["status"].as_u64().unwrap_or(0);
+        if status != 200 {
+            gaps_after_errors
+                .push(pair[1]["at_ms"].as_i64().unwrap() - pair[0]["at_ms"].as_i64().unwrap());
+        }
+    }
+    assert!(!gaps_after_errors.is_empty());
+    assert!(
+        gaps_after_errors.iter().all(|g| *g >= 950),
+        "Retry-After (1 s) honoured after every injected error: {gaps_after_errors:?}"
+    );
 }
 
 #[tokio::test]
