@@ -14,7 +14,13 @@ pub enum GoogleError {
         reason: String,
         retry_after: Option<Duration>,
     },
-    /// 500, 502, 503, 504, timeouts, connection errors.
+    /// 500, 502, 503, 504 answers (with the server's `Retry-After`, if any).
+    #[error("Google unavailable (HTTP {status})")]
+    Unavailable {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// Timeouts and connection errors.
     #[error("transient failure ({0})")]
     Transient(String),
     /// 401 after one token refresh.
@@ -86,7 +92,10 @@ impl GoogleError {
                 reason
             }),
             412 => Self::PreconditionFailed,
-            500 | 502 | 503 | 504 => Self::Transient(format!("HTTP {status}")),
+            500 | 502 | 503 | 504 => Self::Unavailable {
+                status,
+                retry_after,
+            },
             _ => Self::Permanent {
                 status,
                 reason: if reason.is_empty() {
@@ -100,13 +109,18 @@ impl GoogleError {
 
     /// Worth retrying with backoff.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::RateLimited { .. } | Self::Transient(_))
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Transient(_)
+        )
     }
 
     /// The server's requested wait, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited { retry_after, .. } => *retry_after,
+            Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
+                *retry_after
+            }
             _ => None,
         }
     }
@@ -165,6 +179,11 @@ mod tests {
             br#"{"error":{"errors":[{"domain":"global","reason":"deleted"}],"code":410}}"#;
         assert!(GoogleError::from_response(410, deleted, None).is_gone());
         assert!(GoogleError::from_response(503, b"<html>oops</html>", None).is_retryable());
+        assert_eq!(
+            GoogleError::from_response(503, b"", Some(Duration::from_secs(7))).retry_after(),
+            Some(Duration::from_secs(7)),
+            "Retry-After is honoured on 5xx too"
+        );
         assert_eq!(
             GoogleError::from_response(429, b"", Some(Duration::from_secs(3))).retry_after(),
             Some(Duration::from_secs(3))

@@ -222,7 +222,7 @@ pub async fn next_poll_due(
     interval: Duration,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT MIN(COALESCE(s.last_success_at + make_interval(secs => $1), now())) AS due
+        r#"SELECT MIN(s.last_success_at + make_interval(secs => $1)) AS due
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
             WHERE c.active AND s.error_reason IS NULL AND NOT s.pending"#,
         interval.as_secs_f64()
@@ -232,6 +232,7 @@ pub async fn next_poll_due(
 }
 
 /// Marks pending every calendar whose last success is older than `interval`; returns their ids.
+/// Never-synced calendars start pending already, and a calendar being synced is left alone.
 pub async fn mark_due_for_poll(
     pool: &PgPool,
     interval: Duration,
@@ -240,8 +241,8 @@ pub async fn mark_due_for_poll(
         r#"UPDATE sync_state s SET pending = TRUE, pending_since = now()
              FROM calendars c
             WHERE c.id = s.calendar_id AND c.active AND s.error_reason IS NULL AND NOT s.pending
-              AND (s.last_success_at IS NULL
-                   OR s.last_success_at < now() - make_interval(secs => $1))
+              AND (s.lease_until IS NULL OR s.lease_until < now())
+              AND s.last_success_at < now() - make_interval(secs => $1)
         RETURNING s.calendar_id"#,
         interval.as_secs_f64()
     )
@@ -253,13 +254,13 @@ pub async fn mark_due_for_poll(
 ///
 /// A change that arrived after the last run finished runs at once (low latency for single changes).
 /// One that arrived while a run was in progress is a burst's tail: it waits until pushes have been
-/// quiet for 250 ms (at most 5 s after that run started), so a burst costs one run plus one trailing run.
+/// quiet for 1 s (at most 5 s after that run started), so a burst costs one run plus one trailing run.
 pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT s.calendar_id,
                   (s.last_finished_at IS NULL OR s.pending_since > s.last_finished_at
                    OR s.last_attempt_at < now() - interval '5 seconds'
-                   OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '250 milliseconds') AS "ready!"
+                   OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '1 second') AS "ready!"
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
             WHERE s.pending AND c.active AND s.error_reason IS NULL
               AND (s.lease_until IS NULL OR s.lease_until < now())
