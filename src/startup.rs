@@ -177,7 +177,7 @@ impl Application {
             };
             self.workers
                 .push(tokio::spawn(writer.run(self.shutdown.child_token())));
-            let interval = Duration::from_secs(settings.google_calendar.sync_interval_minutes * 60);
+            let interval = settings.google_calendar.poll_interval();
             self.workers.push(tokio::spawn(poll::run(
                 self.state.pool.clone(),
                 interval,

@@ -49,6 +49,9 @@ pub struct GoogleCalendarSettings {
     pub enabled: bool,
     #[serde(default = "default_interval")]
     pub sync_interval_minutes: u64,
+    /// Finer-grained fallback-poll interval (tests, demos); overrides `sync_interval_minutes` when set.
+    #[serde(default)]
+    pub sync_interval_seconds: Option<u64>,
     pub calendars: Vec<CalendarSettings>,
     #[serde(default)]
     pub sync_range: Option<SyncRange>,
@@ -300,6 +303,17 @@ fn default_interval() -> u64 {
 }
 fn default_casquettes() -> Vec<String> {
     DEFAULT_CASQUETTES.iter().map(|s| s.to_string()).collect()
+}
+
+impl GoogleCalendarSettings {
+    /// The fallback poll's interval.
+    pub fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.sync_interval_seconds
+                .unwrap_or(self.sync_interval_minutes.saturating_mul(60))
+                .max(1),
+        )
+    }
 }
 
 impl Settings {

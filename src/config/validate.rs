@@ -31,6 +31,12 @@ pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
             "must be at least 1 (minutes between fallback polls)",
         ));
     }
+    if gc.sync_interval_seconds == Some(0) {
+        return Err(ConfigError::new(
+            "google_calendar.sync_interval_seconds",
+            "must be at least 1 when set",
+        ));
+    }
     if gc.enabled && gc.calendars.is_empty() {
         return Err(ConfigError::new(
             "google_calendar.calendars",

@@ -67,7 +67,8 @@ async fn schedule(
         }
         let sleep = match state::next_poll_due(pool, interval).await? {
             Some(at) => (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO),
-            None => MAX_SLEEP,
+            // Nothing synced yet: look again after one interval.
+            None => interval,
         }
         .clamp(Duration::from_millis(200), MAX_SLEEP);
         tokio::select! {

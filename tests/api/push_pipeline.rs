@@ -142,7 +142,7 @@ async fn burst(app: &TestApp, channel: &(String, String, Option<String>), n: usi
 }
 
 #[tokio::test]
-async fn a_burst_of_pushes_costs_at_most_two_list_calls() {
+async fn a_burst_of_500_pushes_costs_at_most_two_list_calls() {
     let google = Google::start().await;
     let app = spawn_synced_app(&google, &[]).await;
     wait_for("channels", Duration::from_secs(15), || async {
@@ -157,9 +157,17 @@ async fn a_burst_of_pushes_costs_at_most_two_list_calls() {
         .unwrap();
     google.set_faults(json!({"latency_ms": 150})).await;
     let before = primary_lists(&google).await;
-    burst(&app, &channel, 100).await;
+    let changed = google
+        .insert("primary", json!({"summary": "in the burst", "start": {"date": "2030-08-01"}, "end": {"date": "2030-08-02"}}))
+        .await;
+    burst(&app, &channel, 500).await;
     quiet(&app).await;
     let calls = primary_lists(&google).await - before;
+    assert_eq!(
+        synced_rows(&app, changed["id"].as_str().unwrap()).await,
+        1,
+        "the final state is exact"
+    );
     assert!((1..=2).contains(&calls), "{calls} list calls for one burst");
 }
 
@@ -305,4 +313,150 @@ async fn channels_that_expired_while_down_are_replaced_with_a_catch_up_sync() {
             .await
             .unwrap();
     assert_eq!(expired, CALENDARS.len() as i64);
+}
+
+#[tokio::test]
+async fn admin_endpoints_refuse_missing_expired_forged_and_unsigned_tokens() {
+    use base64::Engine as _;
+    let google = Google::start().await;
+    let app = spawn_synced_app(&google, &[]).await;
+    wait_for("channels", Duration::from_secs(15), || async {
+        active_channels(&app).await.len() == 3
+    })
+    .await;
+    let url = format!("{}/admin/channels", app.address);
+    let now = chrono::Utc::now().timestamp();
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let claims = |exp: i64| json!({"sub": "x", "iat": now, "exp": exp, "scope": "calsync:admin"});
+    let sign = |secret: &str, c: serde_json::Value| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &c,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let unsigned = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT"})),
+        b64(claims(now + 600))
+    );
+    for (what, token) in [
+        (
+            "expired",
+            Some(sign("test-admin-secret", claims(now - 600))),
+        ),
+        ("wrong key", Some(sign("not-the-secret", claims(now + 600)))),
+        ("alg none", Some(unsigned)),
+        ("garbage", Some("abc".to_string())),
+        ("missing", None),
+    ] {
+        let mut req = app.client.get(&url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{what}");
+    }
+    let ok = app
+        .client
+        .get(&url)
+        .bearer_auth(admin_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: Value = ok.json().await.unwrap();
+    let id = body["channels"][0]["id"].as_str().unwrap().to_string();
+    let stop = app
+        .client
+        .post(format!("{}/admin/channels/{id}/stop", app.address))
+        .bearer_auth(admin_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stop.status(), 200);
+    let state: String = sqlx::query_scalar("SELECT state FROM watch_channels WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "stopped");
+}
+
+#[tokio::test]
+async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
+    let google = Google::start().await;
+    // Channels live 6 s and are renewed 4 s before they expire.
+    let app = spawn_synced_app(
+        &google,
+        &[
+            ("CALSYNC__PUSH__CHANNEL_TTL_SECS", "6"),
+            ("CALSYNC__PUSH__RENEW_MARGIN_SECS", "4"),
+        ],
+    )
+    .await;
+    wait_for("channels", Duration::from_secs(15), || async {
+        active_channels(&app).await.len() == 3
+    })
+    .await;
+    let first = active_channels(&app)
+        .await
+        .into_iter()
+        .find(|c| c.1 == "primary")
+        .unwrap();
+    let first_expiry: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT expiration FROM watch_channels WHERE id = $1")
+            .bind(&first.0)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    wait_for("a renewed channel", Duration::from_secs(10), || async {
+        active_channels(&app)
+            .await
+            .iter()
+            .any(|c| c.1 == "primary" && c.0 != first.0)
+    })
+    .await;
+    assert!(
+        chrono::Utc::now() < first_expiry,
+        "renewed before the old channel lapsed"
+    );
+    let old_state: String = sqlx::query_scalar("SELECT state FROM watch_channels WHERE id = $1")
+        .bind(&first.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        old_state, "stopped",
+        "the old channel is stopped once the new one exists"
+    );
+}
+
+#[tokio::test]
+async fn dropped_pushes_are_recovered_by_the_fallback_poll() {
+    let google = Google::start().await;
+    let app = spawn_synced_app(
+        &google,
+        &[("CALSYNC__GOOGLE_CALENDAR__SYNC_INTERVAL_SECONDS", "2")],
+    )
+    .await;
+    wait_for("channels", Duration::from_secs(15), || async {
+        active_channels(&app).await.len() == 3
+    })
+    .await;
+    quiet(&app).await;
+    google.set_faults(json!({"push_drop_rate": 1.0})).await;
+    let event = google
+        .insert("primary", json!({"summary": "unannounced", "start": {"date": "2030-07-01"}, "end": {"date": "2030-07-02"}}))
+        .await;
+    let id = event["id"].as_str().unwrap().to_string();
+    wait_for(
+        "the poll to bring the change",
+        Duration::from_secs(10),
+        || async { synced_rows(&app, &id).await == 1 },
+    )
+    .await;
 }
