@@ -6,7 +6,7 @@ use std::sync::Arc;
 use calsync::google::{GoogleClient, GoogleError, ListParams};
 use serde_json::{Value, json};
 
-use crate::google_env::{Google, spawn_synced_app};
+use crate::google_env::{Google, spawn_synced_app, syncer};
 
 fn settings(google: &Google, extra: &[(&str, &str)]) -> calsync::config::Settings {
     let mut vars: Vec<(String, String)> = google.env();
@@ -77,15 +77,7 @@ async fn a_revoked_refresh_token_stops_syncing_with_one_clear_error() {
     google
         .control("POST", "/emulator/refresh-tokens/revoke", json!({}))
         .await;
-    let syncer = calsync::startup::build_syncer(
-        Arc::new(app.settings.clone()),
-        app.pool.clone(),
-        None,
-        calsync::metrics::Metrics::new(),
-        Arc::new(calsync::sync::alerts::LogAlerts),
-    )
-    .await
-    .unwrap();
+    let syncer = syncer(&app).await;
     let outcome = syncer
         .sync_calendar("primary", calsync::sync::Trigger::Manual, false)
         .await

@@ -259,3 +259,16 @@ pub async fn spawn_on_database(
             .unwrap(),
     }
 }
+
+/// A `Syncer` for `app` (tests that drive runs themselves, with the workers off).
+pub async fn syncer(app: &TestApp) -> calsync::sync::Syncer {
+    calsync::startup::build_syncer(
+        std::sync::Arc::new(app.settings.clone()),
+        app.pool.clone(),
+        None,
+        calsync::metrics::Metrics::new(),
+        std::sync::Arc::new(calsync::sync::alerts::LogAlerts),
+    )
+    .await
+    .expect("syncer")
+}

@@ -7,20 +7,8 @@ use std::time::Duration;
 use calsync::sync::{Outcome, Syncer, Trigger};
 use serde_json::{Value, json};
 
-use crate::google_env::{Google, spawn_synced_app};
+use crate::google_env::{Google, spawn_synced_app, syncer};
 use crate::helpers::TestApp;
-
-async fn syncer(app: &TestApp) -> Syncer {
-    calsync::startup::build_syncer(
-        Arc::new(app.settings.clone()),
-        app.pool.clone(),
-        None,
-        calsync::metrics::Metrics::new(),
-        Arc::new(calsync::sync::alerts::LogAlerts),
-    )
-    .await
-    .expect("syncer")
-}
 
 async fn setup(extra: &[(&str, &str)]) -> (Google, TestApp, Syncer) {
     let google = Google::start().await;

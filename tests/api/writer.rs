@@ -8,7 +8,7 @@ use calsync::sync::{Outcome, Syncer, Trigger};
 use calsync::writer::Writer;
 use serde_json::{Value, json};
 
-use crate::google_env::{Google, spawn_synced_app};
+use crate::google_env::{Google, spawn_synced_app, syncer};
 use crate::helpers::TestApp;
 
 struct Env {
@@ -21,15 +21,7 @@ struct Env {
 async fn env() -> Env {
     let google = Google::start().await;
     let app = spawn_synced_app(&google, &[("CALSYNC__SERVER__WORKERS_ENABLED", "false")]).await;
-    let syncer = calsync::startup::build_syncer(
-        Arc::new(app.settings.clone()),
-        app.pool.clone(),
-        None,
-        calsync::metrics::Metrics::new(),
-        Arc::new(calsync::sync::alerts::LogAlerts),
-    )
-    .await
-    .unwrap();
+    let syncer = syncer(&app).await;
     let writer = Writer {
         pool: app.pool.clone(),
         client: syncer.client.clone(),
