@@ -177,6 +177,9 @@ pub async fn watch(
         message_number: 0,
     };
     state.channels.insert(id.clone(), channel);
+    if let Some(c) = state.calendars.get_mut(&cal) {
+        c.channels.push(id.clone());
+    }
     s.pusher.send(&mut state, &id, "sync");
     let mut out = json!({
         "kind": "api#channel", "id": id, "resourceId": resource_id,
@@ -199,7 +202,11 @@ pub async fn stop(s: web::Data<Shared>, body: web::Json<Value>) -> HttpResponse 
         .unwrap_or_default();
     match state.channels.get(id) {
         Some(c) if c.resource_id == resource => {
+            let cal = c.calendar_id.clone();
             state.channels.remove(id);
+            if let Some(c) = state.calendars.get_mut(&cal) {
+                c.channels.retain(|x| x != id);
+            }
             HttpResponse::NoContent().finish()
         }
         _ => errors::google_error(

@@ -71,11 +71,19 @@ impl Pusher {
     /// Queues an `exists` to every live channel of `calendar`.
     pub fn changed(&self, state: &mut State, calendar: &str) {
         let now_ms = Utc::now().timestamp_millis();
-        let ids: Vec<String> = state
-            .channels
-            .values()
-            .filter(|c| c.calendar_id == calendar && c.expiration > now_ms)
-            .map(|c| c.id.clone())
+        let watching = state
+            .calendars
+            .get(calendar)
+            .map(|c| c.channels.clone())
+            .unwrap_or_default();
+        let ids: Vec<String> = watching
+            .into_iter()
+            .filter(|id| {
+                state
+                    .channels
+                    .get(id)
+                    .is_some_and(|c| c.expiration > now_ms)
+            })
             .collect();
         for id in ids {
             self.send(state, &id, "exists");

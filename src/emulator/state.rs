@@ -23,6 +23,8 @@ pub struct Calendar {
     /// Change log (seq → id); an id appears once, at its latest change.
     pub changes: BTreeMap<u64, String>,
     pub last_change: HashMap<String, u64>,
+    /// Ids of the channels watching this calendar (a change notifies these, not every channel).
+    pub channels: Vec<String>,
 }
 
 /// A watch channel.

@@ -160,3 +160,36 @@ async fn a_503_is_retried_and_a_404_is_not() {
         "a 404 is a failed message, not retried"
     );
 }
+
+#[tokio::test]
+async fn ten_thousand_calendars_with_a_channel_each_notify_only_their_own() {
+    let e = Emu::start().await;
+    let (address, r) = receiver().await;
+    for i in 0..10_000 {
+        e.control("/calendars", json!({"id": format!("cal{i}")}))
+            .await;
+        let (status, _) = e
+            .call(
+                e.api(Method::POST, &format!("/calendars/cal{i}/events/watch"))
+                    .json(&json!({"id": format!("ch{i}"), "type": "web_hook", "address": address})),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(
+        count_after(&r, 10_000).await,
+        10_000,
+        "one sync message per channel"
+    );
+    let (status, _) = e
+        .call(
+            e.api(Method::POST, "/calendars/cal4242/events")
+                .json(&timed("one", 9)),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(count_after(&r, 10_001).await, 10_001);
+    let last = r.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(header(&last, "x-goog-channel-id"), "ch4242");
+    assert_eq!(header(&last, "x-goog-resource-state"), "exists");
+}
