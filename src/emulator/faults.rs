@@ -20,6 +20,8 @@ pub struct Faults {
     /// Sent as `Retry-After` on injected 429/403/503 answers.
     pub retry_after_secs: Option<u64>,
     pub latency_ms: u64,
+    /// Delay added after a request was processed (a client that times out has still changed state).
+    pub response_delay_ms: u64,
     /// Requests per minute; beyond it, 403 rateLimitExceeded (Google's per-user quota answer).
     pub quota_per_minute: Option<u32>,
     pub push_drop_rate: f64,

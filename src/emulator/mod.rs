@@ -129,7 +129,7 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                             .get("Authorization")
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string);
-                        let (latency, injected, authorized, retry_after) = {
+                        let (latency, injected, authorized, retry_after, response_delay) = {
                             let mut s = shared.lock();
                             *s.counts.entry(name.clone()).or_default() += 1;
                             let mut faults = s.faults.clone();
@@ -141,6 +141,7 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                                 injected,
                                 token::authorized(st, auth.as_deref()),
                                 faults.retry_after_secs,
+                                Duration::from_millis(faults.response_delay_ms),
                             )
                         };
                         let call = if injected.is_none() && authorized {
@@ -175,6 +176,9 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                                 }
                                 (Err(req), None) => req.into_response(errors::unauthorized()),
                             };
+                            if !response_delay.is_zero() {
+                                tokio::time::sleep(response_delay).await;
+                            }
                             let status = res.status().as_u16();
                             shared.lock().log.push(state::LoggedRequest {
                                 method: name,

@@ -297,3 +297,56 @@ async fn spawn_app_with_zone() -> TestApp {
         .unwrap();
     app
 }
+
+#[tokio::test]
+async fn today_keeps_local_time_across_the_paris_dst_change() {
+    let app = spawn_app_with_zone().await;
+    // Daily at 09:00 Paris from Friday 27 March 2026; clocks go forward on Sunday 29 March.
+    // The 28th is moved to 11:00; the 30th (09:00 CEST = 07:00Z) is cancelled.
+    from_google(
+        &app,
+        "INSERT INTO events (calendar_id, external_id, summary, start_at, end_at, time_zone, recurrence)
+           VALUES ('primary', 'dst1', 'Staff', '2026-03-27T08:00:00Z', '2026-03-27T08:30:00Z', 'Europe/Paris',
+                   ARRAY['RRULE:FREQ=DAILY;COUNT=6']);
+         INSERT INTO events (calendar_id, external_id, summary, start_at, end_at, time_zone, recurring_event_id, original_start)
+           VALUES ('primary', 'dst1_20260328T080000Z', 'Staff (moved)', '2026-03-28T10:00:00Z', '2026-03-28T10:30:00Z',
+                   'Europe/Paris', 'dst1', '2026-03-28T09:00:00+01:00');
+         INSERT INTO events (calendar_id, external_id, status, recurring_event_id, original_start, deleted_at)
+           VALUES ('primary', 'dst1_20260330T070000Z', 'cancelled', 'dst1', '2026-03-30T09:00:00+02:00', now());",
+    )
+    .await;
+    let day = |d: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = call(
+                app,
+                reqwest::Method::GET,
+                &format!("/api/v1/events/today?casquette=medecin&date={d}"),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            body["items"].as_array().unwrap().clone()
+        }
+    };
+    let before = day("2026-03-27").await;
+    assert_eq!(before[0]["start"]["dateTime"], "2026-03-27T09:00:00+01:00");
+    let moved = day("2026-03-28").await;
+    assert_eq!(
+        (moved.len(), moved[0]["summary"].as_str()),
+        (1, Some("Staff (moved)"))
+    );
+    let after = day("2026-03-29").await;
+    assert_eq!(
+        after[0]["start"]["dateTime"], "2026-03-29T09:00:00+02:00",
+        "09:00 local after the change"
+    );
+    assert!(
+        day("2026-03-30").await.is_empty(),
+        "the cancelled occurrence is gone"
+    );
+    assert_eq!(
+        day("2026-03-31").await[0]["start"]["dateTime"],
+        "2026-03-31T09:00:00+02:00"
+    );
+}

@@ -19,8 +19,14 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(&[]).await
+}
+
+async fn env_with(extra: &[(&str, &str)]) -> Env {
     let google = Google::start().await;
-    let app = spawn_synced_app(&google, &[("CALSYNC__SERVER__WORKERS_ENABLED", "false")]).await;
+    let mut vars = vec![("CALSYNC__SERVER__WORKERS_ENABLED", "false")];
+    vars.extend_from_slice(extra);
+    let app = spawn_synced_app(&google, &vars).await;
     let syncer = syncer(&app).await;
     let writer = Writer {
         pool: app.pool.clone(),
@@ -176,6 +182,26 @@ async fn plain_sql_updates_and_deletes_reach_google() {
     .unwrap();
     e.drain().await;
     let gid = id.simple().to_string();
+    let created = e.google_event(&gid).await;
+    assert_eq!(created["colorId"], "11", "the role's color");
+    assert_eq!(
+        created["reminders"]["overrides"][0]["minutes"], 30,
+        "the config's default reminders"
+    );
+    let copies = e
+        .google
+        .list_all("primary")
+        .await
+        .into_iter()
+        .filter(|x| x["summary"] == "Garde")
+        .count();
+    assert_eq!(copies, 1);
+    let r = e.sync().await;
+    assert_eq!(
+        (r.counts.created, r.counts.updated),
+        (0, 0),
+        "the notification changes nothing locally"
+    );
     sqlx::query("UPDATE events SET location = 'Urgences' WHERE id = $1")
         .bind(id)
         .execute(&e.app.pool)
@@ -363,4 +389,106 @@ async fn a_change_google_refuses_is_parked_without_blocking_others() {
             .unwrap();
     assert!(reason.contains("400"), "{reason}");
     assert_eq!(e.drain().await.claimed, 0, "a parked entry is not retried");
+}
+
+#[tokio::test]
+async fn an_insert_whose_answer_times_out_still_yields_exactly_one_event() {
+    let google = Google::start().await;
+    let app = spawn_synced_app(
+        &google,
+        &[
+            ("CALSYNC__SERVER__WORKERS_ENABLED", "false"),
+            ("CALSYNC__GOOGLE__REQUEST_TIMEOUT_SECS", "1"),
+        ],
+    )
+    .await;
+    let s = syncer(&app).await;
+    let writer = Writer {
+        pool: app.pool.clone(),
+        client: s.client.clone(),
+        default_reminders: Arc::new(Vec::new()),
+        owner: uuid::Uuid::new_v4(),
+        batch: 16,
+        notifier: None,
+    };
+    sqlx::query("INSERT INTO events (casquette, summary, start_at, end_at) VALUES ('medecin', 'once', '2030-04-01T08:00:00Z', '2030-04-01T09:00:00Z')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // Google stores the event but its answer arrives after calsync's 1 s timeout.
+    google.set_faults(json!({"response_delay_ms": 1500})).await;
+    let w = writer.clone();
+    let pass = tokio::spawn(async move { w.run_once().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    google.set_faults(json!({})).await;
+    let pass = pass.await.unwrap();
+    assert_eq!(pass.written, 1, "{pass:?}");
+    let copies = google
+        .list_all("primary")
+        .await
+        .into_iter()
+        .filter(|e| e["summary"] == "once")
+        .count();
+    assert_eq!(copies, 1, "the retry met 409 and adopted the first copy");
+    let inserts = google
+        .control("GET", "/emulator/requests", Value::Null)
+        .await["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "events.insert")
+        .count();
+    assert!(inserts >= 2, "the insert was retried");
+}
+
+#[tokio::test]
+async fn a_thousand_local_inserts_reach_google_under_thirty_percent_errors() {
+    // The client-side quota (600/min by default, Google's per-user limit) would pace this test to 100 s.
+    let e = env_with(&[("CALSYNC__GOOGLE__REQUESTS_PER_MINUTE", "600000")]).await;
+    sqlx::query(
+        "INSERT INTO events (casquette, summary, start_at, end_at)
+         SELECT 'enseignant', 'bulk ' || g, now() + g * interval '1 hour', now() + g * interval '1 hour' + interval '30 minutes'
+           FROM generate_series(1, 1000) g",
+    )
+    .execute(&e.app.pool)
+    .await
+    .unwrap();
+    e.google
+        .set_faults(json!({"seed": 3, "rate_429": 0.15, "rate_503": 0.15, "retry_after_secs": 0}))
+        .await;
+    let writer = Writer {
+        batch: 64,
+        ..e.writer.clone()
+    };
+    let started = std::time::Instant::now();
+    loop {
+        writer.run_once().await.unwrap();
+        if e.count("SELECT count(*) FROM outbox").await == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "outbox did not drain"
+        );
+        // Entries that exhausted a call's retries come back after their outbox backoff.
+        sqlx::query("UPDATE outbox SET next_attempt_at = now() WHERE next_attempt_at > now()")
+            .execute(&e.app.pool)
+            .await
+            .unwrap();
+    }
+    e.google.set_faults(json!({})).await;
+    let at_google = e.google.list_all("CALENDAR_ID_ENSEIGNANT").await;
+    assert_eq!(at_google.len(), 1000, "no loss");
+    let mut ids: Vec<&str> = at_google
+        .iter()
+        .map(|x| x["summary"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000, "no duplicate");
+    assert_eq!(
+        e.count("SELECT count(*) FROM events WHERE external_id IS NULL")
+            .await,
+        0
+    );
 }
