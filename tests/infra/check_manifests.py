@@ -1,5 +1,6 @@
-"""Structural checks of infra/docker-compose.yml and infra/k8s: what a schema validator would catch
+"""Structural checks of infra/docker-compose.yml, infra/k8s and the n8n workflow: what a schema validator would catch
 that matters here (kinds, selectors matching labels, probes on real routes, ports, referenced files)."""
+import json
 import pathlib
 import sys
 
@@ -54,8 +55,19 @@ mounts = {m["name"] for m in c["volumeMounts"]}
 vols = {v["name"] for v in dep["spec"]["template"]["spec"]["volumes"]}
 need(mounts <= vols, "k8s: every mount has a volume")
 
+flow = json.loads((ROOT / "config/n8n/workflows/calendar-sync.json").read_text())
+names = {n["name"] for n in flow["nodes"]}
+for src, out in flow["connections"].items():
+    need(src in names, f"n8n: connection from unknown node {src}")
+    for branch in out["main"]:
+        for link in branch:
+            need(link["node"] in names, f"n8n: connection to unknown node {link['node']}")
+cron = [n for n in flow["nodes"] if n["type"] == "n8n-nodes-base.scheduleTrigger"]
+need(cron and cron[0]["parameters"]["rule"]["interval"][0]["expression"] == "0 6 * * *", "n8n: the 06:00 cron")
+need(any("/api/v1/calendar/sync" in n["parameters"].get("url", "") for n in flow["nodes"]), "n8n: calls the sync endpoint")
+
 if errors:
     for e in errors:
         print("FAIL:", e)
     sys.exit(1)
-print(f"ok: docker-compose ({len(services)} services) and k8s ({len(docs)} manifests) pass structural checks")
+print(f"ok: docker-compose ({len(services)} services), k8s ({len(docs)} manifests) and the n8n workflow pass structural checks")
