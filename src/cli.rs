@@ -106,8 +106,20 @@ pub enum ChannelsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
-    /// OAuth installed-app flow with PKCE and a loopback redirect; prints the URL.
-    Login,
+    /// OAuth installed-app flow with PKCE and a loopback redirect; prints the URL. On a headless
+    /// server, open the URL anywhere and paste the redirect URL back.
+    Login {
+        /// Loopback port for Google's redirect (0: a free one).
+        #[arg(long, default_value_t = 0, value_name = "PORT")]
+        port: u16,
+        /// Give up after this many seconds without a redirect.
+        #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+        timeout: u64,
+    },
     /// Show the identity, scopes and access-token expiry (no secrets).
-    Status,
+    Status {
+        /// Only read the token file; do not ask Google.
+        #[arg(long)]
+        offline: bool,
+    },
 }

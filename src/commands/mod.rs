@@ -1,6 +1,7 @@
-//! Command dispatch and exit codes: 0 success, 1 runtime failure, 2 bad configuration, 3 not available yet.
+//! Command dispatch and exit codes: 0 success, 1 runtime failure, 2 bad configuration.
 
 mod admin_token;
+mod auth;
 mod channels;
 mod demo;
 mod healthcheck;
@@ -17,8 +18,6 @@ use crate::config::{ConfigError, Settings};
 pub enum Failure {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{0} is not available yet in this version of calsync")]
-    NotYet(&'static str),
     #[error("{0:#}")]
     Runtime(#[from] anyhow::Error),
 }
@@ -28,7 +27,6 @@ impl Failure {
         match self {
             Self::Runtime(_) => 1,
             Self::Config(_) => 2,
-            Self::NotYet(_) => 3,
         }
     }
 }
@@ -58,7 +56,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::AdminToken { ttl, subject } => admin_token::run(load(&cli)?, ttl, subject),
         Command::Sync { calendar, full } => sync::run(load(&cli)?, calendar.clone(), *full).await,
         Command::Channels { command } => channels::run(load(&cli)?, command).await,
-        Command::Auth { .. } => Err(Failure::NotYet("`calsync auth`")),
+        Command::Auth { command } => auth::run(load(&cli)?, command).await,
         Command::Emulator {
             bind,
             write_credentials,

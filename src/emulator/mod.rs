@@ -11,6 +11,7 @@ mod errors;
 mod events;
 mod faults;
 mod list;
+mod oauth;
 mod push;
 mod recurrence;
 mod state;
@@ -31,6 +32,7 @@ pub use faults::Faults;
 /// The development credentials the emulator accepts.
 pub mod dev_credentials {
     pub use super::credentials::{CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, write};
+    pub use super::oauth::USER_EMAIL;
 }
 
 /// How to start an emulator.
@@ -113,6 +115,8 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                     }),
             )
             .route("/token", web::post().to(api::token_endpoint))
+            .route("/o/oauth2/auth", web::get().to(oauth::authorize))
+            .route("/tokeninfo", web::get().to(oauth::tokeninfo))
             .service(
                 web::scope("/calendar/v3")
                     .wrap_fn(move |req, srv| {
@@ -251,6 +255,7 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                         "/refresh-tokens/revoke",
                         web::post().to(control::revoke_refresh_tokens),
                     )
+                    .route("/oauth/consent", web::post().to(oauth::set_consent))
                     .route(
                         "/service-accounts",
                         web::post().to(control::add_service_account),

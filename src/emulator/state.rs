@@ -57,6 +57,16 @@ pub struct ServiceAccount {
     pub public_key_pem: String,
 }
 
+/// An authorization code waiting to be exchanged (installed-app flow with PKCE).
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub scope: String,
+    pub expires: DateTime<Utc>,
+}
+
 /// Everything behind the emulator's lock (held briefly, never across an await).
 pub struct State {
     pub calendars: HashMap<String, Calendar>,
@@ -64,6 +74,12 @@ pub struct State {
     pub access_tokens: HashMap<String, DateTime<Utc>>,
     pub refresh_tokens: HashMap<String, String>,
     pub service_accounts: HashMap<String, ServiceAccount>,
+    /// Authorization codes issued by `/o/oauth2/auth`, single use.
+    pub auth_codes: HashMap<String, AuthCode>,
+    /// Access token → the scopes it was granted (for `/tokeninfo`).
+    pub token_scopes: HashMap<String, String>,
+    /// The consent screen answers `access_denied` while set.
+    pub deny_consent: bool,
     pub faults: Faults,
     pub rng: StdRng,
     pub log: Vec<LoggedRequest>,
@@ -89,6 +105,9 @@ impl State {
             access_tokens: HashMap::new(),
             refresh_tokens,
             service_accounts: HashMap::new(),
+            auth_codes: HashMap::new(),
+            token_scopes: HashMap::new(),
+            deny_consent: false,
             faults: Faults::default(),
             rng: StdRng::seed_from_u64(seed),
             log: Vec::new(),

@@ -14,16 +14,20 @@ fn oauth_error(code: u16, error: &str, description: &str) -> HttpResponse {
         .json(json!({"error": error, "error_description": description}))
 }
 
-fn issue(state: &mut State, scope: &str) -> HttpResponse {
+/// Mints an access token for `scope` and returns the token endpoint's JSON answer.
+pub fn issue_body(state: &mut State, scope: &str) -> Value {
     use rand::Rng;
     let token: String = format!("ya29.emu-{:032x}", state.rng.random::<u128>());
     let ttl = state.access_ttl_secs;
     state
         .access_tokens
         .insert(token.clone(), Utc::now() + chrono::Duration::seconds(ttl));
-    HttpResponse::Ok().json(
-        json!({"access_token": token, "expires_in": ttl, "token_type": "Bearer", "scope": scope}),
-    )
+    state.token_scopes.insert(token.clone(), scope.to_string());
+    json!({"access_token": token, "expires_in": ttl, "token_type": "Bearer", "scope": scope})
+}
+
+fn issue(state: &mut State, scope: &str) -> HttpResponse {
+    HttpResponse::Ok().json(issue_body(state, scope))
 }
 
 pub fn grant(state: &mut State, form: &HashMap<String, String>, token_url: &str) -> HttpResponse {
@@ -35,13 +39,16 @@ pub fn grant(state: &mut State, form: &HashMap<String, String>, token_url: &str)
             {
                 return oauth_error(401, "invalid_client", "The OAuth client was not found.");
             }
-            let known = form
-                .get("refresh_token")
-                .is_some_and(|t| state.refresh_tokens.contains_key(t));
-            if !known {
+            let refresh = form.get("refresh_token").cloned().unwrap_or_default();
+            if !state.refresh_tokens.contains_key(&refresh) {
                 return oauth_error(400, "invalid_grant", "Token has been expired or revoked.");
             }
-            issue(state, "https://www.googleapis.com/auth/calendar")
+            let scope = state
+                .token_scopes
+                .get(&refresh)
+                .cloned()
+                .unwrap_or_else(|| "https://www.googleapis.com/auth/calendar".into());
+            issue(state, &scope)
         }
         Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => {
             let Some(assertion) = form.get("assertion") else {
@@ -52,6 +59,7 @@ pub fn grant(state: &mut State, form: &HashMap<String, String>, token_url: &str)
                 Err(why) => oauth_error(400, "invalid_grant", why),
             }
         }
+        Some("authorization_code") => super::oauth::exchange(state, form),
         _ => oauth_error(400, "unsupported_grant_type", "Invalid grant_type."),
     }
 }

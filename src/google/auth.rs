@@ -73,7 +73,7 @@ fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
 }
 
 /// google-auth writes `expiry` as `2026-02-16T14:30:00.123456Z` (or without the `Z`).
-fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .ok()
@@ -167,6 +167,14 @@ impl TokenProvider {
             }),
             cached: Mutex::new(None),
         })
+    }
+
+    /// Google's `tokeninfo` endpoint beside this provider's token endpoint.
+    pub fn tokeninfo_url(&self) -> String {
+        match self.token_url.strip_suffix("/token") {
+            Some(base) => format!("{base}/tokeninfo"),
+            None => "https://oauth2.googleapis.com/tokeninfo".into(),
+        }
     }
 
     /// A valid access token, refreshing first when it is (nearly) expired.
@@ -332,7 +340,7 @@ impl TokenProvider {
 }
 
 /// Temp file in the same directory, mode 0600, then rename: readers never see half a file.
-fn write_atomically(path: &Path, content: &Map<String, Value>) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, content: &Map<String, Value>) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let tmp = dir.join(format!(

@@ -3,10 +3,16 @@
 mod auth;
 mod client;
 mod error;
+pub mod installed_flow;
 mod ratelimit;
 mod types;
 
 pub use auth::TokenProvider;
+
+/// Parses a google-auth `expiry` field.
+pub fn auth_expiry(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    auth::parse_expiry(s)
+}
 pub use client::GoogleClient;
 pub use error::GoogleError;
 pub use ratelimit::RateLimiter;
