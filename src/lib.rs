@@ -19,6 +19,7 @@ pub mod retry;
 pub mod routes;
 pub mod shutdown;
 pub mod startup;
+pub mod status;
 pub mod sync;
 pub mod telemetry;
 pub mod writer;

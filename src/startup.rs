@@ -78,6 +78,9 @@ impl Application {
         };
         let metrics = Metrics::new();
         let notifier = TelegramNotifier::from_settings(&settings.telegram);
+        if let Some(n) = &notifier {
+            n.attach_metrics(metrics.clone());
+        }
         let alerts: Arc<dyn AlertSink> = match &notifier {
             Some(n) => Arc::new(n.clone()),
             None => Arc::new(LogAlerts),
@@ -101,6 +104,7 @@ impl Application {
         } else {
             (None, None)
         };
+        let pool_for_marker = pool.clone();
         let state = AppState {
             pool,
             redis,
@@ -110,6 +114,8 @@ impl Application {
             channels,
             syncer,
             notifier,
+            channel_cache: Arc::default(),
+            marker: crate::push::marker::PendingMarker::start(pool_for_marker, shutdown.clone()),
         };
         let mut app = Self::with_state(state, listener, shutdown)?;
         app.spawn_workers();
@@ -174,6 +180,7 @@ impl Application {
                 owner: syncer.owner,
                 batch: 16,
                 notifier: self.state.notifier.clone(),
+                metrics: Some(self.state.metrics.clone()),
             };
             self.workers
                 .push(tokio::spawn(writer.run(self.shutdown.child_token())));
@@ -238,7 +245,9 @@ pub async fn build_syncer(
     metrics: Arc<Metrics>,
     alerts: Arc<dyn AlertSink>,
 ) -> anyhow::Result<Syncer> {
-    let client = crate::google::GoogleClient::from_settings(&settings.google).await?;
+    let client = crate::google::GoogleClient::from_settings(&settings.google)
+        .await?
+        .with_metrics(metrics.clone());
     Ok(Syncer {
         pool,
         client: Arc::new(client),

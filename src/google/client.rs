@@ -23,6 +23,23 @@ pub struct GoogleClient {
     auth: Arc<TokenProvider>,
     limiter: RateLimiter,
     policy: RetryPolicy,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
+}
+
+/// Google's name of the API method behind a request, for metrics labels.
+fn api_method(method: &Method, path: &str) -> &'static str {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method.as_str(), parts.as_slice()) {
+        ("GET", ["calendars", _, "events"]) => "events.list",
+        ("POST", ["calendars", _, "events"]) => "events.insert",
+        ("POST", ["calendars", _, "events", "watch"]) => "events.watch",
+        ("GET", ["calendars", _, "events", _]) => "events.get",
+        ("PATCH", ["calendars", _, "events", _]) => "events.patch",
+        ("PUT", ["calendars", _, "events", _]) => "events.update",
+        ("DELETE", ["calendars", _, "events", _]) => "events.delete",
+        ("POST", ["channels", "stop"]) => "channels.stop",
+        _ => "other",
+    }
 }
 
 impl std::fmt::Debug for GoogleClient {
@@ -95,6 +112,30 @@ impl GoogleClient {
             auth: Arc::new(auth),
             limiter: RateLimiter::per_minute(per_minute),
             policy,
+            metrics: None,
+        }
+    }
+
+    /// Counts every request (`calsync_google_requests_total{method,status}`) and times it.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn observe(&self, name: &'static str, status: &str, elapsed: Duration) {
+        if let Some(m) = &self.metrics {
+            m.counter(
+                "calsync_google_requests_total",
+                "Google API requests by method and HTTP status (error: no answer).",
+                vec![("method", name.into()), ("status", status.into())],
+            )
+            .inc();
+            m.histogram(
+                "calsync_google_request_seconds",
+                "Google API request latency.",
+                vec![("method", name.into())],
+            )
+            .observe(elapsed);
         }
     }
 
@@ -108,6 +149,7 @@ impl GoogleClient {
         if_match: Option<&str>,
     ) -> Result<(StatusCode, Vec<u8>), GoogleError> {
         let url = format!("{}{}", self.base, path);
+        let name = api_method(&method, path);
         let mut refreshed = false;
         loop {
             let token = self.auth.token().await?;
@@ -126,7 +168,14 @@ impl GoogleClient {
                     if let Some(etag) = if_match {
                         req = req.header(reqwest::header::IF_MATCH, etag);
                     }
-                    let resp = req.send().await.map_err(|e| Attempt::Retry {
+                    let started = std::time::Instant::now();
+                    let sent = req.send().await;
+                    let status_label = match &sent {
+                        Ok(r) => r.status().as_str().to_string(),
+                        Err(_) => "error".to_string(),
+                    };
+                    self.observe(name, &status_label, started.elapsed());
+                    let resp = sent.map_err(|e| Attempt::Retry {
                         error: GoogleError::Transient(if e.is_timeout() {
                             "timeout".into()
                         } else {

@@ -69,6 +69,26 @@ struct Counters {
     failed: AtomicU64,
     dropped: AtomicU64,
     deduplicated: AtomicU64,
+    /// `calsync_notifications_total{kind,verdict}`, once the server attaches its registry.
+    metrics: std::sync::OnceLock<Arc<crate::metrics::Metrics>>,
+}
+
+impl Counters {
+    fn verdict(&self, kind: MessageKind, verdict: &'static str) {
+        if let Some(m) = self.metrics.get() {
+            let kind = match kind {
+                MessageKind::EventAdded => "event_added",
+                MessageKind::EventModified => "event_modified",
+                MessageKind::Alert => "alert",
+            };
+            m.counter(
+                "calsync_notifications_total",
+                "Telegram notifications by kind and verdict.",
+                vec![("kind", kind.into()), ("verdict", verdict.into())],
+            )
+            .inc();
+        }
+    }
 }
 
 fn bump(counter: &AtomicU64) -> u64 {
@@ -143,6 +163,11 @@ impl TelegramNotifier {
         })
     }
 
+    /// Counts every verdict in the server's metrics registry from now on.
+    pub fn attach_metrics(&self, metrics: Arc<crate::metrics::Metrics>) {
+        let _ = self.inner.counters.metrics.set(metrics);
+    }
+
     pub fn locale(&self) -> Locale {
         self.inner.locale
     }
@@ -184,6 +209,9 @@ impl TelegramNotifier {
             .unwrap_or_else(PoisonError::into_inner);
         if !dedup.is_new(&key, now) {
             bump(&self.inner.counters.deduplicated);
+            self.inner
+                .counters
+                .verdict(MessageKind::Alert, "deduplicated");
             tracing::debug!(
                 alert = key.kind,
                 calendar = key.calendar_id.as_deref(),
@@ -208,6 +236,7 @@ impl TelegramNotifier {
             }
             Err(TrySendError::Full(_)) => {
                 let dropped = bump(&counters.dropped);
+                counters.verdict(kind, "failed");
                 if dropped == 1 || dropped.is_multiple_of(100) {
                     tracing::warn!(
                         kind = kind.as_str(),
@@ -219,6 +248,7 @@ impl TelegramNotifier {
             }
             Err(TrySendError::Closed(_)) => {
                 bump(&counters.dropped);
+                counters.verdict(kind, "failed");
                 tracing::debug!(
                     kind = kind.as_str(),
                     "telegram sender stopped: message dropped"
@@ -279,6 +309,7 @@ impl Worker {
             match delivery {
                 Delivery::Sent { attempts } => {
                     bump(&self.counters.sent);
+                    self.counters.verdict(message.kind, "sent");
                     tracing::debug!(
                         kind = message.kind.as_str(),
                         attempts,
@@ -287,6 +318,7 @@ impl Worker {
                 }
                 Delivery::Failed { .. } => {
                     bump(&self.counters.failed);
+                    self.counters.verdict(message.kind, "failed");
                 }
             }
         }

@@ -85,6 +85,8 @@ pub async fn stop(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    manager(&state)?.stop(&path.into_inner()).await?;
+    let id = path.into_inner();
+    manager(&state)?.stop(&id).await?;
+    state.channel_cache.forget(&id);
     Ok(HttpResponse::Ok().json(json!({"stopped": true})))
 }

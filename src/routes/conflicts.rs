@@ -77,6 +77,12 @@ pub async fn resolve(
         .parse()
         .map_err(|_| ApiError::NotFound("conflict".into()))?;
     let keep = body.into_inner().keep;
+    let event_id = apply(&state.pool, id, &keep).await?;
+    Ok(HttpResponse::Ok().json(json!({"resolved": id, "kept": keep, "event_id": event_id})))
+}
+
+/// Re-applies the kept version of conflict `id` as a fresh local write; returns the event's id.
+pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, ApiError> {
     if keep != "local" && keep != "google" {
         return Err(ApiError::BadRequest(
             "keep must be \"local\" or \"google\"".into(),
@@ -86,7 +92,7 @@ pub async fn resolve(
         "SELECT event_id, local_version, google_version, resolved_at FROM conflicts WHERE id = $1",
         id
     )
-    .fetch_optional(&state.pool)
+    .fetch_optional(pool)
     .await?
     .ok_or_else(|| ApiError::NotFound("conflict".into()))?;
     if c.resolved_at.is_some() {
@@ -104,7 +110,7 @@ pub async fn resolve(
     };
     let deleted = v.get("deleted").and_then(Value::as_bool).unwrap_or(false)
         || v.get("status").and_then(Value::as_str) == Some("cancelled");
-    let mut tx = state.pool.begin().await?;
+    let mut tx = pool.begin().await?;
     if deleted {
         sqlx::query!(
             "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1",
@@ -151,5 +157,5 @@ pub async fn resolve(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(HttpResponse::Ok().json(json!({"resolved": id, "kept": keep, "event_id": event_id})))
+    Ok(event_id)
 }

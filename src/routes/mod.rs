@@ -6,6 +6,7 @@ mod conflicts;
 pub mod events;
 mod health;
 mod metrics;
+mod status_page;
 mod sync_api;
 mod webhook;
 
@@ -36,11 +37,22 @@ pub struct AppState {
     pub syncer: Option<Syncer>,
     /// Telegram notifications; None when not configured.
     pub notifier: Option<crate::notify::TelegramNotifier>,
+    /// Active channels in memory: a push costs no channel lookup.
+    pub channel_cache: Arc<crate::push::cache::ChannelCache>,
+    /// Group commit of the webhook's pending marks.
+    pub marker: crate::push::marker::PendingMarker,
 }
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
+    cfg.route("/", web::get().to(status_page::page))
+        .route("/login", web::post().to(status_page::login))
+        .route("/logout", web::post().to(status_page::logout))
+        .route(
+            "/status/conflicts/{id}/resolve",
+            web::post().to(status_page::resolve),
+        )
+        .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/webhooks/google", web::post().to(webhook::receive))

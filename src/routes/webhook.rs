@@ -6,15 +6,14 @@ use serde_json::json;
 use super::AppState;
 use crate::push::channels;
 use crate::push::headers::{Notification, ResourceState};
-use crate::sync::state;
 
-fn count(state: &AppState, outcome: &'static str) {
+fn count(state: &AppState, verdict: &'static str) {
     state
         .metrics
         .counter(
             "calsync_webhook_notifications_total",
-            "Push notifications received, by outcome.",
-            vec![("outcome", outcome.into())],
+            "Push notifications received, by verdict.",
+            vec![("verdict", verdict.into())],
         )
         .inc();
 }
@@ -35,7 +34,11 @@ pub async fn receive(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             );
         }
     };
-    let channel = match channels::lookup(&state.pool, &note.channel_id).await {
+    let channel = match state
+        .channel_cache
+        .lookup(&state.pool, &note.channel_id)
+        .await
+    {
         Ok(c) => c,
         Err(e) => {
             count(&state, "unavailable");
@@ -71,7 +74,7 @@ pub async fn receive(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         .as_deref()
         .is_some_and(|r| r != note.resource_id)
     {
-        count(&state, "resource_mismatch");
+        count(&state, "mismatch");
         tracing::warn!(channel = %channel.id, calendar = %channel.calendar_id, "webhook: resource id mismatch");
         return reject(
             actix_web::http::StatusCode::FORBIDDEN,
@@ -80,9 +83,9 @@ pub async fn receive(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         );
     }
     if note.resource_state != ResourceState::Sync {
-        if let Err(e) = state::mark_pending_push(&state.pool, &channel.calendar_id).await {
+        if state.marker.mark(&channel.calendar_id).await.is_err() {
             count(&state, "unavailable");
-            tracing::warn!(error.cause = %e, calendar = %channel.calendar_id, "webhook: calendar not marked, asking Google to retry");
+            tracing::warn!(calendar = %channel.calendar_id, "webhook: calendar not marked, asking Google to retry");
             return HttpResponse::ServiceUnavailable().finish();
         }
         count(&state, "accepted");

@@ -68,10 +68,19 @@ impl Syncer {
         trigger: Trigger,
         full: bool,
     ) -> Result<Outcome, sqlx::Error> {
-        let Some(claim) = state::claim(&self.pool, calendar_id, self.owner, LEASE).await? else {
+        let Some(claim) = state::claim(
+            &self.pool,
+            calendar_id,
+            self.owner,
+            LEASE,
+            trigger.as_str(),
+            full,
+        )
+        .await?
+        else {
             return Ok(Outcome::Busy);
         };
-        let run_id = state::start_run(&self.pool, calendar_id, trigger.as_str(), full).await?;
+        let run_id = claim.run_id;
         let ctx = RunContext {
             pool: &self.pool,
             client: &self.client,
@@ -83,7 +92,8 @@ impl Syncer {
         let labels = || {
             vec![
                 ("calendar", calendar_id.to_string()),
-                ("casquette", claim.casquette.clone()),
+                ("role", claim.casquette.clone()),
+                ("trigger", trigger.as_str().into()),
             ]
         };
         match result {
@@ -100,7 +110,7 @@ impl Syncer {
                 self.metrics
                     .counter("calsync_sync_runs_total", "Sync runs by outcome.", {
                         let mut l = labels();
-                        l.push(("outcome", "success".into()));
+                        l.push(("outcome", "ok".into()));
                         l
                     })
                     .inc();
@@ -108,9 +118,19 @@ impl Syncer {
                     .histogram(
                         "calsync_sync_run_seconds",
                         "Duration of successful sync runs.",
-                        vec![],
+                        vec![("trigger", trigger.as_str().into())],
                     )
                     .observe(std::time::Duration::from_millis(report.elapsed_ms));
+                if let (Trigger::Push, Some(since)) = (trigger, claim.pending_since) {
+                    let delay = (chrono::Utc::now() - since).to_std().unwrap_or_default();
+                    self.metrics
+                        .histogram(
+                            "calsync_push_to_db_seconds",
+                            "From the push that marked a calendar to its changes committed.",
+                            vec![],
+                        )
+                        .observe(delay);
+                }
                 tracing::info!(
                     calendar = %calendar_id, casquette = %claim.casquette, trigger = trigger.as_str(),
                     full = report.full, pages = report.pages, created = report.counts.created,
@@ -152,7 +172,7 @@ impl Syncer {
                 self.metrics
                     .counter("calsync_sync_runs_total", "Sync runs by outcome.", {
                         let mut l = labels();
-                        l.push(("outcome", "failure".into()));
+                        l.push(("outcome", "error".into()));
                         l
                     })
                     .inc();

@@ -16,29 +16,50 @@ pub struct Claim {
     pub owner: Uuid,
     pub sync_token: Option<String>,
     pub full_requested: bool,
+    /// When the change this run answers was first known (push or poll mark), if one was pending.
+    pub pending_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its `sync_runs` row.
+    pub run_id: i64,
 }
 
-/// Claims `calendar_id` if no live lease holds it and no permanent error paused it.
+/// Claims `calendar_id` if no live lease holds it and no permanent error paused it, and opens its
+/// `sync_runs` row in the same statement (one round trip on the push path).
 /// Clearing `pending` here is what coalesces: pushes arriving during the run set it again, once.
 pub async fn claim(
     pool: &PgPool,
     calendar_id: &str,
     owner: Uuid,
     lease: Duration,
+    trigger: &str,
+    full: bool,
 ) -> Result<Option<Claim>, sqlx::Error> {
     let lease_secs = lease.as_secs_f64();
     let row = sqlx::query!(
-        r#"UPDATE sync_state s
-              SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
-                  pending = FALSE, last_attempt_at = now(), updated_at = now()
-             FROM calendars c
-            WHERE s.calendar_id = $1 AND c.id = s.calendar_id AND c.active
-              AND (s.lease_until IS NULL OR s.lease_until < now())
-              AND s.error_reason IS NULL
-        RETURNING s.sync_token, s.full_sync_requested, c.casquette"#,
+        r#"WITH claimed AS (
+               UPDATE sync_state s
+                  SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
+                      pending = FALSE, last_attempt_at = now(), updated_at = now()
+                 FROM calendars c,
+                      (SELECT CASE WHEN pending THEN pending_since END AS since
+                         FROM sync_state WHERE calendar_id = $1) AS before
+                WHERE s.calendar_id = $1 AND c.id = s.calendar_id AND c.active
+                  AND (s.lease_until IS NULL OR s.lease_until < now())
+                  AND s.error_reason IS NULL
+            RETURNING s.calendar_id, s.sync_token, s.full_sync_requested, c.casquette,
+                      before.since AS pending_since
+           ), run AS (
+               INSERT INTO sync_runs (calendar_id, trigger, full_sync, pending_since)
+               SELECT calendar_id, $4, $5, pending_since FROM claimed
+               RETURNING id
+           )
+           SELECT claimed.sync_token, claimed.full_sync_requested AS "full_sync_requested!",
+                  claimed.casquette AS "casquette!", claimed.pending_since, run.id AS "run_id!"
+             FROM claimed, run"#,
         calendar_id,
         owner,
         lease_secs,
+        trigger,
+        full,
     )
     .fetch_optional(pool)
     .await?;
@@ -48,6 +69,8 @@ pub async fn claim(
         owner,
         sync_token: r.sync_token,
         full_requested: r.full_sync_requested,
+        pending_since: r.pending_since,
+        run_id: r.run_id,
     }))
 }
 
@@ -154,37 +177,24 @@ pub async fn mark_pending(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks a calendar dirty because a push said so. While it is already dirty, only `last_push_at` moves,
-/// at most every 100 ms, so a burst costs a handful of row updates and the worker can see it go quiet.
-pub async fn mark_pending_push(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
+/// Marks calendars dirty because pushes said so (the webhook's group commit: one statement for all
+/// the pushes that arrived together). While a calendar is already dirty, only `last_push_at` moves,
+/// and at most every 100 ms: a burst costs few writes.
+pub async fn mark_pending_pushes(
+    pool: &PgPool,
+    calendar_ids: &[String],
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE sync_state
             SET pending = TRUE, last_push_at = now(),
                 pending_since = CASE WHEN pending THEN pending_since ELSE now() END
-          WHERE calendar_id = $1
+          WHERE calendar_id = ANY($1)
             AND (NOT pending OR last_push_at IS NULL OR last_push_at < now() - interval '100 milliseconds')",
-        calendar_id
+        calendar_ids
     )
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// Opens a `sync_runs` row.
-pub async fn start_run(
-    pool: &PgPool,
-    calendar_id: &str,
-    trigger: &str,
-    full: bool,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(
-        "INSERT INTO sync_runs (calendar_id, trigger, full_sync) VALUES ($1, $2, $3) RETURNING id",
-        calendar_id,
-        trigger,
-        full
-    )
-    .fetch_one(pool)
-    .await
 }
 
 /// Closes a `sync_runs` row with its counts.

@@ -34,6 +34,8 @@ pub struct Writer {
     pub batch: i64,
     /// Telegram "event added" messages; None when Telegram is off.
     pub notifier: Option<crate::notify::TelegramNotifier>,
+    /// `calsync_outbox_writes_total{op,outcome}`; None in tools that do not export metrics.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// What one pass did.
@@ -60,6 +62,7 @@ impl Writer {
         }))
         .await;
         for (job, result) in results {
+            self.count(&result);
             match result {
                 Ok(Done::Written | Done::Created { .. } | Done::Skipped | Done::GoogleWon)
                 | Err(JobError::Vanished) => {
@@ -81,6 +84,25 @@ impl Writer {
             }
         }
         Ok(pass)
+    }
+
+    fn count(&self, result: &Result<Done, JobError>) {
+        let Some(m) = &self.metrics else { return };
+        let (op, outcome) = match result {
+            Ok(Done::Created { .. }) => ("create", "ok"),
+            Ok(Done::Written) => ("write", "ok"),
+            Ok(Done::Skipped) => ("skip", "ok"),
+            Ok(Done::GoogleWon) => ("conflict", "google_won"),
+            Err(JobError::Vanished) => ("skip", "vanished"),
+            Err(JobError::Google(e)) if e.is_permanent() => ("write", "parked"),
+            Err(_) => ("write", "retry"),
+        };
+        m.counter(
+            "calsync_outbox_writes_total",
+            "Outbox entries processed, by operation and outcome.",
+            vec![("op", op.into()), ("outcome", outcome.into())],
+        )
+        .inc();
     }
 
     /// Runs until `shutdown`: drains on every NOTIFY, sweeps every few seconds as a backstop.

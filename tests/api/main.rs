@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod push_pipeline;
 mod redis_key;
+mod status_page;
 mod sync_engine;
 mod webhook;
 mod write_contract;

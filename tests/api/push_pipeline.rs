@@ -424,15 +424,21 @@ async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
         chrono::Utc::now() < first_expiry,
         "renewed before the old channel lapsed"
     );
-    let old_state: String = sqlx::query_scalar("SELECT state FROM watch_channels WHERE id = $1")
-        .bind(&first.0)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        old_state, "stopped",
-        "the old channel is stopped once the new one exists"
-    );
+    // New channel first, then the old one is stopped (a moment later, still before it lapses).
+    wait_for(
+        "the old channel stopped",
+        Duration::from_secs(5),
+        || async {
+            let state: String =
+                sqlx::query_scalar("SELECT state FROM watch_channels WHERE id = $1")
+                    .bind(&first.0)
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap();
+            state == "stopped"
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@ async fn env_with(extra: &[(&str, &str)]) -> Env {
         owner: uuid::Uuid::new_v4(),
         batch: 16,
         notifier: None,
+        metrics: None,
     };
     Env {
         google,
@@ -410,6 +411,7 @@ async fn an_insert_whose_answer_times_out_still_yields_exactly_one_event() {
         owner: uuid::Uuid::new_v4(),
         batch: 16,
         notifier: None,
+        metrics: None,
     };
     sqlx::query("INSERT INTO events (casquette, summary, start_at, end_at) VALUES ('medecin', 'once', '2030-04-01T08:00:00Z', '2030-04-01T09:00:00Z')")
         .execute(&app.pool)

@@ -1,0 +1,322 @@
+//! The status page in headless Chromium (driven over WebDriver by chromedriver): sign in with the
+//! admin token, the three calendars with their channels, a screenshot, and a conflict resolved from
+//! its button. Also: `/metrics` exposes every family the Grafana dashboard charts.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::google_env::{CALENDARS, Google, spawn_synced_app};
+use crate::helpers::TestApp;
+
+async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn synced_app(google: &Google) -> TestApp {
+    let app = spawn_synced_app(google, &[]).await;
+    wait_for(
+        "three live channels and a first sync",
+        Duration::from_secs(20),
+        || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM watch_channels w JOIN sync_state s USING (calendar_id)
+              WHERE w.state = 'active' AND s.last_success_at IS NOT NULL",
+            )
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            n == 3
+        },
+    )
+    .await;
+    app
+}
+
+#[tokio::test]
+async fn metrics_expose_every_family_the_dashboard_charts() {
+    let google = Google::start().await;
+    let app = synced_app(&google).await;
+    let created = google
+        .insert(
+            CALENDARS[0],
+            json!({"summary": "m", "start": {"dateTime": "2030-01-01T09:00:00Z"}, "end": {"dateTime": "2030-01-01T10:00:00Z"}}),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    wait_for("the pushed change", Duration::from_secs(10), || async {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE external_id = $1")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        n == 1
+    })
+    .await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for needle in [
+        "calsync_sync_runs_total{calendar=\"primary\",role=\"medecin\",trigger=\"push\",outcome=\"ok\"}",
+        "calsync_sync_run_seconds_bucket{trigger=\"push\",le=",
+        "calsync_push_to_db_seconds_count ",
+        "calsync_webhook_notifications_total{verdict=\"accepted\"}",
+        "calsync_webhook_notifications_total{verdict=\"sync\"} 3",
+        "calsync_google_requests_total{method=\"events.list\",status=\"200\"}",
+        "calsync_google_requests_total{method=\"events.watch\",status=\"200\"} 3",
+        "calsync_google_request_seconds_count{method=\"events.list\"}",
+        "calsync_channels_live 3",
+        "calsync_channel_expiry_seconds{calendar=\"primary\",role=\"medecin\"}",
+        "calsync_outbox_depth 0",
+        "calsync_conflicts_open 0",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
+}
+
+/// chromedriver on a free port, killed with the test.
+struct Driver {
+    _child: tokio::process::Child,
+    url: String,
+    http: reqwest::Client,
+    session: String,
+}
+
+impl Driver {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tokio::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver (Debian package chromium-driver; .ci/run installs it)");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let start = Instant::now();
+        while http.get(format!("{url}/status")).send().await.is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,900"]}}}});
+        let resp: Value = http
+            .post(format!("{url}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = resp["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {resp}"))
+            .to_string();
+        Self {
+            _child: child,
+            url,
+            http,
+            session,
+        }
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.url, self.session);
+        let req = self.http.request(method.clone(), url);
+        let req = if body.is_null() { req } else { req.json(&body) };
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert!(v["value"].get("error").is_none(), "{path}: {v}");
+        v["value"].clone()
+    }
+
+    async fn go(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", json!({"url": url}))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_string()
+    }
+
+    async fn source(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/source", Value::Null)
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+#[tokio::test]
+async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
+    let google = Google::start().await;
+    let app = synced_app(&google).await;
+    // A local event and a recorded last-write-wins conflict about it.
+    let event_id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO events (calendar_id, summary, start_at, end_at) VALUES ('primary', 'Local', '2030-02-01T09:00:00Z', '2030-02-01T10:00:00Z') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let google_version = json!({"summary": "Google's title", "start": {"dateTime": "2030-02-01T11:00:00Z"},
+        "end": {"dateTime": "2030-02-01T12:00:00Z"}, "status": "confirmed"});
+    let conflict: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO conflicts (event_id, calendar_id, winner, local_version, google_version)
+         VALUES ($1, 'primary', 'local', '{}'::jsonb, $2) RETURNING id",
+    )
+    .bind(event_id)
+    .bind(&google_version)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    let driver = Driver::start().await;
+    driver.go(&format!("{}/", app.address)).await;
+    assert!(
+        driver.source().await.contains("Admin token"),
+        "signed out: the login form"
+    );
+    let token = calsync::admin_auth::mint("test-admin-secret", "browser", Duration::from_secs(600))
+        .unwrap();
+    let input = driver.find("input[name=token]").await;
+    driver
+        .cmd(
+            reqwest::Method::POST,
+            &format!("/element/{input}/value"),
+            json!({"text": token}),
+        )
+        .await;
+    let submit = driver.find("form button[type=submit]").await;
+    driver
+        .cmd(
+            reqwest::Method::POST,
+            &format!("/element/{submit}/click"),
+            json!({}),
+        )
+        .await;
+
+    let mut page = driver.source().await;
+    let start = Instant::now();
+    while !page.contains("Calendars") && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        page = driver.source().await;
+    }
+    for role in ["medecin", "enseignant", "chercheur"] {
+        assert!(page.contains(role), "role {role} on the page:\n{page}");
+    }
+    for cal in CALENDARS {
+        assert!(page.contains(cal), "calendar {cal} on the page");
+    }
+    assert_eq!(
+        page.matches("expires in").count(),
+        3,
+        "three live channels:\n{page}"
+    );
+    assert!(page.contains("Open conflicts (1)"), "{page}");
+    assert!(page.contains("<svg id=\"delays\""), "the delay chart");
+    let shot = driver
+        .cmd(reqwest::Method::GET, "/screenshot", Value::Null)
+        .await;
+    use base64::Engine as _;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot.as_str().unwrap())
+        .unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    std::fs::write(&out, &png).unwrap();
+    eprintln!("screenshot: {}", out.display());
+
+    let keep_google = driver.find("button[value=google]").await;
+    driver
+        .cmd(
+            reqwest::Method::POST,
+            &format!("/element/{keep_google}/click"),
+            json!({}),
+        )
+        .await;
+    let start = Instant::now();
+    while !driver.source().await.contains("Open conflicts (0)") {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the page shows the conflict resolved"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (resolution, summary): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT c.resolution, e.summary FROM conflicts c JOIN events e ON e.id = c.event_id WHERE c.id = $1",
+    )
+    .bind(conflict)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(resolution.as_deref(), Some("google"));
+    assert_eq!(summary.as_deref(), Some("Google's title"));
+    let _ = driver.cmd(reqwest::Method::DELETE, "", Value::Null).await;
+}
+
+#[tokio::test]
+async fn the_status_page_refuses_without_a_valid_token() {
+    let google = Google::start().await;
+    let app = spawn_synced_app(&google, &[]).await;
+    let resp = app.get("/").await;
+    assert_eq!(resp.status(), 401);
+    assert!(resp.text().await.unwrap().contains("Admin token"));
+    let bad = app
+        .client
+        .post(format!("{}/login", app.address))
+        .form(&[("token", "not-a-jwt")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let forged = app
+        .client
+        .post(format!(
+            "{}/status/conflicts/{}/resolve",
+            app.address,
+            uuid::Uuid::new_v4()
+        ))
+        .header("Cookie", "calsync_admin=garbage")
+        .form(&[("keep", "local")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+}
