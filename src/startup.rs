@@ -34,6 +34,8 @@ pub struct Application {
     state: AppState,
     shutdown: CancellationToken,
     workers: Vec<JoinHandle<()>>,
+    /// Calendars the webhook made runnable, for the local sync worker.
+    wake: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 }
 
 /// How `build` should treat the database.
@@ -105,6 +107,7 @@ impl Application {
             (None, None)
         };
         let pool_for_marker = pool.clone();
+        let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
         let state = AppState {
             pool,
             redis,
@@ -115,9 +118,14 @@ impl Application {
             syncer,
             notifier,
             channel_cache: Arc::default(),
-            marker: crate::push::marker::PendingMarker::start(pool_for_marker, shutdown.clone()),
+            marker: crate::push::marker::PendingMarker::start(
+                pool_for_marker,
+                Some(wake_tx),
+                shutdown.clone(),
+            ),
         };
         let mut app = Self::with_state(state, listener, shutdown)?;
+        app.wake = Some(wake_rx);
         app.spawn_workers();
         Ok(app)
     }
@@ -158,6 +166,7 @@ impl Application {
             state,
             shutdown,
             workers: Vec::new(),
+            wake: None,
         })
     }
 
@@ -171,6 +180,7 @@ impl Application {
             self.workers.push(tokio::spawn(worker::run(
                 syncer.clone(),
                 worker::WorkerConfig::default(),
+                self.wake.take(),
                 self.shutdown.child_token(),
             )));
             let writer = crate::writer::Writer {

@@ -1,6 +1,8 @@
 //! `calsync bench`: measures calsync against the emulator (a child process) and PostgreSQL in one run,
 //! next to the floor measured in the same run, and prints a table of percentiles and ratios.
 
+mod load;
+mod peer;
 mod phases;
 
 use std::net::TcpListener;
@@ -23,6 +25,7 @@ pub struct Sizes {
     pub burst: usize,
     pub full_sync: usize,
     pub writes: usize,
+    pub peer: usize,
 }
 
 impl Sizes {
@@ -33,6 +36,7 @@ impl Sizes {
             burst: 1_000,
             full_sync: 100_000,
             writes: 10_000,
+            peer: 10_000,
         }
     }
     pub fn quick() -> Self {
@@ -42,6 +46,7 @@ impl Sizes {
             burst: 200,
             full_sync: 5_000,
             writes: 500,
+            peer: 1_000,
         }
     }
 }
@@ -57,7 +62,7 @@ pub struct Rig {
     child: tokio::process::Child,
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
-    creds: PathBuf,
+    pub creds: PathBuf,
 }
 
 impl Rig {
@@ -205,10 +210,12 @@ pub async fn run(settings: Settings, sizes: Sizes) -> anyhow::Result<()> {
         "RSS idle (server, 3 calendars with channels)".into(),
         format!("{idle:.1} MB (process start {rss_before:.1} MB)"),
     ));
-    rows.extend(phases::push_delay(&rig, sizes.changes).await?);
+    let (delay_rows, push_p50) = phases::push_delay(&rig, sizes.changes).await?;
+    rows.extend(delay_rows);
     rows.extend(phases::webhook(&rig, sizes.pushes, sizes.burst).await?);
     rows.extend(phases::full_sync(&rig, sizes.full_sync).await?);
     rows.extend(phases::writes(&rig, sizes.writes).await?);
+    rows.extend(peer::compare(&rig, sizes.peer, idle, push_p50).await?);
     let (_, peak) = rss_mb();
     rows.push(("RSS peak over the run".into(), format!("{peak:.1} MB")));
     rows.push((

@@ -134,6 +134,7 @@ pub async fn run(mut settings: Settings, changes: Option<u32>, every: u64) -> Re
 
     println!("calsync demo");
     println!("  server   http://127.0.0.1:{port}  (try /readyz, /metrics)");
+    println!("  status   http://127.0.0.1:{port}/  (sign in with the admin token below)");
     println!("  google   {} (emulator)", emu.base_url());
     println!(
         "  admin    curl -H 'Authorization: Bearer {token}' http://127.0.0.1:{port}/api/v1/events/today"

@@ -21,9 +21,14 @@ pub struct PendingMarker {
 
 impl PendingMarker {
     /// Starts the marking task; it stops with `shutdown` (later marks fail, so pushes get 503).
-    pub fn start(pool: PgPool, shutdown: CancellationToken) -> Self {
+    /// Calendars a mark made runnable are sent on `wake` (the local sync worker claims them at once).
+    pub fn start(
+        pool: PgPool,
+        wake: Option<mpsc::UnboundedSender<String>>,
+        shutdown: CancellationToken,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(pool, rx, shutdown));
+        tokio::spawn(run(pool, rx, wake, shutdown));
         Self { tx }
     }
 
@@ -38,7 +43,12 @@ impl PendingMarker {
     }
 }
 
-async fn run(pool: PgPool, mut rx: mpsc::Receiver<(String, Waiter)>, shutdown: CancellationToken) {
+async fn run(
+    pool: PgPool,
+    mut rx: mpsc::Receiver<(String, Waiter)>,
+    wake: Option<mpsc::UnboundedSender<String>>,
+    shutdown: CancellationToken,
+) {
     let mut batch: Vec<(String, Waiter)> = Vec::with_capacity(MAX_BATCH);
     loop {
         let first = tokio::select! {
@@ -61,8 +71,17 @@ async fn run(pool: PgPool, mut rx: mpsc::Receiver<(String, Waiter)>, shutdown: C
             .into_iter()
             .collect();
         let result = crate::sync::state::mark_pending_pushes(&pool, &ids).await;
-        if let Err(e) = &result {
-            tracing::warn!(error.cause = %e, calendars = ids.len(), "push marks not committed; Google will retry");
+        match &result {
+            Ok(runnable) => {
+                if let Some(wake) = &wake {
+                    for id in runnable {
+                        let _ = wake.send(id.clone());
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error.cause = %e, calendars = ids.len(), "push marks not committed; Google will retry")
+            }
         }
         for (_, waiter) in batch.drain(..) {
             let _ = waiter.send(result.as_ref().map(|_| ()).map_err(|_| ()));

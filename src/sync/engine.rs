@@ -126,10 +126,10 @@ async fn list_all(
             }
             _ => Vec::new(),
         };
-        let mut tx = ctx.pool.begin().await?;
-        store::mark_from_google(&mut tx).await?;
+        let mut tx = store::begin_from_google(ctx.pool).await?;
         if pages == 1
             && let Some(tz) = page.time_zone.as_deref()
+            && claim.time_zone.as_deref() != Some(tz)
         {
             store::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
         }

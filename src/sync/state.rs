@@ -20,6 +20,8 @@ pub struct Claim {
     pub pending_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Its `sync_runs` row.
     pub run_id: i64,
+    /// The calendar's time zone as last stored (written again only when Google reports another).
+    pub time_zone: Option<String>,
 }
 
 /// Claims `calendar_id` if no live lease holds it and no permanent error paused it, and opens its
@@ -46,14 +48,15 @@ pub async fn claim(
                   AND (s.lease_until IS NULL OR s.lease_until < now())
                   AND s.error_reason IS NULL
             RETURNING s.calendar_id, s.sync_token, s.full_sync_requested, c.casquette,
-                      before.since AS pending_since
+                      c.time_zone, before.since AS pending_since
            ), run AS (
                INSERT INTO sync_runs (calendar_id, trigger, full_sync, pending_since)
                SELECT calendar_id, $4, $5, pending_since FROM claimed
                RETURNING id
            )
            SELECT claimed.sync_token, claimed.full_sync_requested AS "full_sync_requested!",
-                  claimed.casquette AS "casquette!", claimed.pending_since, run.id AS "run_id!"
+                  claimed.casquette AS "casquette!", claimed.time_zone, claimed.pending_since,
+                  run.id AS "run_id!"
              FROM claimed, run"#,
         calendar_id,
         owner,
@@ -69,6 +72,7 @@ pub async fn claim(
         owner,
         sync_token: r.sync_token,
         full_requested: r.full_sync_requested,
+        time_zone: r.time_zone,
         pending_since: r.pending_since,
         run_id: r.run_id,
     }))
@@ -183,18 +187,26 @@ pub async fn mark_pending(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx
 pub async fn mark_pending_pushes(
     pool: &PgPool,
     calendar_ids: &[String],
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE sync_state
-            SET pending = TRUE, last_push_at = now(),
-                pending_since = CASE WHEN pending THEN pending_since ELSE now() END
-          WHERE calendar_id = ANY($1)
-            AND (NOT pending OR last_push_at IS NULL OR last_push_at < now() - interval '100 milliseconds')",
+) -> Result<Vec<String>, sqlx::Error> {
+    // Returns the calendars this mark made runnable right now (idle before, not leased, not backing
+    // off): the local worker may claim them at once instead of waiting for NOTIFY and a sweep.
+    sqlx::query_scalar!(
+        r#"UPDATE sync_state s
+              SET pending = TRUE, last_push_at = now(),
+                  pending_since = CASE WHEN s.pending THEN s.pending_since ELSE now() END
+             FROM (SELECT calendar_id, pending AS was_pending FROM sync_state
+                    WHERE calendar_id = ANY($1)) AS before
+            WHERE s.calendar_id = before.calendar_id
+              AND (NOT s.pending OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '100 milliseconds')
+        RETURNING CASE WHEN NOT before.was_pending AND s.error_reason IS NULL
+                            AND (s.lease_until IS NULL OR s.lease_until < now())
+                            AND (s.retry_at IS NULL OR s.retry_at <= now())
+                       THEN s.calendar_id END AS runnable"#,
         calendar_ids
     )
-    .execute(pool)
-    .await?;
-    Ok(())
+    .fetch_all(pool)
+    .await
+    .map(|rows| rows.into_iter().flatten().collect())
 }
 
 /// Closes a `sync_runs` row with its counts.

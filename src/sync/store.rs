@@ -34,6 +34,15 @@ pub async fn mark_from_google(tx: &mut Transaction<'_, Postgres>) -> Result<(), 
     Ok(())
 }
 
+/// Opens a transaction whose writes the outbox trigger ignores (they come from Google), in one
+/// round trip: `BEGIN; SET LOCAL calsync.origin = 'google'`.
+pub async fn begin_from_google(
+    pool: &sqlx::PgPool,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin_with("BEGIN; SET LOCAL calsync.origin = 'google'")
+        .await
+}
+
 /// Upserts one page of Google events: one statement for live events, two for cancellations.
 pub async fn apply_page(
     tx: &mut Transaction<'_, Postgres>,

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -33,16 +34,29 @@ impl Default for WorkerConfig {
 }
 
 /// Runs until `shutdown`; in-flight runs finish (they are bounded by the client's retry caps).
-pub async fn run(syncer: Syncer, config: WorkerConfig, shutdown: CancellationToken) {
+/// `wake` carries calendars this replica's webhook just made runnable: claimed at once, without
+/// waiting for the NOTIFY round trip and the pending query.
+pub async fn run(
+    syncer: Syncer,
+    config: WorkerConfig,
+    mut wake: Option<mpsc::UnboundedReceiver<String>>,
+    shutdown: CancellationToken,
+) {
     let mut listener = connect_listener(&syncer, &shutdown).await;
     let running: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut tasks = JoinSet::new();
+    let mut woken: Vec<String> = Vec::new();
     loop {
         if shutdown.is_cancelled() {
             break;
         }
         let mut held_back = false;
-        match state::pending_calendars(&syncer.pool).await {
+        let pending = if woken.is_empty() {
+            state::pending_calendars(&syncer.pool).await
+        } else {
+            Ok((std::mem::take(&mut woken), false))
+        };
+        match pending {
             Ok((pending, waiting)) => {
                 held_back = waiting;
                 for calendar in pending {
@@ -78,11 +92,24 @@ pub async fn run(syncer: Syncer, config: WorkerConfig, shutdown: CancellationTok
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(id) = recv_wake(&mut wake) => {
+                woken.push(id);
+                while let Some(Ok(more)) = wake.as_mut().map(|w| w.try_recv()) {
+                    woken.push(more);
+                }
+            }
             _ = wait_notification(&mut listener, sweep) => {}
         }
     }
     while tasks.join_next().await.is_some() {}
     tracing::debug!("sync worker stopped");
+}
+
+async fn recv_wake(wake: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
+    match wake {
+        Some(w) => w.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn connect_listener(syncer: &Syncer, shutdown: &CancellationToken) -> Option<PgListener> {
