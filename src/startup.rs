@@ -93,7 +93,7 @@ impl Application {
             .as_ref()
             .map(|s| ChannelTokens::new(s.expose()));
         let (syncer, channels) = if settings.google_calendar.enabled {
-            let syncer = build_syncer(
+            let mut syncer = build_syncer(
                 settings.clone(),
                 pool.clone(),
                 redis.clone(),
@@ -101,6 +101,8 @@ impl Application {
                 alerts.clone(),
             )
             .await?;
+            // "Event modified" messages for Google-side changes come from the sync engine.
+            syncer.notifier = notifier.clone();
             let channels = channel_manager(&settings, &syncer, tokens.clone(), alerts.clone());
             (Some(syncer), channels)
         } else {

@@ -200,7 +200,12 @@ fn notify_modified(
     if before.is_empty() {
         return;
     }
-    let tz = chrono_tz::UTC;
+    // Times read in the calendar's zone (Google's, as stored) when an event names none.
+    let tz = claim
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::UTC);
     for new in after {
         if new.get("status").and_then(|s| s.as_str()) == Some("cancelled") {
             continue;

@@ -63,6 +63,9 @@ impl Writer {
         .await;
         for (job, result) in results {
             self.count(&result);
+            if let Ok(Done::Created { event, casquette }) = &result {
+                self.announce(&job.calendar_id, event, casquette).await;
+            }
             match result {
                 Ok(Done::Written | Done::Created { .. } | Done::Skipped | Done::GoogleWon)
                 | Err(JobError::Vanished) => {
@@ -84,6 +87,28 @@ impl Writer {
             }
         }
         Ok(pass)
+    }
+
+    /// The seed's "event added" message for an event calsync just created at Google.
+    async fn announce(&self, calendar_id: &str, event: &serde_json::Value, casquette: &str) {
+        let Some(notifier) = &self.notifier else {
+            return;
+        };
+        let zone: Option<String> = sqlx::query_scalar!(
+            "SELECT COALESCE(time_zone, 'UTC') FROM calendars WHERE id = $1",
+            calendar_id
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .ok()
+        .flatten()
+        .flatten();
+        let tz = zone
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .unwrap_or(chrono_tz::UTC);
+        if let Some(summary) = crate::notify::EventSummary::from_google(event, casquette, tz) {
+            notifier.notify_event_added(&summary);
+        }
     }
 
     fn count(&self, result: &Result<Done, JobError>) {

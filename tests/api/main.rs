@@ -3,6 +3,9 @@
 mod auth_login;
 mod cli;
 mod events_api;
+#[path = "../notify/fake_telegram.rs"]
+#[allow(dead_code)]
+mod fake_telegram;
 mod google_client;
 mod google_env;
 mod health;
@@ -11,6 +14,7 @@ mod push_pipeline;
 mod redis_key;
 mod status_page;
 mod sync_engine;
+mod telegram_server;
 mod webhook;
 mod write_contract;
 mod writer;
