@@ -14,7 +14,11 @@ use crate::google::{GoogleClient, GoogleError, ListParams};
 use crate::notify::{EventSummary, TelegramNotifier};
 
 /// Lease held on a calendar while its run is in progress (renewed after every page).
-pub const LEASE: Duration = Duration::from_secs(120);
+/// A run's lease: short, so a crashed process blocks its calendar for seconds, and kept alive by a
+/// heartbeat every [`HEARTBEAT`] while the run is in flight (pages, retries, slow answers).
+pub const LEASE: Duration = Duration::from_secs(15);
+/// How often a running sync extends its lease.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// What a finished run did.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]

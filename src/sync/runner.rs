@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::alerts::{Alert, AlertSink};
-use super::engine::{self, LEASE, RunContext, RunError, RunReport};
+use super::engine::{self, HEARTBEAT, LEASE, RunContext, RunError, RunReport};
 use super::state;
 use crate::config::Settings;
 use crate::google::GoogleClient;
@@ -88,7 +88,22 @@ impl Syncer {
             sync_range: self.settings.google_calendar.sync_range,
             notifier: self.notifier.as_ref(),
         };
-        let result = engine::run(&ctx, &claim, full).await;
+        let result = {
+            let run = engine::run(&ctx, &claim, full);
+            tokio::pin!(run);
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.tick().await;
+            loop {
+                tokio::select! {
+                    r = &mut run => break r,
+                    _ = beat.tick() => {
+                        if let Err(e) = state::heartbeat(&self.pool, &claim, LEASE).await {
+                            tracing::debug!(calendar = %calendar_id, error.cause = %e, "lease heartbeat failed");
+                        }
+                    }
+                }
+            }
+        };
         let labels = || {
             vec![
                 ("calendar", calendar_id.to_string()),

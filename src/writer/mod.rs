@@ -21,8 +21,10 @@ use process::{Done, JobError};
 
 /// Channel the outbox trigger notifies.
 pub const OUTBOX_CHANNEL: &str = "calsync_outbox";
-/// Lease on a claimed entry; the Google calls of one entry are bounded well below it.
-const LEASE: Duration = Duration::from_secs(300);
+/// Lease on a claimed entry: short, so entries claimed by a crashed process come back in seconds;
+/// extended every [`HEARTBEAT`] while their Google calls are in flight.
+const LEASE: Duration = Duration::from_secs(30);
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Everything the writer needs.
 #[derive(Clone)]
@@ -55,12 +57,27 @@ impl Writer {
             claimed: jobs.len(),
             ..Pass::default()
         };
-        let results = join_all(jobs.iter().map(|job| async move {
-            let result =
-                process::process(&self.pool, &self.client, &self.default_reminders, job).await;
-            (job, result)
-        }))
-        .await;
+        let results = {
+            let work = join_all(jobs.iter().map(|job| async move {
+                let result =
+                    process::process(&self.pool, &self.client, &self.default_reminders, job).await;
+                (job, result)
+            }));
+            tokio::pin!(work);
+            let ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.tick().await;
+            loop {
+                tokio::select! {
+                    r = &mut work => break r,
+                    _ = beat.tick() => {
+                        if let Err(e) = outbox::extend(&self.pool, self.owner, &ids, LEASE).await {
+                            tracing::debug!(error.cause = %e, "outbox lease heartbeat failed");
+                        }
+                    }
+                }
+            }
+        };
         for (job, result) in results {
             self.count(&result);
             if let Ok(Done::Created { event, casquette }) = &result {

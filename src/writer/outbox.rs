@@ -49,6 +49,25 @@ pub async fn claim(
         .collect())
 }
 
+/// Keeps this owner's leases alive while their writes are in flight.
+pub async fn extend(
+    pool: &PgPool,
+    owner: Uuid,
+    ids: &[Uuid],
+    lease: Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE outbox SET lease_until = now() + make_interval(secs => $3)
+          WHERE event_id = ANY($1) AND lease_owner = $2",
+        ids,
+        owner,
+        lease.as_secs_f64(),
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Done: the entry goes away unless a newer local change arrived meanwhile (then it is released for another pass).
 pub async fn complete(pool: &PgPool, job: &Job) -> Result<(), sqlx::Error> {
     let deleted = sqlx::query!(

@@ -1,0 +1,143 @@
+//! PostgreSQL for the suite: a fresh database per seed, and a real server restart (or, without the rights to
+//! restart it, every backend of the seed's database terminated).
+
+use std::os::unix::fs::MetadataExt;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+/// Where test databases are created (`TEST_DATABASE_URL`, default the local server), as in tests/api.
+pub static ADMIN_URL: LazyLock<String> = LazyLock::new(|| {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+});
+
+/// Creates an empty database with a unique name and returns its URL and name.
+pub async fn create_database(label: &str) -> (String, String) {
+    let name = format!("calsync_conv_{label}_{}", uuid::Uuid::new_v4().simple());
+    admin_exec(&format!(r#"CREATE DATABASE "{name}""#)).await;
+    let mut url = url::Url::parse(&ADMIN_URL).expect("TEST_DATABASE_URL");
+    url.set_path(&name);
+    (url.to_string(), name)
+}
+
+pub async fn drop_database(name: &str) {
+    admin_exec(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)).await;
+}
+
+async fn admin_exec(sql: &str) {
+    let mut conn = PgConnection::connect(&ADMIN_URL)
+        .await
+        .expect("PostgreSQL must be running (see README)");
+    conn.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .expect("admin statement");
+}
+
+/// How PostgreSQL was restarted.
+#[derive(Debug, Clone)]
+pub enum PgRestart {
+    Real,
+    /// The seed's backends were terminated instead; the reason is printed once.
+    Simulated(String),
+}
+
+impl std::fmt::Display for PgRestart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Real => f.write_str("real"),
+            Self::Simulated(_) => f.write_str("simulated"),
+        }
+    }
+}
+
+fn cluster_version() -> Option<String> {
+    let mut versions: Vec<String> = std::fs::read_dir("/etc/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+/// Restarts the server (`pg_ctlcluster`, as root or through `sudo -n`), else terminates the seed's backends;
+/// returns once PostgreSQL accepts connections again. `CONVERGENCE_PG_RESTART=simulate` forces the fallback.
+pub async fn restart(db_name: &str) -> PgRestart {
+    let outcome = match real_restart().await {
+        Ok(()) => PgRestart::Real,
+        Err(why) => {
+            terminate_backends(db_name).await;
+            PgRestart::Simulated(why)
+        }
+    };
+    wait_accepting(Duration::from_secs(30)).await;
+    outcome
+}
+
+async fn real_restart() -> Result<(), String> {
+    if std::env::var("CONVERGENCE_PG_RESTART").as_deref() == Ok("simulate") {
+        return Err("CONVERGENCE_PG_RESTART=simulate".into());
+    }
+    let version = cluster_version().ok_or("no cluster under /etc/postgresql")?;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let args = [
+        "pg_ctlcluster",
+        "--skip-systemctl-redirect",
+        version.as_str(),
+        "main",
+        "restart",
+    ];
+    let mut cmd = if root {
+        tokio::process::Command::new(args[0])
+    } else {
+        let mut c = tokio::process::Command::new("sudo");
+        c.arg("-n").arg(args[0]);
+        c
+    };
+    cmd.args(&args[1..]).kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .map_err(|_| "pg_ctlcluster restart took over 60 s".to_string())?
+        .map_err(|e| format!("pg_ctlcluster not runnable: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}pg_ctlcluster restart failed ({}): {}",
+            if root { "" } else { "sudo -n " },
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+async fn terminate_backends(db_name: &str) {
+    let mut conn = PgConnection::connect(&ADMIN_URL)
+        .await
+        .expect("admin connection");
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(db_name)
+    .execute(&mut conn)
+    .await
+    .expect("backends terminated");
+}
+
+async fn wait_accepting(timeout: Duration) {
+    let start = Instant::now();
+    loop {
+        if let Ok(mut c) = PgConnection::connect(&ADMIN_URL).await
+            && c.execute("SELECT 1").await.is_ok()
+        {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "PostgreSQL did not accept connections within {timeout:?} of its restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
