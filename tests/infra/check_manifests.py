@@ -39,6 +39,12 @@ need(cal.get("healthcheck", {}).get("test") == ["CMD", "calsync", "healthcheck"]
 for key in ("DATABASE_URL", "REDIS_URL", "WEBHOOK_PUBLIC_URL", "ADMIN_JWT_SECRET", "CHANNEL_TOKEN_SECRET"):
     need(key in cal.get("environment", {}), f"compose: calsync env {key}")
 need((ROOT / cal.get("build", {}).get("dockerfile", "missing")).exists(), "compose: Dockerfile path")
+dockerfile = (ROOT / "infra" / "Dockerfile").read_text()
+for want, what in (("cargo chef cook", "dependency layer cached with cargo-chef"),
+                   ("USER calsync", "runs as non-root"),
+                   ('HEALTHCHECK', "healthcheck"), ('"calsync", "healthcheck"', "healthcheck is calsync healthcheck"),
+                   ("SQLX_OFFLINE=true", "builds without a database")):
+    need(want in dockerfile, f"Dockerfile: {what}")
 
 k8s = ROOT / "infra/k8s"
 kust = yaml.safe_load((k8s / "kustomization.yaml").read_text())
