@@ -7,25 +7,11 @@ use calsync::push::token::ChannelTokens;
 use serde_json::{Value, json};
 
 use crate::google_env::{CALENDARS, Google, spawn_on_database, spawn_synced_app};
+use crate::helpers::wait_for;
 use crate::helpers::{TestApp, create_database};
 
 fn admin_token() -> String {
     calsync::admin_auth::mint("test-admin-secret", "tests", Duration::from_secs(600)).unwrap()
-}
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 async fn active_channels(app: &TestApp) -> Vec<(String, String, Option<String>)> {

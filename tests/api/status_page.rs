@@ -9,21 +9,7 @@ use serde_json::{Value, json};
 
 use crate::google_env::{CALENDARS, Google, spawn_synced_app};
 use crate::helpers::TestApp;
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+use crate::helpers::wait_for;
 
 async fn synced_app(google: &Google) -> TestApp {
     let app = spawn_synced_app(google, &[]).await;

@@ -2,27 +2,13 @@
 //! three message kinds, in their topics, with the seed's French texts, for a create at Google, a
 //! Google-side change of time and place, and three consecutive sync failures.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::fake_telegram::FakeTelegram;
 use crate::google_env::{Google, spawn_synced_app};
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+use crate::helpers::wait_for;
 
 fn text(r: &crate::fake_telegram::Recorded) -> String {
     r.body["text"].as_str().unwrap_or_default().to_string()
