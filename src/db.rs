@@ -34,3 +34,45 @@ pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }
+
+/// A database error worth retrying: the server is unreachable, restarting or shutting down.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => true,
+        // 08: connection exceptions; 57P: admin shutdown, crash shutdown, cannot connect now.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// How long startup waits for PostgreSQL before giving up.
+pub const STARTUP_WAIT: Duration = Duration::from_secs(60);
+
+/// Runs a startup step again while PostgreSQL is unreachable or restarting (up to [`STARTUP_WAIT`]),
+/// so a process started while the database restarts comes up instead of exiting.
+pub async fn retry_startup<T, F, Fut>(what: &str, mut step: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match step().await {
+            Ok(v) => return Ok(v),
+            Err(e) if is_transient(&e) && started.elapsed() < STARTUP_WAIT => {
+                tracing::warn!(step = what, error.cause = %e, retry_in_ms = pause.as_millis() as u64,
+                    "database not ready at startup; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

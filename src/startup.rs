@@ -68,9 +68,18 @@ impl Application {
         let settings = Arc::new(settings);
         let pool = crate::db::pool(&settings.database)?;
         if migrations == Migrations::Apply {
-            crate::db::migrate(&pool).await?;
+            crate::db::retry_startup("migrate", || async {
+                crate::db::migrate(&pool).await.map_err(|e| match e {
+                    sqlx::migrate::MigrateError::Execute(e) => e,
+                    other => sqlx::Error::Migrate(Box::new(other)),
+                })
+            })
+            .await?;
         }
-        crate::calendars::reconcile(&pool, &settings).await?;
+        crate::db::retry_startup("calendars", || {
+            crate::calendars::reconcile(&pool, &settings)
+        })
+        .await?;
         let redis = match RedisHealth::connect(&settings.redis) {
             Ok(r) => Some(r),
             Err(e) => {

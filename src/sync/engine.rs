@@ -95,7 +95,8 @@ pub async fn run(
     Ok(report)
 }
 
-/// Lists every page for `token` (None = full listing) and applies it.
+/// Lists every page for `token` (None = full listing) and applies it. The next page is fetched
+/// while the current one is written, so Google's latency and PostgreSQL's overlap.
 async fn list_all(
     ctx: &RunContext<'_>,
     claim: &Claim,
@@ -106,12 +107,14 @@ async fn list_all(
     report.full = full;
     let listing_started = Utc::now();
     let mut seen: Vec<String> = Vec::new();
-    let mut page_token: Option<String> = None;
     let mut counts = Counts::default();
     let mut pages = 0u32;
+    let fetch = |page_token: Option<String>| async move {
+        let params = list_params(ctx, token, page_token, full);
+        ctx.client.list_events(&claim.calendar_id, &params).await
+    };
+    let mut page = fetch(None).await?;
     loop {
-        let params = list_params(ctx, token, page_token.clone(), full);
-        let page = ctx.client.list_events(&claim.calendar_id, &params).await?;
         pages += 1;
         let rows = page
             .raw_items()
@@ -121,56 +124,93 @@ async fn list_all(
         if full {
             seen.extend(rows.iter().map(|r| r.external_id.clone()));
         }
-        let last = page.next_page_token.is_none();
-        // Before/after of events Google changed, for "event modified" (incremental runs only:
-        // a first import or a resync is not news).
-        let before = match ctx.notifier {
-            Some(_) if !full => {
-                store::previous_versions(ctx.pool, &claim.calendar_id, &rows).await?
-            }
-            _ => Vec::new(),
+        let step = PageStep {
+            rows,
+            full,
+            first: pages == 1,
+            time_zone: page.time_zone.as_deref(),
+            // The token comes with the last page; the full listing's reconciliation runs there too.
+            last: match &page.next_page_token {
+                Some(_) => None,
+                None => Some((
+                    page.next_sync_token
+                        .as_deref()
+                        .ok_or(RunError::NoSyncToken)?,
+                    full.then_some((seen.as_slice(), listing_started)),
+                )),
+            },
         };
-        let mut tx = store::begin_from_google(ctx.pool).await?;
-        if pages == 1
-            && let Some(tz) = page.time_zone.as_deref()
-            && claim.time_zone.as_deref() != Some(tz)
-        {
-            store::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
-        }
-        let page_rows: Vec<serde_json::Value> = if before.is_empty() {
-            Vec::new()
-        } else {
-            rows.iter().map(|r| r.raw.clone()).collect()
-        };
-        counts.add(store::apply_page(&mut tx, &claim.calendar_id, &claim.casquette, rows).await?);
-        if last {
-            let next = page
-                .next_sync_token
-                .as_deref()
-                .ok_or(RunError::NoSyncToken)?;
-            if full {
-                counts.deleted +=
-                    store::reconcile_full(&mut tx, &claim.calendar_id, &seen, listing_started)
-                        .await?;
-            }
-            if !state::save_token(&mut tx, claim, next).await? {
-                return Err(RunError::LeaseLost);
-            }
-            tx.commit().await?;
-            notify_modified(ctx, claim, &before, &page_rows);
-            tracing::debug!(calendar = %claim.calendar_id, pages, "last page committed with new token");
+        let Some(next_token) = page.next_page_token.clone() else {
+            counts.add(apply(ctx, claim, step).await?);
             break;
-        }
-        tx.commit().await?;
-        notify_modified(ctx, claim, &before, &page_rows);
+        };
+        let (applied, next) = tokio::join!(apply(ctx, claim, step), fetch(Some(next_token)));
+        counts.add(applied?);
         if !state::heartbeat(ctx.pool, claim, LEASE).await? {
             return Err(RunError::LeaseLost);
         }
-        page_token = page.next_page_token.clone();
+        page = next?;
     }
+    tracing::debug!(calendar = %claim.calendar_id, pages, "last page committed with new token");
     report.pages += pages;
     report.counts.add(counts);
     Ok(())
+}
+
+/// One page to write; `last` carries the new sync token and, for a full listing, the ids it saw.
+struct PageStep<'a> {
+    rows: Vec<EventRow>,
+    /// Part of a full listing (no "event modified" messages).
+    full: bool,
+    first: bool,
+    time_zone: Option<&'a str>,
+    last: Option<(&'a str, Option<FullListing<'a>>)>,
+}
+
+/// What a full listing saw (every id) and when it began, for reconciling deletions.
+type FullListing<'a> = (&'a [String], chrono::DateTime<Utc>);
+
+/// Writes one page in one transaction (with the token when it is the last), then queues the
+/// "event modified" messages it implies.
+async fn apply(
+    ctx: &RunContext<'_>,
+    claim: &Claim,
+    step: PageStep<'_>,
+) -> Result<Counts, RunError> {
+    // Before/after of events Google changed, for "event modified" (incremental runs only:
+    // a first import or a resync is not news).
+    let before = match ctx.notifier {
+        Some(_) if !step.full => {
+            store::previous_versions(ctx.pool, &claim.calendar_id, &step.rows).await?
+        }
+        _ => Vec::new(),
+    };
+    let mut tx = store::begin_from_google(ctx.pool).await?;
+    if step.first
+        && let Some(tz) = step.time_zone
+        && claim.time_zone.as_deref() != Some(tz)
+    {
+        store::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
+    }
+    let page_rows: Vec<serde_json::Value> = if before.is_empty() {
+        Vec::new()
+    } else {
+        step.rows.iter().map(|r| r.raw.clone()).collect()
+    };
+    let mut counts =
+        store::apply_page(&mut tx, &claim.calendar_id, &claim.casquette, step.rows).await?;
+    if let Some((next, reconcile)) = step.last {
+        if let Some((seen, listing_started)) = reconcile {
+            counts.deleted +=
+                store::reconcile_full(&mut tx, &claim.calendar_id, seen, listing_started).await?;
+        }
+        if !state::save_token(&mut tx, claim, next).await? {
+            return Err(RunError::LeaseLost);
+        }
+    }
+    tx.commit().await?;
+    notify_modified(ctx, claim, &before, &page_rows);
+    Ok(counts)
 }
 
 fn list_params(

@@ -22,6 +22,9 @@ pub struct EventRow {
     pub reminders: Option<Value>,
     pub etag: Option<String>,
     pub google_updated: Option<DateTime<Utc>>,
+    /// The time last-write-wins compares: the local time of the version calsync wrote when Google
+    /// still holds exactly that (see `stamp`), else Google's `updated`.
+    pub effective_updated: Option<DateTime<Utc>>,
     pub sequence: Option<i32>,
     pub raw: Value,
 }
@@ -94,7 +97,7 @@ impl EventRow {
             })?),
             None => None,
         };
-        Ok(Self {
+        let mut row = Self {
             status,
             summary: text("summary"),
             description: text("description"),
@@ -124,7 +127,26 @@ impl EventRow {
                 .and_then(|n| i32::try_from(n).ok()),
             raw: raw.clone(),
             external_id: id,
-        })
+            effective_updated: google_updated,
+        };
+        if let Some(t) = super::stamp::own_write_time(raw, &row.content()) {
+            row.effective_updated = Some(t);
+        }
+        Ok(row)
+    }
+
+    /// The fields last-write-wins compares.
+    pub fn content(&self) -> super::stamp::Content<'_> {
+        super::stamp::Content {
+            live: !self.is_cancelled(),
+            summary: self.summary.as_deref(),
+            description: self.description.as_deref(),
+            location: self.location.as_deref(),
+            start_at: self.start_at,
+            end_at: self.end_at,
+            start_date: self.start_date,
+            end_date: self.end_date,
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod engine;
 pub mod mapping;
 pub mod poll;
 pub mod runner;
+pub mod stamp;
 pub mod state;
 pub mod store;
 pub mod worker;

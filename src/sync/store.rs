@@ -62,6 +62,7 @@ pub async fn apply_page(
         .filter(|(i, r)| last.get(&r.external_id) == Some(i))
         .map(|(_, r)| r)
         .collect();
+    attach_own_inserts(tx, calendar_id, &rows).await?;
     let (rows, held) = last_write_wins(tx, calendar_id, rows).await?;
     let (live, cancelled): (Vec<EventRow>, Vec<EventRow>) =
         rows.into_iter().partition(|r| !r.is_cancelled());
@@ -69,6 +70,44 @@ pub async fn apply_page(
     counts.unchanged += held;
     counts.add(apply_cancelled(tx, calendar_id, casquette, &cancelled).await?);
     Ok(counts)
+}
+
+/// Events calsync inserted whose answer never came back (a crash, a lost response) carry the local
+/// row's client-chosen id: they belong to that row, never to a second one. Binding them here
+/// (before last-write-wins) lets a pending local change still win and keeps the retried insert's
+/// 409 adoption on the same row.
+async fn attach_own_inserts(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    rows: &[EventRow],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<String> = rows
+        .iter()
+        .filter(|r| is_client_chosen(&r.external_id))
+        .map(|r| r.external_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let attached = sqlx::query!(
+        r#"UPDATE events e SET external_id = u.id
+             FROM UNNEST($2::text[]) AS u(id)
+            WHERE e.calendar_id = $1 AND e.external_id IS NULL AND e.id = u.id::uuid"#,
+        calendar_id,
+        &ids
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if attached > 0 {
+        tracing::info!(calendar = %calendar_id, attached, "own inserts bound to their local rows");
+    }
+    Ok(())
+}
+
+/// calsync's insert ids: the 32 lowercase hex digits of a UUID (`writer::body::google_id`).
+fn is_client_chosen(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Google changes that meet a pending local change of the same event: the newer side wins.
@@ -134,7 +173,7 @@ async fn last_write_wins(
             keep.push(row);
             continue;
         }
-        let local_newer = row.google_updated.is_none_or(|g| p.updated_at > g);
+        let local_newer = row.effective_updated.is_none_or(|g| p.updated_at > g);
         if local_newer {
             held += 1;
             continue;
@@ -199,26 +238,28 @@ async fn upsert_live(
         .collect();
     let etag: Vec<Option<String>> = rows.iter().map(|r| r.etag.clone()).collect();
     let updated: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.google_updated).collect();
+    let lww_at: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.effective_updated).collect();
     let sequence: Vec<Option<i32>> = rows.iter().map(|r| r.sequence).collect();
     let raw: Vec<Value> = rows.iter().map(|r| r.raw.clone()).collect();
 
     let inserted: Vec<bool> = sqlx::query_scalar!(
         r#"INSERT INTO events (calendar_id, casquette, external_id, status, summary, description, location,
                 start_at, end_at, start_date, end_date, time_zone, recurrence, recurring_event_id,
-                original_start, reminders, etag, google_updated, sequence, raw, deleted_at)
+                original_start, reminders, etag, google_updated, google_lww_at, sequence, raw,
+                deleted_at)
            SELECT $1, $2, u.id, u.status, u.summary, u.description, u.location,
                   u.start_at, u.end_at, u.start_date, u.end_date, u.time_zone,
                   CASE WHEN jsonb_typeof(u.recurrence) = 'array'
                        THEN ARRAY(SELECT jsonb_array_elements_text(u.recurrence)) END,
                   u.recurring, u.original, NULLIF(u.reminders, 'null'::jsonb), u.etag, u.updated,
-                  u.sequence, u.raw, NULL
+                  u.lww_at, u.sequence, u.raw, NULL
              FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                          $8::timestamptz[], $9::timestamptz[], $10::date[], $11::date[], $12::text[],
                          $13::jsonb[], $14::text[], $15::text[], $16::jsonb[], $17::text[],
-                         $18::timestamptz[], $19::int4[], $20::jsonb[])
+                         $18::timestamptz[], $19::int4[], $20::jsonb[], $21::timestamptz[])
                   AS u(id, status, summary, description, location, start_at, end_at, start_date,
                        end_date, time_zone, recurrence, recurring, original, reminders, etag,
-                       updated, sequence, raw)
+                       updated, sequence, raw, lww_at)
            ON CONFLICT (calendar_id, external_id) DO UPDATE SET
                 status = EXCLUDED.status, summary = EXCLUDED.summary,
                 description = EXCLUDED.description, location = EXCLUDED.location,
@@ -228,8 +269,18 @@ async fn upsert_live(
                 recurring_event_id = EXCLUDED.recurring_event_id,
                 original_start = EXCLUDED.original_start, reminders = EXCLUDED.reminders,
                 etag = EXCLUDED.etag, google_updated = EXCLUDED.google_updated,
+                google_lww_at = EXCLUDED.google_lww_at,
                 sequence = EXCLUDED.sequence, raw = EXCLUDED.raw, deleted_at = NULL
-           WHERE events.etag IS DISTINCT FROM EXCLUDED.etag OR events.deleted_at IS NOT NULL
+           WHERE (events.etag IS DISTINCT FROM EXCLUDED.etag OR events.deleted_at IS NOT NULL)
+             -- a page listed before a newer version was stored (a slow run, a lost race) is stale
+             AND (events.google_updated IS NULL OR EXCLUDED.google_updated IS NULL
+                  OR EXCLUDED.google_updated >= events.google_updated)
+             -- a local write newer than this version, committed after last-write-wins looked (a
+             -- race), stays: its outbox entry sends it; a deletion made after this version stays too
+             AND NOT COALESCE(
+                      (events.origin = 'local' AND events.updated_at > EXCLUDED.google_lww_at)
+                      OR (events.deleted_at IS NOT NULL AND EXCLUDED.google_lww_at <= events.deleted_at),
+                      FALSE)
            RETURNING (xmax = 0) AS "inserted!""#,
         calendar_id,
         casquette,
@@ -251,6 +302,7 @@ async fn upsert_live(
         &updated as &[Option<DateTime<Utc>>],
         &sequence as &[Option<i32>],
         &raw,
+        &lww_at as &[Option<DateTime<Utc>>],
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -290,6 +342,8 @@ async fn apply_cancelled(
                       AS u(id, etag, updated, raw) ON e.external_id = u.id
                 WHERE e.calendar_id = $1
                   AND (e.deleted_at IS NULL OR e.etag IS DISTINCT FROM u.etag)
+                  AND (e.google_updated IS NULL OR u.updated IS NULL OR u.updated >= e.google_updated)
+                  AND NOT (e.origin = 'local' AND u.updated IS NOT NULL AND e.updated_at > u.updated)
                 FOR UPDATE OF e)
            UPDATE events SET status = 'cancelled', deleted_at = COALESCE(events.deleted_at, now()),
                   etag = hit.etag, google_updated = COALESCE(hit.updated, events.google_updated),

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::config::Reminder;
+use crate::sync::stamp::{Content, STAMP_PROPERTY};
 
 /// Private extended property that marks events calsync wrote (value: the local UUID).
 pub const CALSYNC_PROPERTY: &str = "calsync_id";
@@ -121,9 +122,27 @@ pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool)
     }
     body.insert(
         "extendedProperties".into(),
-        json!({"private": {CALSYNC_PROPERTY: e.id.to_string()}}),
+        json!({"private": {
+            CALSYNC_PROPERTY: e.id.to_string(),
+            STAMP_PROPERTY: stamp_of(e),
+        }}),
     );
     Value::Object(body)
+}
+
+/// The write stamp of the content this body carries (see `sync::stamp`).
+fn stamp_of(e: &LocalEvent) -> String {
+    Content {
+        live: true,
+        summary: e.summary.as_deref(),
+        description: e.description.as_deref(),
+        location: e.location.as_deref(),
+        start_at: e.start_at,
+        end_at: e.end_at,
+        start_date: e.start_date,
+        end_date: e.end_date,
+    }
+    .stamp(e.updated_at)
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use process::{Done, JobError};
 pub const OUTBOX_CHANNEL: &str = "calsync_outbox";
 /// Lease on a claimed entry: short, so entries claimed by a crashed process come back in seconds;
 /// extended every [`HEARTBEAT`] while their Google calls are in flight.
-const LEASE: Duration = Duration::from_secs(30);
-const HEARTBEAT: Duration = Duration::from_secs(10);
+const LEASE: Duration = Duration::from_secs(15);
+const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Everything the writer needs.
 #[derive(Clone)]

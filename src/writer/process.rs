@@ -61,7 +61,8 @@ pub async fn adopt(pool: &PgPool, local: &LocalEvent, google: &Value) -> Result<
     let mut tx = pool.begin().await?;
     store::mark_from_google(&mut tx).await?;
     sqlx::query!(
-        "UPDATE events SET external_id = $2, etag = $3, google_updated = $4, sequence = $5, raw = $6
+        "UPDATE events SET external_id = $2, etag = $3, google_updated = $4, sequence = $5, raw = $6,
+                google_lww_at = $7
           WHERE id = $1",
         local.id,
         row.external_id,
@@ -69,6 +70,7 @@ pub async fn adopt(pool: &PgPool, local: &LocalEvent, google: &Value) -> Result<
         row.google_updated,
         row.sequence,
         row.raw,
+        row.effective_updated,
     )
     .execute(&mut *tx)
     .await?;
@@ -101,13 +103,27 @@ pub async fn process(
     let local = load(pool, job).await?.ok_or(JobError::Vanished)?;
     let cal = local.calendar_id.as_str();
     match (&local.external_id, local.deleted_at.is_some()) {
-        (None, true) => Ok(Done::Skipped),
+        // Deleted before its insert was acknowledged: the insert may still have reached Google
+        // (an answer lost to a crash), under the id calsync chose; delete that copy if it exists.
+        (None, true) => match client.delete_event(cal, &google_id(local.id), None).await {
+            Ok(()) => Ok(Done::Written),
+            Err(e) if e.is_gone() || e.is_not_found() => Ok(Done::Skipped),
+            Err(e) => Err(e.into()),
+        },
         (None, false) => {
             let body = event_body(&local, defaults, true);
             let created = match client.insert_event(cal, &body).await {
                 Ok(v) => v,
-                // Our earlier attempt got through (the answer was lost): adopt it, never a second copy.
-                Err(e) if e.is_duplicate() => client.get_event(cal, &google_id(local.id)).await?,
+                // Our earlier attempt got through (the answer was lost): never a second copy.
+                Err(e) if e.is_duplicate() => {
+                    let id = google_id(local.id);
+                    let theirs = client.get_event(cal, &id).await?;
+                    if !same_content(&local, &EventRow::from_google(&theirs)?) {
+                        // Changed (or deleted) at Google since: settle it like any two-sided edit.
+                        return adopt_changed(pool, client, defaults, job, local, id).await;
+                    }
+                    theirs
+                }
                 Err(e) => return Err(e.into()),
             };
             adopt(pool, &local, &created).await?;
@@ -143,6 +159,43 @@ pub async fn process(
     }
 }
 
+/// An insert that reached Google unacknowledged, and was edited or deleted there since: the row
+/// takes the Google id, then the newer of the two versions wins on both sides.
+async fn adopt_changed(
+    pool: &PgPool,
+    client: &GoogleClient,
+    defaults: &[Reminder],
+    job: &Job,
+    mut local: LocalEvent,
+    id: String,
+) -> Result<Done, JobError> {
+    let mut tx = pool.begin().await?;
+    store::mark_from_google(&mut tx).await?;
+    sqlx::query!(
+        "UPDATE events SET external_id = $2 WHERE id = $1 AND external_id IS NULL",
+        local.id,
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    local.external_id = Some(id.clone());
+    local.etag = None;
+    settle(pool, client, defaults, job, &local, &id).await
+}
+
+/// Whether Google's version says what the local row says (calsync's own write, seen back).
+fn same_content(local: &LocalEvent, google: &EventRow) -> bool {
+    local.deleted_at.is_some() == google.is_cancelled()
+        && local.summary == google.summary
+        && local.description == google.description
+        && local.location == google.location
+        && local.start_at == google.start_at
+        && local.end_at == google.end_at
+        && local.start_date == google.start_date
+        && local.end_date == google.end_date
+}
+
 /// Both sides changed: the newer of local `updated_at` and Google `updated` wins on both sides.
 async fn settle(
     pool: &PgPool,
@@ -155,7 +208,9 @@ async fn settle(
     let cal = local.calendar_id.as_str();
     let theirs = client.get_event(cal, ext).await?;
     let their_time = google_updated(&theirs);
-    let local_wins = their_time.is_none_or(|t| local.updated_at > t);
+    // Google's version timed as last-write-wins sees it (calsync's own earlier write: its local time).
+    let their_lww = EventRow::from_google(&theirs)?.effective_updated;
+    let local_wins = their_lww.is_none_or(|t| local.updated_at > t);
     let their_etag = theirs
         .get("etag")
         .and_then(Value::as_str)
