@@ -11,14 +11,14 @@ use serde_json::{Value, json};
 use crate::google_env::{Google, spawn_synced_app, syncer};
 use crate::helpers::TestApp;
 
-struct Env {
-    google: Google,
-    app: TestApp,
-    syncer: Syncer,
-    writer: Writer,
+pub(crate) struct Env {
+    pub(crate) google: Google,
+    pub(crate) app: TestApp,
+    pub(crate) syncer: Syncer,
+    pub(crate) writer: Writer,
 }
 
-async fn env() -> Env {
+pub(crate) async fn env() -> Env {
     env_with(&[]).await
 }
 
@@ -46,7 +46,7 @@ async fn env_with(extra: &[(&str, &str)]) -> Env {
 }
 
 impl Env {
-    async fn drain(&self) -> calsync::writer::Pass {
+    pub(crate) async fn drain(&self) -> calsync::writer::Pass {
         let mut total = calsync::writer::Pass::default();
         for _ in 0..10 {
             let p = self.writer.run_once().await.unwrap();
@@ -61,7 +61,7 @@ impl Env {
         total
     }
 
-    async fn sync(&self) -> calsync::sync::engine::RunReport {
+    pub(crate) async fn sync(&self) -> calsync::sync::engine::RunReport {
         match self
             .syncer
             .sync_calendar("primary", Trigger::Manual, false)
@@ -73,7 +73,7 @@ impl Env {
         }
     }
 
-    async fn api_post(&self, body: Value) -> Value {
+    pub(crate) async fn api_post(&self, body: Value) -> Value {
         let token =
             calsync::admin_auth::mint("test-admin-secret", "t", Duration::from_secs(600)).unwrap();
         let resp = self
@@ -89,14 +89,14 @@ impl Env {
         resp.json().await.unwrap()
     }
 
-    async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
             .fetch_one(&self.app.pool)
             .await
             .unwrap()
     }
 
-    async fn google_event(&self, id: &str) -> Value {
+    pub(crate) async fn google_event(&self, id: &str) -> Value {
         let items = self.google.list_all("primary").await;
         items
             .into_iter()
@@ -105,7 +105,7 @@ impl Env {
     }
 }
 
-fn consult() -> Value {
+pub(crate) fn consult() -> Value {
     json!({"casquette": "medecin", "summary": "Consultation", "location": "Cabinet",
            "start": {"dateTime": "2030-02-17T14:00:00+01:00", "timeZone": "Europe/Paris"},
            "end": {"dateTime": "2030-02-17T15:00:00+01:00", "timeZone": "Europe/Paris"}})
@@ -220,7 +220,7 @@ async fn plain_sql_updates_and_deletes_reach_google() {
     assert_eq!(e.count("SELECT count(*) FROM outbox").await, 0);
 }
 
-async fn synced_event(e: &Env) -> (uuid::Uuid, String) {
+pub(crate) async fn synced_event(e: &Env) -> (uuid::Uuid, String) {
     let created = e.api_post(consult()).await;
     e.drain().await;
     e.sync().await;
