@@ -16,6 +16,19 @@ async fn deleted_locally(e: &crate::writer::Env, id: uuid::Uuid) -> bool {
         .unwrap()
 }
 
+/// A local insert whose first attempt reached Google (under the client-chosen id) unacknowledged.
+async fn insert_with_lost_answer(e: &crate::writer::Env) -> (uuid::Uuid, String) {
+    let created = e.api_post(consult()).await;
+    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let gid = id.simple().to_string();
+    e.google
+        .control("POST", "/emulator/calendars/primary/events", json!({"id": gid, "summary": "Consultation",
+            "location": "Cabinet",
+            "start": {"dateTime": "2030-02-17T13:00:00Z"}, "end": {"dateTime": "2030-02-17T14:00:00Z"}}))
+        .await;
+    (id, gid)
+}
+
 #[tokio::test]
 async fn calsyncs_own_slow_write_does_not_undo_a_newer_local_delete() {
     let e = env().await;
@@ -64,16 +77,9 @@ async fn calsyncs_own_slow_write_does_not_undo_a_newer_local_delete() {
 #[tokio::test]
 async fn an_insert_whose_answer_was_lost_is_bound_to_its_row_by_the_sync() {
     let e = env().await;
-    let created = e.api_post(consult()).await;
-    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
-    let gid = id.simple().to_string();
     // The first attempt reached Google (under the client-chosen id) but calsync never heard back;
     // the push for it arrives before the writer retries.
-    e.google
-        .control("POST", "/emulator/calendars/primary/events", json!({"id": gid, "summary": "Consultation",
-            "location": "Cabinet",
-            "start": {"dateTime": "2030-02-17T13:00:00Z"}, "end": {"dateTime": "2030-02-17T14:00:00Z"}}))
-        .await;
+    let (id, gid) = insert_with_lost_answer(&e).await;
     e.sync().await;
     assert_eq!(
         e.count("SELECT count(*) FROM events").await,
@@ -102,14 +108,8 @@ async fn an_insert_whose_answer_was_lost_is_bound_to_its_row_by_the_sync() {
 #[tokio::test]
 async fn a_409_whose_google_copy_was_deleted_since_settles_by_last_write_wins() {
     let e = env().await;
-    let created = e.api_post(consult()).await;
-    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
-    let gid = id.simple().to_string();
     // The first attempt got through unacknowledged, then the user deleted it in Google Calendar.
-    e.google
-        .control("POST", "/emulator/calendars/primary/events", json!({"id": gid, "summary": "Consultation",
-            "start": {"dateTime": "2030-02-17T13:00:00Z"}, "end": {"dateTime": "2030-02-17T14:00:00Z"}}))
-        .await;
+    let (id, gid) = insert_with_lost_answer(&e).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     e.google.delete("primary", &gid).await;
     // The retried insert meets 409; Google's deletion is newer than the local insert, so it wins:
