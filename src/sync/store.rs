@@ -111,6 +111,8 @@ fn is_client_chosen(id: &str) -> bool {
 }
 
 /// Google changes that meet a pending local change of the same event: the newer side wins.
+/// The rows are locked before their outbox entries are touched, the order a local write takes
+/// (row, then the trigger's outbox upsert), so a concurrent local write waits instead of deadlocking.
 /// A newer local change holds Google's version back (the writer pushes it and records the conflict);
 /// a newer Google version replaces the local change, which is kept in `conflicts`.
 /// Returns the rows to apply and how many were held back.
@@ -135,7 +137,8 @@ async fn last_write_wins(
                                   THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
                                   ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
              FROM outbox o JOIN events e ON e.id = o.event_id
-            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)"#,
+            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)
+              FOR UPDATE OF e"#,
         calendar_id,
         &ids
     )

@@ -255,6 +255,11 @@ async fn settle(
     let row = EventRow::from_google(&theirs)?;
     let mut tx = pool.begin().await?;
     store::mark_from_google(&mut tx).await?;
+    // The event row first, its outbox entry second: the order a local write takes them in (row,
+    // then the trigger's outbox upsert), so the two never deadlock.
+    sqlx::query!("UPDATE events SET etag = NULL WHERE id = $1", local.id)
+        .execute(&mut *tx)
+        .await?;
     conflicts::record_in(&mut tx, &conflict).await?;
     sqlx::query!(
         "DELETE FROM outbox WHERE event_id = $1 AND generation = $2",
@@ -263,9 +268,6 @@ async fn settle(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!("UPDATE events SET etag = NULL WHERE id = $1", local.id)
-        .execute(&mut *tx)
-        .await?;
     store::apply_page(&mut tx, cal, &local.casquette, vec![row]).await?;
     tx.commit().await?;
     tracing::info!(calendar = %cal, event = %local.id, winner = "google", "conflict settled");

@@ -26,13 +26,23 @@ pub async fn drop_database(name: &str) {
     admin_exec(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)).await;
 }
 
+/// Runs an admin statement, again for up to 30 s while the server restarts (another run's restart).
 async fn admin_exec(sql: &str) {
-    let mut conn = PgConnection::connect(&ADMIN_URL)
-        .await
-        .expect("PostgreSQL must be running (see README)");
-    conn.execute(sqlx::AssertSqlSafe(sql.to_string()))
-        .await
-        .expect("admin statement");
+    let started = Instant::now();
+    loop {
+        let attempt = async {
+            let mut conn = PgConnection::connect(&ADMIN_URL).await?;
+            conn.execute(sqlx::AssertSqlSafe(sql.to_string())).await
+        };
+        match attempt.await {
+            Ok(_) => return,
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                eprintln!("admin statement failed ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => panic!("admin statement failed (is PostgreSQL running? see README): {e}"),
+        }
+    }
 }
 
 /// How PostgreSQL was restarted.
