@@ -98,8 +98,11 @@ pub async fn save_token(
     claim: &Claim,
     token: &str,
 ) -> Result<bool, sqlx::Error> {
+    // The run ends here, with its data and the lease's release in one commit: its row's end time is
+    // set in the same statement, so no later run of the calendar can appear to overlap it.
     let done = sqlx::query!(
-        "UPDATE sync_state
+        "WITH run AS (UPDATE sync_runs SET finished_at = clock_timestamp() WHERE id = $4)
+         UPDATE sync_state
             SET sync_token = $3, full_sync_requested = FALSE, last_success_at = now(), last_finished_at = now(),
                 consecutive_failures = 0, alerted = FALSE, retry_at = NULL, lease_owner = NULL, lease_until = NULL,
                 updated_at = now()
@@ -107,6 +110,7 @@ pub async fn save_token(
         claim.calendar_id,
         claim.owner,
         token,
+        claim.run_id,
     )
     .execute(&mut **tx)
     .await?;
@@ -219,7 +223,7 @@ pub async fn finish_run(
     error: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE sync_runs SET finished_at = now(), status = $2, full_sync = $3, pages = $4,
+        "UPDATE sync_runs SET finished_at = COALESCE(finished_at, now()), status = $2, full_sync = $3, pages = $4,
                 events_created = $5, events_updated = $6, events_deleted = $7,
                 events_unchanged = $8, error = $9
           WHERE id = $1",
