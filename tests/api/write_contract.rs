@@ -25,9 +25,9 @@ async fn a_plain_sql_insert_by_role_is_queued_for_google() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(generation, 1);
+    let first = generation;
 
-    // A second local change coalesces into the same outbox row.
+    // A second local change coalesces into the same outbox row, under a later generation.
     sqlx::query("UPDATE events SET location = 'y' WHERE id = $1")
         .bind(id)
         .execute(&app.pool)
@@ -38,7 +38,38 @@ async fn a_plain_sql_insert_by_role_is_queued_for_google() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(generation, 2);
+    assert!(generation > first, "{generation} after {first}");
+    assert_eq!(count_outbox(&app, id).await, 1);
+
+    // Completed, then changed again: the new entry never reuses a generation, so a job still
+    // holding an old one (a writer settling a conflict) cannot complete the new entry by mistake.
+    sqlx::query("DELETE FROM outbox WHERE event_id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE events SET location = 'z' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let again: i64 = sqlx::query_scalar("SELECT generation FROM outbox WHERE event_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        again > generation,
+        "{again} reuses an old generation ({generation})"
+    );
+}
+
+async fn count_outbox(app: &crate::helpers::TestApp, id: uuid::Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE event_id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
