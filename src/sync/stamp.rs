@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 /// Private extended property holding `<local updated_at in µs>:<digest>`.
 pub const STAMP_PROPERTY: &str = "calsync_written";
 
-/// The fields last-write-wins compares, borrowed from either side.
+/// The fields last-write-wins compares, borrowed from either side; equal content means a version
+/// is calsync's own write seen back.
+#[derive(Debug, PartialEq, Eq)]
 pub struct Content<'a> {
     pub live: bool,
     pub summary: Option<&'a str>,

@@ -163,14 +163,17 @@ async fn last_write_wins(
             keep.push(row);
             continue;
         }
-        let same_content = p.deleted_at.is_none() != row.is_cancelled()
-            && p.summary == row.summary
-            && p.description == row.description
-            && p.location == row.location
-            && p.start_at == row.start_at
-            && p.end_at == row.end_at
-            && p.start_date == row.start_date
-            && p.end_date == row.end_date;
+        let local = super::stamp::Content {
+            live: p.deleted_at.is_none(),
+            summary: p.summary.as_deref(),
+            description: p.description.as_deref(),
+            location: p.location.as_deref(),
+            start_at: p.start_at,
+            end_at: p.end_at,
+            start_date: p.start_date,
+            end_date: p.end_date,
+        };
+        let same_content = local == row.content();
         if same_content {
             // calsync's own write coming back before its etag was stored: bookkeeping only.
             keep.push(row);

@@ -134,15 +134,25 @@ pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool)
 fn stamp_of(e: &LocalEvent) -> String {
     Content {
         live: true,
-        summary: e.summary.as_deref(),
-        description: e.description.as_deref(),
-        location: e.location.as_deref(),
-        start_at: e.start_at,
-        end_at: e.end_at,
-        start_date: e.start_date,
-        end_date: e.end_date,
+        ..e.content()
     }
     .stamp(e.updated_at)
+}
+
+impl LocalEvent {
+    /// The fields last-write-wins compares.
+    pub fn content(&self) -> Content<'_> {
+        Content {
+            live: self.deleted_at.is_none(),
+            summary: self.summary.as_deref(),
+            description: self.description.as_deref(),
+            location: self.location.as_deref(),
+            start_at: self.start_at,
+            end_at: self.end_at,
+            start_date: self.start_date,
+            end_date: self.end_date,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -118,7 +118,7 @@ pub async fn process(
                 Err(e) if e.is_duplicate() => {
                     let id = google_id(local.id);
                     let theirs = client.get_event(cal, &id).await?;
-                    if !same_content(&local, &EventRow::from_google(&theirs)?) {
+                    if local.content() != EventRow::from_google(&theirs)?.content() {
                         // Changed (or deleted) at Google since: settle it like any two-sided edit.
                         return adopt_changed(pool, client, defaults, job, local, id).await;
                     }
@@ -184,18 +184,6 @@ async fn adopt_changed(
     settle(pool, client, defaults, job, &local, &id).await
 }
 
-/// Whether Google's version says what the local row says (calsync's own write, seen back).
-fn same_content(local: &LocalEvent, google: &EventRow) -> bool {
-    local.deleted_at.is_some() == google.is_cancelled()
-        && local.summary == google.summary
-        && local.description == google.description
-        && local.location == google.location
-        && local.start_at == google.start_at
-        && local.end_at == google.end_at
-        && local.start_date == google.start_date
-        && local.end_date == google.end_date
-}
-
 /// Both sides changed: the newer of local `updated_at` and Google `updated` wins on both sides.
 async fn settle(
     pool: &PgPool,
@@ -256,9 +244,11 @@ async fn settle(
     let mut tx = pool.begin().await?;
     store::mark_from_google(&mut tx).await?;
     // The event row first, its outbox entry second: the order a local write takes them in (row,
-    // then the trigger's outbox upsert), so the two never deadlock.
-    sqlx::query!("UPDATE events SET etag = NULL WHERE id = $1", local.id)
-        .execute(&mut *tx)
+    // then the trigger's outbox upsert), so the two never deadlock. The stored etag stays: if a
+    // newer local write holds Google's version back, its patch must still meet If-Match (a blank
+    // etag would let it overwrite, or revive, whatever Google holds by then).
+    sqlx::query!("SELECT id FROM events WHERE id = $1 FOR UPDATE", local.id)
+        .fetch_optional(&mut *tx)
         .await?;
     conflicts::record_in(&mut tx, &conflict).await?;
     sqlx::query!(
