@@ -123,17 +123,15 @@ async fn real_restart() -> Result<(), String> {
     }
 }
 
+/// Terminates the seed's backends; the server may itself be restarting (another stream's restart, which is
+/// also why a real restart can fail), so this waits for it and retries like `admin_exec`.
 async fn terminate_backends(db_name: &str) {
-    let mut conn = PgConnection::connect(&ADMIN_URL)
-        .await
-        .expect("admin connection");
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(db_name)
-    .execute(&mut conn)
-    .await
-    .expect("backends terminated");
+    wait_accepting(Duration::from_secs(30)).await;
+    admin_exec(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        db_name.replace('\'', "''")
+    ))
+    .await;
 }
 
 async fn wait_accepting(timeout: Duration) {

@@ -108,12 +108,12 @@ pub async fn run_seed(seed: u64, topology: Topology) {
         p.wait_ready(Duration::from_secs(30)).await;
         timeline.note(format_args!("{} ready (pid {})", p.name, p.pid()));
     }
+    // Lazy: a parallel stream's PostgreSQL restart may be under way; every use of the pool tolerates one.
     let pool = PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(&db_url)
-        .await
-        .expect("test pool");
+        .connect_lazy(&db_url)
+        .expect("test pool URL");
     if !wait_for_channels(&google, 3, Duration::from_secs(15)).await {
         println!(
             "seed {seed}: no live channel on every calendar after 15 s; going on (the poll covers)"
