@@ -69,8 +69,10 @@ impl Application {
         let pool = crate::db::pool(&settings.database)?;
         if migrations == Migrations::Apply {
             crate::db::retry_startup("migrate", || async {
+                // A migration runs in its own transaction: one cut by a restart rolls back and is retried.
                 crate::db::migrate(&pool).await.map_err(|e| match e {
-                    sqlx::migrate::MigrateError::Execute(e) => e,
+                    sqlx::migrate::MigrateError::Execute(e)
+                    | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => e,
                     other => sqlx::Error::Migrate(Box::new(other)),
                 })
             })

@@ -76,6 +76,10 @@ pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Re
                 r.elapsed_ms
             ),
             Outcome::Busy => println!("{id}: another worker is syncing this calendar right now"),
+            Outcome::Paused(reason) => {
+                failures += 1;
+                println!("{id}: PAUSED: {reason}");
+            }
             Outcome::Failed(e) => {
                 failures += 1;
                 println!("{id}: FAILED: {e}");

@@ -1,4 +1,4 @@
-//! Google's errors, classified once per DESIGN §3: what to retry, what to refresh, what stops a calendar.
+//! Google's errors, classified once: what to retry, what to refresh, what stops a calendar.
 
 use std::time::Duration;
 
@@ -71,9 +71,14 @@ impl GoogleError {
                 reason,
                 retry_after,
             },
+            // quotaExceeded / dailyLimitExceeded: usage limits that lift after a while (hours at
+            // worst): the calendar's backoff and the failure alert, not a pause until someone acts.
             403 if matches!(
                 reason.as_str(),
-                "rateLimitExceeded" | "userRateLimitExceeded"
+                "rateLimitExceeded"
+                    | "userRateLimitExceeded"
+                    | "quotaExceeded"
+                    | "dailyLimitExceeded"
             ) =>
             {
                 Self::RateLimited {
@@ -189,5 +194,13 @@ mod tests {
             Some(Duration::from_secs(3))
         );
         assert!(GoogleError::from_response(400, b"not json", None).is_permanent());
+        // Usage limits lift by themselves: backoff, never a pause.
+        for reason in ["quotaExceeded", "dailyLimitExceeded"] {
+            let body = format!(
+                r#"{{"error":{{"errors":[{{"domain":"usageLimits","reason":"{reason}"}}],"code":403}}}}"#
+            );
+            let e = GoogleError::from_response(403, body.as_bytes(), None);
+            assert!(e.is_retryable() && !e.is_permanent(), "{reason}");
+        }
     }
 }

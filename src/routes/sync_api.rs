@@ -56,6 +56,10 @@ pub async fn sync_now(
                        "events_unchanged": r.counts.unchanged, "elapsed_ms": r.elapsed_ms})
             }
             Outcome::Busy => json!({"calendar_id": cal.id, "casquette": cal.casquette, "status": "in_progress"}),
+            Outcome::Paused(reason) => {
+                errors += 1;
+                json!({"calendar_id": cal.id, "casquette": cal.casquette, "status": "paused", "error": reason})
+            }
             Outcome::Failed(e) => {
                 errors += 1;
                 json!({"calendar_id": cal.id, "casquette": cal.casquette, "status": "failed", "error": e.to_string()})

@@ -106,11 +106,17 @@ async fn list_all(
     let full = token.is_none();
     report.full = full;
     let listing_started = Utc::now();
+    // A full listing limited by `sync_range` sees only the window: one window for every page and
+    // for the reconciliation, which must leave rows outside it alone.
+    let window = ctx
+        .sync_range
+        .filter(|_| full)
+        .map(|range| Window::around(listing_started, range));
     let mut seen: Vec<String> = Vec::new();
     let mut counts = Counts::default();
     let mut pages = 0u32;
     let fetch = |page_token: Option<String>| async move {
-        let params = list_params(ctx, token, page_token, full);
+        let params = list_params(ctx, token, page_token, window);
         ctx.client.list_events(&claim.calendar_id, &params).await
     };
     let mut page = fetch(None).await?;
@@ -136,7 +142,11 @@ async fn list_all(
                     page.next_sync_token
                         .as_deref()
                         .ok_or(RunError::NoSyncToken)?,
-                    full.then_some((seen.as_slice(), listing_started)),
+                    full.then_some(FullListing {
+                        seen: seen.as_slice(),
+                        started: listing_started,
+                        window,
+                    }),
                 )),
             },
         };
@@ -167,8 +177,28 @@ struct PageStep<'a> {
     last: Option<(&'a str, Option<FullListing<'a>>)>,
 }
 
-/// What a full listing saw (every id) and when it began, for reconciling deletions.
-type FullListing<'a> = (&'a [String], chrono::DateTime<Utc>);
+/// What a full listing saw (every id), when it began and the window it covered, for reconciling deletions.
+struct FullListing<'a> {
+    seen: &'a [String],
+    started: chrono::DateTime<Utc>,
+    window: Option<Window>,
+}
+
+/// The `timeMin`/`timeMax` of a full listing under `sync_range`.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub from: chrono::DateTime<Utc>,
+    pub until: chrono::DateTime<Utc>,
+}
+
+impl Window {
+    fn around(now: chrono::DateTime<Utc>, range: SyncRange) -> Self {
+        Self {
+            from: now - chrono::Duration::days(i64::from(range.past_days)),
+            until: now + chrono::Duration::days(i64::from(range.future_days)),
+        }
+    }
+}
 
 /// Writes one page in one transaction (with the token when it is the last), then queues the
 /// "event modified" messages it implies.
@@ -200,9 +230,15 @@ async fn apply(
     let mut counts =
         store::apply_page(&mut tx, &claim.calendar_id, &claim.casquette, step.rows).await?;
     if let Some((next, reconcile)) = step.last {
-        if let Some((seen, listing_started)) = reconcile {
-            counts.deleted +=
-                store::reconcile_full(&mut tx, &claim.calendar_id, seen, listing_started).await?;
+        if let Some(listing) = reconcile {
+            counts.deleted += store::reconcile_full(
+                &mut tx,
+                &claim.calendar_id,
+                listing.seen,
+                listing.started,
+                listing.window,
+            )
+            .await?;
         }
         if !state::save_token(&mut tx, claim, next).await? {
             return Err(RunError::LeaseLost);
@@ -217,20 +253,16 @@ fn list_params(
     ctx: &RunContext<'_>,
     token: Option<&str>,
     page_token: Option<String>,
-    full: bool,
+    window: Option<Window>,
 ) -> ListParams {
-    let mut params = ListParams {
+    ListParams {
         sync_token: token.map(str::to_string),
         page_token,
         max_results: Some(ctx.page_size),
+        time_min: window.map(|w| w.from),
+        time_max: window.map(|w| w.until),
         ..ListParams::default()
-    };
-    if full && let Some(range) = ctx.sync_range {
-        let now = Utc::now();
-        params.time_min = Some(now - chrono::Duration::days(i64::from(range.past_days)));
-        params.time_max = Some(now + chrono::Duration::days(i64::from(range.future_days)));
     }
-    params
 }
 
 /// Queues one "event modified" message per event whose time or place changed at Google.

@@ -57,6 +57,9 @@ pub enum Outcome {
     Done(RunReport),
     /// Another worker (or replica) holds the calendar; its run covers this request.
     Busy,
+    /// A permanent error paused the calendar (the reason); an explicit sync (`calsync sync`,
+    /// `POST /api/v1/calendar/sync`) lifts the pause and retries.
+    Paused(String),
     Failed(RunError),
 }
 
@@ -68,6 +71,11 @@ impl Syncer {
         trigger: Trigger,
         full: bool,
     ) -> Result<Outcome, sqlx::Error> {
+        if matches!(trigger, Trigger::Manual | Trigger::Api)
+            && state::resume(&self.pool, calendar_id).await?
+        {
+            tracing::info!(calendar = %calendar_id, trigger = trigger.as_str(), "paused calendar resumed by an explicit sync");
+        }
         let Some(claim) = state::claim(
             &self.pool,
             calendar_id,
@@ -78,7 +86,10 @@ impl Syncer {
         )
         .await?
         else {
-            return Ok(Outcome::Busy);
+            return Ok(match state::paused_reason(&self.pool, calendar_id).await? {
+                Some(reason) => Outcome::Paused(reason),
+                None => Outcome::Busy,
+            });
         };
         let run_id = claim.run_id;
         let ctx = RunContext {

@@ -161,6 +161,42 @@ pub async fn record_failure(
         }))
 }
 
+/// Lifts a pause (a permanent error recorded by a run) so that an explicit sync retries the
+/// calendar: the operator fixed the cause, or wants to know whether it is gone. The calendar's
+/// parked outbox entries (parked by the same cause, often) are retried too. True if a pause was lifted.
+pub async fn resume(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx::Error> {
+    let lifted = sqlx::query_scalar!(
+        r#"WITH lifted AS (
+               UPDATE sync_state SET error_reason = NULL, retry_at = NULL, pending = TRUE,
+                      pending_since = COALESCE(pending_since, now()), updated_at = now()
+                WHERE calendar_id = $1 AND error_reason IS NOT NULL
+            RETURNING calendar_id
+           ), unparked AS (
+               UPDATE outbox o SET parked_at = NULL, attempts = 0, next_attempt_at = now()
+                 FROM lifted WHERE o.calendar_id = lifted.calendar_id AND o.parked_at IS NOT NULL
+           )
+           SELECT count(*) AS "lifted!" FROM lifted"#,
+        calendar_id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(lifted > 0)
+}
+
+/// Why a calendar is paused, if it is.
+pub async fn paused_reason(
+    pool: &PgPool,
+    calendar_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query_scalar!(
+        "SELECT error_reason FROM sync_state WHERE calendar_id = $1",
+        calendar_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.flatten())
+}
+
 /// Asks for a full resync at the next run (410, or `calsync sync --full`).
 pub async fn request_full(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(

@@ -55,7 +55,8 @@ pub async fn load(pool: &PgPool, job: &Job) -> Result<Option<LocalEvent>, sqlx::
     .await
 }
 
-/// Stores what Google answered (id, etag, updated, raw) without re-entering the outbox.
+/// Stores what Google answered (id, etag, updated, raw) without re-entering the outbox, unless a
+/// sync stored a newer Google version meanwhile (its etag and JSON must not be rolled back).
 pub async fn adopt(pool: &PgPool, local: &LocalEvent, google: &Value) -> Result<(), JobError> {
     let row = EventRow::from_google(google)?;
     let mut tx = pool.begin().await?;
@@ -63,7 +64,8 @@ pub async fn adopt(pool: &PgPool, local: &LocalEvent, google: &Value) -> Result<
     sqlx::query!(
         "UPDATE events SET external_id = $2, etag = $3, google_updated = $4, sequence = $5, raw = $6,
                 google_lww_at = $7
-          WHERE id = $1",
+          WHERE id = $1
+            AND (google_updated IS NULL OR $4::timestamptz IS NULL OR google_updated <= $4)",
         local.id,
         row.external_id,
         row.etag,
@@ -239,8 +241,12 @@ async fn settle(
         tracing::info!(calendar = %cal, event = %local.id, winner = "local", "conflict settled");
         return Ok(Done::Written);
     }
-    // Google is newer: its version replaces the local row; the local change is kept in `conflicts`.
+    // Google is newer: its version replaces the local row; the local change is kept in `conflicts`,
+    // unless Google's version is this very local change, stamped by an earlier attempt whose answer
+    // was lost (a retried patch meeting its own etag change): no conflict then, only the new etag.
     let row = EventRow::from_google(&theirs)?;
+    let own_write =
+        row.effective_updated == Some(local.updated_at) && row.content() == local.content();
     let mut tx = pool.begin().await?;
     store::mark_from_google(&mut tx).await?;
     // The event row first, its outbox entry second: the order a local write takes them in (row,
@@ -250,7 +256,9 @@ async fn settle(
     sqlx::query!("SELECT id FROM events WHERE id = $1 FOR UPDATE", local.id)
         .fetch_optional(&mut *tx)
         .await?;
-    conflicts::record_in(&mut tx, &conflict).await?;
+    if !own_write {
+        conflicts::record_in(&mut tx, &conflict).await?;
+    }
     sqlx::query!(
         "DELETE FROM outbox WHERE event_id = $1 AND generation = $2",
         local.id,
@@ -260,6 +268,10 @@ async fn settle(
     .await?;
     store::apply_page(&mut tx, cal, &local.casquette, vec![row]).await?;
     tx.commit().await?;
+    if own_write {
+        tracing::info!(calendar = %cal, event = %local.id, "retried write found already at google");
+        return Ok(Done::Written);
+    }
     tracing::info!(calendar = %cal, event = %local.id, winner = "google", "conflict settled");
     Ok(Done::GoogleWon)
 }

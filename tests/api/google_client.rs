@@ -101,6 +101,34 @@ async fn a_revoked_refresh_token_stops_syncing_with_one_clear_error() {
         Some("invalid_grant"),
         "the calendar is paused, not retried"
     );
+    // The worker's runs see the pause, and say so (not "busy").
+    let push = syncer
+        .sync_calendar("primary", calsync::sync::Trigger::Push, false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&push, calsync::sync::Outcome::Paused(r) if r == "invalid_grant"),
+        "{push:?}"
+    );
+    assert_eq!(
+        google.count("token").await,
+        2,
+        "a paused calendar costs no call"
+    );
+    // An explicit sync lifts the pause and tries again (here: still refused, paused again).
+    let manual = syncer
+        .sync_calendar("primary", calsync::sync::Trigger::Manual, false)
+        .await
+        .unwrap();
+    assert!(
+        matches!(manual, calsync::sync::Outcome::Failed(_)),
+        "{manual:?}"
+    );
+    assert_eq!(
+        google.count("token").await,
+        3,
+        "the explicit sync retried once"
+    );
 }
 
 #[tokio::test]

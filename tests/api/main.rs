@@ -19,3 +19,4 @@ mod telegram_server;
 mod webhook;
 mod write_contract;
 mod writer;
+mod writer_retries;

@@ -147,3 +147,48 @@ async fn an_unknown_role_is_refused_by_the_database() {
     .unwrap_err();
     assert!(err.to_string().contains("pilote"), "{err}");
 }
+
+#[tokio::test]
+async fn an_event_cannot_move_to_another_calendar_with_plain_sql() {
+    let app = spawn_app().await;
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO events (casquette, summary, start_at, end_at)
+         VALUES ('enseignant', 'x', now(), now() + interval '1 hour') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    for (sql, what) in [
+        (
+            "UPDATE events SET calendar_id = 'primary' WHERE id = $1",
+            "another calendar",
+        ),
+        (
+            "UPDATE events SET casquette = 'medecin' WHERE id = $1",
+            "casquette is its calendar's (enseignant)",
+        ),
+    ] {
+        let err = sqlx::query(sql)
+            .bind(id)
+            .execute(&app.pool)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(what), "{err}");
+    }
+    let (cal, role): (String, String) =
+        sqlx::query_as("SELECT calendar_id, casquette FROM events WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (cal.as_str(), role.as_str()),
+        ("CALENDAR_ID_ENSEIGNANT", "enseignant")
+    );
+    // Setting the calendar's own role (after a role change in the config) is allowed.
+    sqlx::query("UPDATE events SET casquette = 'enseignant', location = 'b' WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}

@@ -22,7 +22,7 @@ pub(crate) async fn env() -> Env {
     env_with(&[]).await
 }
 
-async fn env_with(extra: &[(&str, &str)]) -> Env {
+pub(crate) async fn env_with(extra: &[(&str, &str)]) -> Env {
     let google = Google::start().await;
     let mut vars = vec![("CALSYNC__SERVER__WORKERS_ENABLED", "false")];
     vars.extend_from_slice(extra);
