@@ -6,7 +6,7 @@ use crate::helpers::{TestApp, spawn_app};
 
 fn token() -> String {
     calsync::admin_auth::mint(
-        "test-admin-secret",
+        "test-admin-secret-0123456789abcdef",
         "tests",
         std::time::Duration::from_secs(600),
     )
