@@ -72,6 +72,21 @@ need(dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 30, "k8
 mounts = {m["name"] for m in c["volumeMounts"]}
 vols = {v["name"] for v in dep["spec"]["template"]["spec"]["volumes"]}
 need(mounts <= vols, "k8s: every mount has a volume")
+# The user token must exist at start (else calsync exits 2) and be writable (it is rewritten on refresh):
+# when it lives in an emptyDir, an initContainer must put it there first.
+pod = dep["spec"]["template"]["spec"]
+env = {e["name"]: e.get("value") for e in c.get("env", [])}
+token_path = env.get("GOOGLE_CALENDAR_TOKEN_PATH")
+if token_path:
+    token_dir = token_path.rsplit("/", 1)[0]
+    token_mount = next((m for m in c["volumeMounts"] if m["mountPath"] == token_dir), None)
+    need(token_mount is not None and not token_mount.get("readOnly"), "k8s: the token's directory is a writable mount")
+    token_vol = next((v for v in pod["volumes"] if token_mount and v["name"] == token_mount["name"]), {})
+    if "emptyDir" in token_vol:
+        need(any(token_path in " ".join(i.get("command", []) + i.get("args", []))
+                 and any(m["name"] == token_vol["name"] and not m.get("readOnly") for m in i.get("volumeMounts", []))
+                 for i in pod.get("initContainers", [])),
+             "k8s: an initContainer copies the token into its emptyDir (else the pod exits 2 at start)")
 
 flow = json.loads((ROOT / "config/n8n/workflows/calendar-sync.json").read_text())
 names = {n["name"] for n in flow["nodes"]}
