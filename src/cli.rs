@@ -46,7 +46,7 @@ pub enum Command {
     },
     /// Exit 0 when the Redis health key `calendar:last_sync` is present and fresh.
     Healthcheck {
-        /// Oldest acceptable sync, in minutes (default: twice sync_interval_minutes).
+        /// Oldest acceptable sync, in minutes (default: twice the fallback-poll interval).
         #[arg(long, value_name = "MINUTES")]
         max_age_minutes: Option<u64>,
     },

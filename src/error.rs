@@ -39,19 +39,25 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
-    /// Storage errors classified in one place: missing row → 404, unique violation → 409, pool/IO → 503.
+    /// Storage errors classified in one place: missing row → 404, unique violation → 409, the
+    /// database unreachable, restarting or timing out a statement → 503 (worth a retry), else 500.
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::NotFound("resource".into()),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Conflict("the resource already exists".into())
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            _ if crate::db::is_transient(&e) || is_statement_timeout(&e) => {
                 Self::Unavailable(e.into())
             }
             _ => Self::Internal(e.into()),
         }
     }
+}
+
+/// 57014 query_canceled: `statement_timeout` fired (the database is overloaded or a lock is held).
+fn is_statement_timeout(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("57014"))
 }
 
 impl ResponseError for ApiError {
@@ -76,5 +82,78 @@ impl ResponseError for ApiError {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
         resp.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    /// A server error carrying only a SQLSTATE.
+    #[derive(Debug)]
+    struct Sqlstate(&'static str);
+
+    impl std::fmt::Display for Sqlstate {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "SQLSTATE {}", self.0)
+        }
+    }
+    impl std::error::Error for Sqlstate {}
+    impl sqlx::error::DatabaseError for Sqlstate {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn status(e: sqlx::Error) -> StatusCode {
+        ApiError::from(e).status_code()
+    }
+
+    #[test]
+    fn transient_database_failures_are_503() {
+        for code in ["08006", "08001", "57P01", "57P02", "57P03", "57014"] {
+            assert_eq!(
+                status(sqlx::Error::Database(Box::new(Sqlstate(code)))),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{code}"
+            );
+        }
+        for e in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Protocol("unexpected message".into()),
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+        ] {
+            assert_eq!(status(e), StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
+
+    #[test]
+    fn other_database_failures_keep_their_status() {
+        assert_eq!(status(sqlx::Error::RowNotFound), StatusCode::NOT_FOUND);
+        // 42703 undefined_column, 23502 not_null_violation: bugs, not outages.
+        for code in ["42703", "23502"] {
+            assert_eq!(
+                status(sqlx::Error::Database(Box::new(Sqlstate(code)))),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{code}"
+            );
+        }
     }
 }

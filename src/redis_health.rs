@@ -1,4 +1,4 @@
-//! Redis: the seed's health key `calendar:last_sync` (JSON, TTL 1 h) and a reachability probe.
+//! Redis: the seed's health key `calendar:last_sync` (JSON, TTL 1 h or two poll intervals) and a reachability probe.
 
 use std::time::Duration;
 
@@ -10,8 +10,15 @@ use crate::config::RedisSettings;
 
 /// The seed's key name; a configured prefix is put in front (tests isolate themselves that way).
 pub const LAST_SYNC_KEY: &str = "calendar:last_sync";
-/// The seed's TTL for the health key.
+/// The seed's TTL for the health key, and its minimum.
 pub const LAST_SYNC_TTL_SECS: i64 = 3600;
+
+/// TTL of the health key: the seed's hour, or two fallback-poll intervals when that is longer (an
+/// idle calendar is synced once per interval; the key must outlive one missed poll, as
+/// `calsync healthcheck` allows).
+pub fn last_sync_ttl(poll_interval: Duration) -> Duration {
+    Duration::from_secs(LAST_SYNC_TTL_SECS.unsigned_abs()).max(poll_interval.saturating_mul(2))
+}
 
 /// The value of `calendar:last_sync`, as the seed's daemon wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +57,7 @@ pub struct RedisHealth {
     client: Client,
     prefix: String,
     timeout: Duration,
+    ttl: Duration,
 }
 
 impl RedisHealth {
@@ -71,7 +79,14 @@ impl RedisHealth {
             client,
             prefix: settings.key_prefix.clone(),
             timeout,
+            ttl: last_sync_ttl(Duration::ZERO),
         })
+    }
+
+    /// Sizes the health key's TTL for this fallback-poll interval ([`last_sync_ttl`]).
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.ttl = last_sync_ttl(poll_interval);
+        self
     }
 
     /// The full name of the health key (prefix included).
@@ -87,14 +102,16 @@ impl RedisHealth {
         )
     }
 
-    /// Writes the health key with its 1 h TTL.
+    /// Writes the health key with its TTL ([`last_sync_ttl`]).
     pub async fn write_last_sync(&self, value: &LastSync) -> Result<(), Error> {
         let json = serde_json::to_string(value)
             .map_err(|e| Error::new(ErrorKind::Parse, e.to_string()))?;
         let fut = self.client.set::<(), _, _>(
             self.last_sync_key(),
             json,
-            Some(Expiration::EX(LAST_SYNC_TTL_SECS)),
+            Some(Expiration::EX(
+                i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX),
+            )),
             None,
             false,
         );
@@ -118,5 +135,19 @@ impl RedisHealth {
     /// Closes the connection.
     pub async fn quit(&self) {
         let _ = tokio::time::timeout(self.timeout, self.client.quit()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_outlives_two_poll_intervals_and_at_least_an_hour() {
+        let min = Duration::from_secs;
+        assert_eq!(last_sync_ttl(min(2)), min(3600));
+        assert_eq!(last_sync_ttl(min(30 * 60)), min(3600));
+        assert_eq!(last_sync_ttl(min(45 * 60)), min(90 * 60));
+        assert_eq!(last_sync_ttl(min(6 * 3600)), min(12 * 3600));
     }
 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use backoff::ExponentialBackoffBuilder;
 
@@ -60,6 +60,7 @@ where
         .build();
     let attempts = Arc::new(AtomicU32::new(0));
     let max = policy.max_attempts.max(1);
+    let started = Instant::now();
     let run = || {
         let n = attempts.fetch_add(1, Ordering::Relaxed) + 1;
         let fut = op();
@@ -70,10 +71,15 @@ where
                 Err(Attempt::Retry { error, .. }) if n >= max => {
                     Err(backoff::Error::Permanent(error))
                 }
+                // backoff applies neither max_interval nor max_elapsed to a given delay: a
+                // `Retry-After: 86400` would stall the caller for a day. Clamp it to both.
                 Err(Attempt::Retry {
                     error,
                     after: Some(d),
-                }) => Err(backoff::Error::retry_after(error, d)),
+                }) => match honoured_delay(&policy, d, started.elapsed()) {
+                    Some(d) => Err(backoff::Error::retry_after(error, d)),
+                    None => Err(backoff::Error::Permanent(error)),
+                },
                 Err(Attempt::Retry { error, after: None }) => Err(backoff::Error::transient(error)),
             }
         }
@@ -82,6 +88,16 @@ where
         on_retry(attempts.load(Ordering::Relaxed), delay)
     })
     .await
+}
+
+/// The wait for a server-requested delay: at most `max_interval` and what is left of `max_elapsed`;
+/// None when the budget is spent.
+fn honoured_delay(policy: &RetryPolicy, asked: Duration, elapsed: Duration) -> Option<Duration> {
+    let left = policy.max_elapsed.checked_sub(elapsed)?;
+    if left.is_zero() {
+        return None;
+    }
+    Some(asked.min(policy.max_interval).min(left))
 }
 
 #[cfg(test)]
@@ -135,7 +151,7 @@ mod tests {
                 match calls.fetch_add(1, Ordering::Relaxed) {
                     0 => Err(Attempt::Retry {
                         error: "429",
-                        after: Some(Duration::from_millis(300)),
+                        after: Some(Duration::from_millis(60)),
                     }),
                     _ => Err(Attempt::Fail("400")),
                 }
@@ -146,9 +162,75 @@ mod tests {
         assert_eq!(out, Err("400"));
         assert_eq!(
             delays.lock().unwrap().clone(),
-            vec![Duration::from_millis(300)]
+            vec![Duration::from_millis(60)]
         );
         assert_eq!(calls.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn a_huge_retry_after_is_capped_by_max_interval_and_the_budget() {
+        // Capped by max_interval (80 ms), not the server's hour.
+        let delays = Mutex::new(Vec::new());
+        let calls = AtomicU32::new(0);
+        let out: Result<(), &str> = tokio::time::timeout(
+            Duration::from_secs(5),
+            retry(
+                fast(),
+                || async {
+                    match calls.fetch_add(1, Ordering::Relaxed) {
+                        0 => Err(Attempt::Retry {
+                            error: "429",
+                            after: Some(Duration::from_secs(3600)),
+                        }),
+                        _ => Err(Attempt::Fail("400")),
+                    }
+                },
+                |_, d| delays.lock().unwrap().push(d),
+            ),
+        )
+        .await
+        .expect("a Retry-After of an hour must not stall the call");
+        assert_eq!(out, Err("400"));
+        assert_eq!(
+            delays.lock().unwrap().clone(),
+            vec![Duration::from_millis(80)]
+        );
+
+        // Capped by what is left of max_elapsed; then the call gives up.
+        let budget = RetryPolicy {
+            max_interval: Duration::from_secs(60),
+            max_elapsed: Duration::from_millis(200),
+            ..fast()
+        };
+        let started = Instant::now();
+        let out: Result<(), &str> = tokio::time::timeout(
+            Duration::from_secs(5),
+            retry(
+                budget,
+                || async {
+                    Err(Attempt::Retry {
+                        error: "429",
+                        after: Some(Duration::from_secs(3600)),
+                    })
+                },
+                |_, d| assert!(d <= Duration::from_millis(200), "{d:?}"),
+            ),
+        )
+        .await
+        .expect("the elapsed budget holds with Retry-After too");
+        assert_eq!(out, Err("429"));
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
+    fn honoured_delay_clamps_and_stops_when_the_budget_is_spent() {
+        let p = RetryPolicy::default();
+        let s = Duration::from_secs;
+        assert_eq!(honoured_delay(&p, s(5), s(0)), Some(s(5)));
+        assert_eq!(honoured_delay(&p, s(3600), s(0)), Some(s(32)));
+        assert_eq!(honoured_delay(&p, s(3600), s(110)), Some(s(10)));
+        assert_eq!(honoured_delay(&p, s(1), s(120)), None);
+        assert_eq!(honoured_delay(&p, s(1), s(500)), None);
     }
 
     #[tokio::test]

@@ -83,7 +83,7 @@ impl Application {
         })
         .await?;
         let redis = match RedisHealth::connect(&settings.redis) {
-            Ok(r) => Some(r),
+            Ok(r) => Some(r.with_poll_interval(settings.google_calendar.poll_interval())),
             Err(e) => {
                 tracing::warn!(error.cause = %e, "redis client could not be built; health key disabled");
                 None

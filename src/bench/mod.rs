@@ -167,7 +167,8 @@ async fn start(mut settings: Settings) -> anyhow::Result<Rig> {
     settings.google_calendar.enabled = true;
     settings.server.workers_enabled = true;
     settings.server.public_url = Some(format!("http://127.0.0.1:{app_port}"));
-    settings.admin.channel_token_secret = Some(Secret::new("bench-channel-secret"));
+    settings.admin.channel_token_secret =
+        Some(Secret::new("bench-channel-secret-0123456789abcdef"));
     settings.redis.key_prefix = format!("bench:{}:", std::process::id());
     let shutdown = CancellationToken::new();
     let app = Application::build_on(

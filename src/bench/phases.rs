@@ -197,7 +197,8 @@ pub async fn webhook(rig: &Rig, total: usize, burst: usize) -> anyhow::Result<Ro
     .fetch_one(&rig.pool)
     .await
     .context("no channel")?;
-    let token = ChannelTokens::new("bench-channel-secret").sign(&channel, "primary");
+    let token =
+        ChannelTokens::new("bench-channel-secret-0123456789abcdef").sign(&channel, "primary");
     let addr = rig.app_url.trim_start_matches("http://").to_string();
     let request = Arc::new(super::load::push_request(
         &addr, &channel, &resource, &token,

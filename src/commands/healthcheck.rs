@@ -1,19 +1,27 @@
 //! `calsync healthcheck`: exit 0 only when `calendar:last_sync` is present and fresh (the Docker healthcheck).
 
+use std::time::Duration;
+
 use chrono::Utc;
 
 use super::Failure;
 use crate::config::Settings;
-use crate::redis_health::RedisHealth;
+use crate::redis_health::{RedisHealth, last_sync_ttl};
+
+/// Default freshness limit: two fallback-poll intervals (`sync_interval_seconds` or `_minutes`),
+/// in whole minutes, at least one.
+fn default_max_age_minutes(poll_interval: Duration) -> u64 {
+    poll_interval
+        .as_secs()
+        .saturating_mul(2)
+        .div_ceil(60)
+        .max(1)
+}
 
 pub async fn run(settings: Settings, max_age_minutes: Option<u64>) -> Result<(), Failure> {
+    let poll = settings.google_calendar.poll_interval();
     let max_age = max_age_minutes
-        .unwrap_or(
-            settings
-                .google_calendar
-                .sync_interval_minutes
-                .saturating_mul(2),
-        )
+        .unwrap_or_else(|| default_max_age_minutes(poll))
         .max(1);
     let redis = RedisHealth::connect(&settings.redis)
         .map_err(|e| anyhow::anyhow!("bad redis settings: {e}"))?;
@@ -22,8 +30,9 @@ pub async fn run(settings: Settings, max_age_minutes: Option<u64>) -> Result<(),
     let value = value.map_err(|e| anyhow::anyhow!("redis is unreachable: {e}"))?;
     let last = value.ok_or_else(|| {
         anyhow::anyhow!(
-            "no {} key: no successful sync in the last hour",
-            redis.last_sync_key()
+            "no {} key: no successful sync in the last {} minutes",
+            redis.last_sync_key(),
+            last_sync_ttl(poll).as_secs() / 60
         )
     })?;
     let at = last
@@ -46,4 +55,29 @@ pub async fn run(settings: Settings, max_age_minutes: Option<u64>) -> Result<(),
         last.errors_count
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_limit_is_two_poll_intervals_from_either_setting() {
+        let gc = |yaml: &str| {
+            crate::config::load_from_str(yaml, &[])
+                .unwrap()
+                .google_calendar
+                .poll_interval()
+        };
+        let minutes = gc(
+            "google_calendar:\n  enabled: false\n  sync_interval_minutes: 45\n  calendars: []\n",
+        );
+        assert_eq!(default_max_age_minutes(minutes), 90);
+        // sync_interval_seconds overrides the minutes, as in the fallback poll.
+        let seconds = gc(
+            "google_calendar:\n  enabled: false\n  sync_interval_minutes: 45\n  sync_interval_seconds: 90\n  calendars: []\n",
+        );
+        assert_eq!(default_max_age_minutes(seconds), 3);
+        assert_eq!(default_max_age_minutes(Duration::from_secs(2)), 1);
+    }
 }

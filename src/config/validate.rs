@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use super::Settings;
+use super::{Secret, Settings};
 
 /// A configuration problem, tied to the key (or variable) that causes it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,6 +150,60 @@ pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
             "must be between 1 and 2500 (Google's maxResults limit)",
         ));
     }
+    key_secret(
+        s.admin.jwt_secret.as_ref(),
+        "admin.jwt_secret (ADMIN_JWT_SECRET)",
+    )?;
+    key_secret(
+        s.admin.channel_token_secret.as_ref(),
+        "admin.channel_token_secret (CHANNEL_TOKEN_SECRET)",
+    )?;
+    Ok(())
+}
+
+/// Shortest signing key accepted: RFC 7518 §3.2 wants an HS256 key at least as long as the hash (256 bits).
+const MIN_SECRET_BYTES: usize = 32;
+
+/// Values of the example files (`infra/.env.example`, `calsync.env.example`, `secret.example.yaml`)
+/// and their usual variants: a copy left as shipped must not sign anything.
+const PLACEHOLDERS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "replaceme",
+    "replace_me",
+    "openssl rand -hex 32",
+];
+
+/// A signing key, when set: not empty, not a placeholder, at least [`MIN_SECRET_BYTES`] long.
+fn key_secret(secret: Option<&Secret>, key: &str) -> Result<(), ConfigError> {
+    let Some(secret) = secret else {
+        return Ok(());
+    };
+    let value = secret.expose();
+    if value.trim().is_empty() {
+        return Err(ConfigError::new(
+            key,
+            "is set but empty; unset it to disable, or set a random value (openssl rand -hex 32)",
+        ));
+    }
+    let lower = value.to_ascii_lowercase();
+    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+        return Err(ConfigError::new(
+            key,
+            "still holds the example's placeholder; set a random value (openssl rand -hex 32)",
+        ));
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::new(
+            key,
+            format!(
+                "is {} bytes long, at least {MIN_SECRET_BYTES} are required (openssl rand -hex 32)",
+                value.len()
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -198,4 +252,41 @@ fn readable(path: &std::path::Path, key: &str) -> Result<(), ConfigError> {
 
 fn is_hex_color(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load_from_str;
+
+    const YAML: &str = "google_calendar:\n  enabled: false\n  calendars: []\n";
+    const GOOD: &str = "0123456789abcdef0123456789abcdef";
+
+    fn with(var: &str, value: &str) -> Result<(), super::ConfigError> {
+        load_from_str(YAML, &[(var.to_string(), value.to_string())]).map(|_| ())
+    }
+
+    #[test]
+    fn signing_secrets_must_be_real_keys() {
+        for var in ["ADMIN_JWT_SECRET", "CHANNEL_TOKEN_SECRET"] {
+            for bad in [
+                "",
+                "   ",
+                "change-me",
+                "CHANGE-ME",
+                "change-me-change-me-change-me-change-me",
+                "too-short-31-bytes-xxxxxxxxxxxx",
+            ] {
+                let err = with(var, bad).expect_err(bad);
+                assert!(err.key.contains(var), "{var}={bad:?}: {err}");
+                if !bad.trim().is_empty() {
+                    assert!(
+                        !err.to_string().contains(bad),
+                        "never echoes the value: {err}"
+                    );
+                }
+            }
+            assert!(with(var, GOOD).is_ok(), "{var}: 32 random bytes are fine");
+        }
+        assert!(load_from_str(YAML, &[]).is_ok(), "unset stays allowed");
+    }
 }

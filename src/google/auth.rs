@@ -340,36 +340,73 @@ impl TokenProvider {
 }
 
 /// Temp file in the same directory, mode 0600, then rename: readers never see half a file.
+/// The temp name is random and created exclusively: replicas sharing the directory (all PID 1 in
+/// their containers) never write into each other's temp file.
 pub(crate) fn write_atomically(path: &Path, content: &Map<String, Value>) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
-        std::process::id()
+        uuid::Uuid::new_v4().simple()
     ));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
     {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    let written = f
+        .write_all(
             serde_json::to_string_pretty(content)
                 .unwrap_or_default()
                 .as_bytes(),
-        )?;
-        f.sync_all()?;
+        )
+        .and_then(|()| f.sync_all());
+    drop(f);
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
+    renamed
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_write_leaves_other_writers_temp_files_alone() {
+        let dir = std::env::temp_dir().join(format!("calsync-auth-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("google_token.json");
+        // Another replica's write in flight, under the name a PID-based scheme would pick here.
+        let theirs = dir.join(format!(".google_token.json.tmp-{}", std::process::id()));
+        std::fs::write(&theirs, "other replica").unwrap();
+        let mut content = Map::new();
+        content.insert("token".into(), Value::from("t1"));
+        write_atomically(&path, &content).unwrap();
+        write_atomically(&path, &content).unwrap();
+        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "other replica");
+        let written: Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(written, content);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "no temp file of ours left behind: {left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn google_auth_expiry_formats() {

@@ -233,8 +233,7 @@ impl GoogleClient {
         if_match: Option<&str>,
     ) -> Result<T, GoogleError> {
         let (_, bytes) = self.call(method, path, query, body, if_match).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| GoogleError::InvalidResponse(format!("{path}: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| GoogleError::invalid_json(path, &e))
     }
 
     pub async fn list_events(
@@ -310,8 +309,8 @@ impl GoogleClient {
         request: &WatchRequest,
     ) -> Result<Channel, GoogleError> {
         let path = format!("/calendars/{}/events/watch", seg(calendar_id));
-        let body = serde_json::to_value(request)
-            .map_err(|e| GoogleError::InvalidResponse(e.to_string()))?;
+        let body =
+            serde_json::to_value(request).map_err(|e| GoogleError::invalid_json(&path, &e))?;
         self.json(Method::POST, &path, &[], Some(&body), None).await
     }
 

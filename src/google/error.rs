@@ -50,12 +50,38 @@ pub enum GoogleError {
     /// Bad local credentials (unreadable file, bad key).
     #[error("credentials unusable: {0}")]
     Credentials(String),
-    /// A 2xx whose body is not what the API documents.
+    /// A 2xx whose body is not what the API documents. Content-free: build it with
+    /// [`GoogleError::invalid_json`] from a serde error.
     #[error("invalid response from Google: {0}")]
     InvalidResponse(String),
 }
 
 impl GoogleError {
+    /// An unparsable body, described without its content: serde's messages quote the offending
+    /// value (`invalid type: string "Dentist with Alice"`), and this error reaches logs and alerts.
+    /// Kept: `context` (the request path: ids only), the error category, a missing field's name
+    /// (it comes from calsync's types, not from the body), line and column.
+    pub fn invalid_json(context: &str, e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let kind = match e.classify() {
+            Category::Io => "I/O error",
+            Category::Syntax => "not JSON",
+            Category::Data => "unexpected shape",
+            Category::Eof => "truncated",
+        };
+        let message = e.to_string();
+        let field = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| format!(" (missing field {name})"))
+            .unwrap_or_default();
+        Self::InvalidResponse(format!(
+            "{context}: {kind}{field} at line {}, column {}",
+            e.line(),
+            e.column()
+        ))
+    }
+
     /// Builds the error for a non-2xx answer from its status, body and `Retry-After` header.
     pub fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
@@ -202,5 +228,36 @@ mod tests {
             let e = GoogleError::from_response(403, body.as_bytes(), None);
             assert!(e.is_retryable() && !e.is_permanent(), "{reason}");
         }
+    }
+
+    #[test]
+    fn invalid_responses_never_quote_the_body() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Page {
+            items: Vec<Value>,
+            #[serde(rename = "nextSyncToken")]
+            next_sync_token: String,
+        }
+        let parse = |body: &str| {
+            let e = serde_json::from_str::<Page>(body).expect_err("must not parse");
+            GoogleError::invalid_json("/calendars/primary/events", &e).to_string()
+        };
+        let wrong_type = parse(r#"{"items": "Dentist with Alice", "nextSyncToken": "t"}"#);
+        assert!(!wrong_type.contains("Dentist"), "{wrong_type}");
+        assert!(
+            wrong_type.contains("/calendars/primary/events"),
+            "{wrong_type}"
+        );
+        assert!(
+            wrong_type.contains("unexpected shape at line 1"),
+            "{wrong_type}"
+        );
+        let missing = parse(r#"{"items": [{"summary": "Dentist with Alice"}]}"#);
+        assert!(!missing.contains("Dentist"), "{missing}");
+        assert!(missing.contains("missing field nextSyncToken"), "{missing}");
+        let syntax = parse(r#"{"items": [{"summary": "Dentist with Alice"}"#);
+        assert!(!syntax.contains("Dentist"), "{syntax}");
+        assert!(syntax.contains("truncated"), "{syntax}");
     }
 }

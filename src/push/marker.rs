@@ -3,6 +3,7 @@
 //! still acknowledged only after its mark is durable; under load one statement serves many pushes.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
@@ -10,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Pushes taken into one statement at most.
 const MAX_BATCH: usize = 1024;
+/// Client-side bound on one mark (pool acquire and the UPDATE): a half-open connection must turn
+/// into 503s Google retries, not into every webhook request hanging behind the marking task.
+const MARK_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Waiter = oneshot::Sender<Result<(), ()>>;
 
@@ -27,8 +31,17 @@ impl PendingMarker {
         wake: Option<mpsc::UnboundedSender<String>>,
         shutdown: CancellationToken,
     ) -> Self {
+        Self::start_with_timeout(pool, wake, shutdown, MARK_TIMEOUT)
+    }
+
+    fn start_with_timeout(
+        pool: PgPool,
+        wake: Option<mpsc::UnboundedSender<String>>,
+        shutdown: CancellationToken,
+        timeout: Duration,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(pool, rx, wake, shutdown));
+        tokio::spawn(run(pool, rx, wake, shutdown, timeout));
         Self { tx }
     }
 
@@ -48,6 +61,7 @@ async fn run(
     mut rx: mpsc::Receiver<(String, Waiter)>,
     wake: Option<mpsc::UnboundedSender<String>>,
     shutdown: CancellationToken,
+    timeout: Duration,
 ) {
     let mut batch: Vec<(String, Waiter)> = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -70,25 +84,72 @@ async fn run(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let result = crate::sync::state::mark_pending_pushes(&pool, &ids).await;
-        match &result {
-            Ok(runnable) => {
+        let marked = tokio::time::timeout(
+            timeout,
+            crate::sync::state::mark_pending_pushes(&pool, &ids),
+        )
+        .await;
+        let result = match marked {
+            Ok(Ok(runnable)) => {
                 if let Some(wake) = &wake {
                     for id in runnable {
-                        let _ = wake.send(id.clone());
+                        let _ = wake.send(id);
                     }
                 }
+                Ok(())
             }
-            Err(e) => {
-                tracing::warn!(error.cause = %e, calendars = ids.len(), "push marks not committed; Google will retry")
+            Ok(Err(e)) => {
+                tracing::warn!(error.cause = %e, calendars = ids.len(), "push marks not committed; Google will retry");
+                Err(())
             }
-        }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = timeout.as_millis() as u64,
+                    calendars = ids.len(),
+                    "push marks timed out; Google will retry"
+                );
+                Err(())
+            }
+        };
         for (_, waiter) in batch.drain(..) {
-            let _ = waiter.send(result.as_ref().map(|_| ()).map_err(|_| ()));
+            let _ = waiter.send(result);
         }
     }
     rx.close();
     while let Ok((_, waiter)) = rx.try_recv() {
         let _ = waiter.send(Err(()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_never_answers_fails_the_mark_instead_of_hanging() {
+        // Accepts connections and never answers: a half-open PostgreSQL as the client sees it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let held = tokio::spawn(async move {
+            let mut sockets = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                sockets.push(socket);
+            }
+        });
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(600))
+            .connect_lazy(&format!("postgres://calsync@{addr}/calsync"))
+            .unwrap();
+        let marker = PendingMarker::start_with_timeout(
+            pool,
+            None,
+            CancellationToken::new(),
+            Duration::from_millis(200),
+        );
+        let out = tokio::time::timeout(Duration::from_secs(5), marker.mark("primary"))
+            .await
+            .expect("the mark must be bounded in time");
+        assert_eq!(out, Err(()));
+        held.abort();
     }
 }

@@ -116,6 +116,32 @@ async fn missing_credential_file_is_rejected() {
 }
 
 #[tokio::test]
+async fn empty_placeholder_or_short_signing_secrets_are_rejected() {
+    expect_config_error(
+        SAMPLE_CONFIG,
+        &[("ADMIN_JWT_SECRET", "")],
+        "ADMIN_JWT_SECRET",
+    )
+    .await;
+    expect_config_error(
+        SAMPLE_CONFIG,
+        &[("CHANNEL_TOKEN_SECRET", "change-me")],
+        "CHANNEL_TOKEN_SECRET",
+    )
+    .await;
+    let msg = expect_config_error(
+        SAMPLE_CONFIG,
+        &[("ADMIN_JWT_SECRET", "0123456789abcdef")],
+        "ADMIN_JWT_SECRET",
+    )
+    .await;
+    assert!(
+        !msg.contains("0123456789abcdef"),
+        "never echoes the value: {msg}"
+    );
+}
+
+#[tokio::test]
 async fn unreadable_yaml_reports_line_and_column() {
     let yaml = "google_calendar:\n  enabled: true\n  calendars: [\n    - id: x\n";
     let msg = expect_config_error(yaml, &[], "yaml").await;
@@ -194,7 +220,10 @@ async fn migrate_creates_the_schema() {
 async fn admin_token_prints_a_verifiable_token_on_its_last_line() {
     let dir = temp_dir();
     let mut env = config_env(&dir, SAMPLE_CONFIG);
-    env.push(("ADMIN_JWT_SECRET".into(), "cli-secret".into()));
+    env.push((
+        "ADMIN_JWT_SECRET".into(),
+        "cli-admin-secret-0123456789abcdef".into(),
+    ));
     let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let out = calsync(&["admin-token", "--ttl", "10m"], &env_refs).await;
     assert!(
@@ -204,7 +233,7 @@ async fn admin_token_prints_a_verifiable_token_on_its_last_line() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let token = stdout.lines().last().unwrap();
-    let claims = calsync::admin_auth::verify("cli-secret", token).unwrap();
+    let claims = calsync::admin_auth::verify("cli-admin-secret-0123456789abcdef", token).unwrap();
     assert!(claims.exp - claims.iat == 600);
     // Without a secret: a config error naming the variable.
     env.retain(|(k, _)| k != "ADMIN_JWT_SECRET");

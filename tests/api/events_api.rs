@@ -6,7 +6,7 @@ use crate::helpers::{TestApp, spawn_app};
 
 fn token() -> String {
     calsync::admin_auth::mint(
-        "test-admin-secret",
+        "test-admin-secret-0123456789abcdef",
         "tests",
         std::time::Duration::from_secs(600),
     )
@@ -156,6 +156,35 @@ async fn invalid_input_gets_clear_400s() {
         .await
         .unwrap();
     assert_eq!(queued, 0, "nothing stored from a bad request");
+}
+
+#[tokio::test]
+async fn patching_status_with_null_or_a_non_status_is_a_400() {
+    let app = spawn_app().await;
+    let mut body = consult();
+    body["status"] = json!("tentative");
+    let (status, created) = call(&app, reqwest::Method::POST, "/api/v1/events", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/api/v1/events/{}", created["id"].as_str().unwrap());
+    for bad in [json!(null), json!(5), json!("cancelled"), json!("bogus")] {
+        let (status, err) = call(
+            &app,
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"status": bad})),
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}: {err}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains("status"),
+            "{bad}: {err}"
+        );
+    }
+    let (_, unchanged) = call(&app, reqwest::Method::GET, &path, None).await;
+    assert_eq!(
+        unchanged["status"], "tentative",
+        "a rejected patch changes nothing"
+    );
 }
 
 #[tokio::test]

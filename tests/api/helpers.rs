@@ -77,8 +77,14 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ("REDIS_URL".into(), REDIS_URL.clone()),
         ("BIND_ADDRESS".into(), "127.0.0.1:0".into()),
         ("CALSYNC__REDIS__KEY_PREFIX".into(), prefix),
-        ("ADMIN_JWT_SECRET".into(), "test-admin-secret".into()),
-        ("CHANNEL_TOKEN_SECRET".into(), "test-channel-secret".into()),
+        (
+            "ADMIN_JWT_SECRET".into(),
+            "test-admin-secret-0123456789abcdef".into(),
+        ),
+        (
+            "CHANNEL_TOKEN_SECRET".into(),
+            "test-channel-secret-0123456789abcdef".into(),
+        ),
         ("CALSYNC__SERVER__SHUTDOWN_GRACE_SECS".into(), "1".into()),
         ("CALSYNC__SERVER__WORKERS_ENABLED".into(), "false".into()),
         // No Google unless a test brings the emulator (tests/api/google_env.rs).

@@ -11,7 +11,12 @@ use crate::helpers::wait_for;
 use crate::helpers::{TestApp, create_database};
 
 fn admin_token() -> String {
-    calsync::admin_auth::mint("test-admin-secret", "tests", Duration::from_secs(600)).unwrap()
+    calsync::admin_auth::mint(
+        "test-admin-secret-0123456789abcdef",
+        "tests",
+        Duration::from_secs(600),
+    )
+    .unwrap()
 }
 
 async fn active_channels(app: &TestApp) -> Vec<(String, String, Option<String>)> {
@@ -97,7 +102,8 @@ async fn primary_lists(google: &Google) -> usize {
 }
 
 async fn burst(app: &TestApp, channel: &(String, String, Option<String>), n: usize) {
-    let token = ChannelTokens::new("test-channel-secret").sign(&channel.0, &channel.1);
+    let token =
+        ChannelTokens::new("test-channel-secret-0123456789abcdef").sign(&channel.0, &channel.1);
     let mut handles = Vec::new();
     for i in 0..n {
         let client = app.client.clone();
@@ -332,7 +338,10 @@ async fn admin_endpoints_refuse_missing_expired_forged_and_unsigned_tokens() {
     for (what, token) in [
         (
             "expired",
-            Some(sign("test-admin-secret", claims(now - 600))),
+            Some(sign(
+                "test-admin-secret-0123456789abcdef",
+                claims(now - 600),
+            )),
         ),
         ("wrong key", Some(sign("not-the-secret", claims(now + 600)))),
         ("alg none", Some(unsigned)),

@@ -47,6 +47,26 @@ async fn last_sync_round_trips_with_a_one_hour_ttl() {
 }
 
 #[tokio::test]
+async fn a_long_poll_interval_stretches_the_ttl_to_two_intervals() {
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let redis = RedisHealth::connect(&settings(&prefix))
+        .unwrap()
+        .with_poll_interval(Duration::from_secs(2 * 3600));
+    redis
+        .write_last_sync(&LastSync::now(0, 0, 0, 0))
+        .await
+        .unwrap();
+    let raw = fred::prelude::Config::from_url(&REDIS_URL).unwrap();
+    let client = fred::prelude::Builder::from_config(raw).build().unwrap();
+    use fred::prelude::{ClientLike, KeysInterface};
+    client.init().await.unwrap();
+    let ttl: i64 = client.ttl(redis.last_sync_key()).await.unwrap();
+    assert!((4 * 3600 - 10..=4 * 3600).contains(&ttl), "ttl {ttl}");
+    let _: i64 = client.del(redis.last_sync_key()).await.unwrap();
+    let _ = client.quit().await;
+}
+
+#[tokio::test]
 async fn an_unreachable_redis_fails_fast_instead_of_hanging() {
     let redis = RedisHealth::connect(&RedisSettings {
         url: "redis://127.0.0.1:1".into(),

@@ -196,8 +196,12 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
         driver.source().await.contains("Admin token"),
         "signed out: the login form"
     );
-    let token = calsync::admin_auth::mint("test-admin-secret", "browser", Duration::from_secs(600))
-        .unwrap();
+    let token = calsync::admin_auth::mint(
+        "test-admin-secret-0123456789abcdef",
+        "browser",
+        Duration::from_secs(600),
+    )
+    .unwrap();
     let input = driver.find("input[name=token]").await;
     driver
         .cmd(

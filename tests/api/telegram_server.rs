@@ -102,8 +102,12 @@ async fn the_server_sends_the_seeds_three_message_kinds() {
 
     // 3. Three consecutive failures → one system alert (System topic).
     google.set_faults(json!({"rate_500": 1.0})).await;
-    let token =
-        calsync::admin_auth::mint("test-admin-secret", "tests", Duration::from_secs(600)).unwrap();
+    let token = calsync::admin_auth::mint(
+        "test-admin-secret-0123456789abcdef",
+        "tests",
+        Duration::from_secs(600),
+    )
+    .unwrap();
     for _ in 0..3 {
         let resp = app
             .client

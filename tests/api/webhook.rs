@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, admin_exec, spawn_app};
 
-const SECRET: &str = "test-channel-secret";
+const SECRET: &str = "test-channel-secret-0123456789abcdef";
 
 async fn add_channel(app: &TestApp, id: &str, calendar: &str, resource: &str, state: &str) {
     sqlx::query(

@@ -74,8 +74,12 @@ impl Env {
     }
 
     pub(crate) async fn api_post(&self, body: Value) -> Value {
-        let token =
-            calsync::admin_auth::mint("test-admin-secret", "t", Duration::from_secs(600)).unwrap();
+        let token = calsync::admin_auth::mint(
+            "test-admin-secret-0123456789abcdef",
+            "t",
+            Duration::from_secs(600),
+        )
+        .unwrap();
         let resp = self
             .app
             .client
@@ -297,8 +301,12 @@ async fn a_newer_google_change_wins_and_the_manual_choice_can_restore_the_local_
     assert_eq!(winner, "google");
 
     // The user picks the local version after all.
-    let token =
-        calsync::admin_auth::mint("test-admin-secret", "t", Duration::from_secs(600)).unwrap();
+    let token = calsync::admin_auth::mint(
+        "test-admin-secret-0123456789abcdef",
+        "t",
+        Duration::from_secs(600),
+    )
+    .unwrap();
     let listed: Value = e
         .app
         .client

@@ -36,10 +36,13 @@ pub fn shared_env(
             format!("convergence:{seed}:{}:", uuid::Uuid::new_v4().simple()),
         ),
         ("WEBHOOK_PUBLIC_URL".into(), public_url.into()),
-        ("ADMIN_JWT_SECRET".into(), "convergence-admin-secret".into()),
+        (
+            "ADMIN_JWT_SECRET".into(),
+            "convergence-admin-secret-0123456789abcdef".into(),
+        ),
         (
             "CHANNEL_TOKEN_SECRET".into(),
-            "convergence-channel-secret".into(),
+            "convergence-channel-secret-0123456789abcdef".into(),
         ),
         // The fallback poll every 2 s: what catches up after dropped pushes and expired channels.
         (

@@ -1,7 +1,8 @@
 """Offline checks of the deployment files.
 
 - infra/docker-compose.yml, infra/k8s and the n8n workflow: structural checks (kinds, selectors matching labels,
-  probes on real routes, ports, referenced files);
+  probes on real routes, ports, referenced files, the k8s token volume filled before start);
+- Caddyfile and compose: the default admin ranges stay out of Docker's bridge pools;
 - infra/k8s/*.yaml (kustomization.yaml aside): validated against the official Kubernetes JSON schemas, strict
   (unknown fields rejected), for every Kubernetes version bundled by the kubernetes-validate package;
 - infra/grafana/calsync-dashboard.json: importable (uid, schemaVersion, ${DS_PROMETHEUS} input) and charting only
@@ -11,6 +12,7 @@
   environment names that calsync reads.
 
 Run by tests/infra/check.sh in a venv keyed by tests/infra/requirements.txt."""
+import ipaddress
 import json
 import pathlib
 import re
@@ -72,6 +74,35 @@ need(dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] >= 30, "k8
 mounts = {m["name"] for m in c["volumeMounts"]}
 vols = {v["name"] for v in dep["spec"]["template"]["spec"]["volumes"]}
 need(mounts <= vols, "k8s: every mount has a volume")
+# The user token must exist at start (else calsync exits 2) and be writable (it is rewritten on refresh):
+# when it lives in an emptyDir, an initContainer must put it there first.
+pod = dep["spec"]["template"]["spec"]
+env = {e["name"]: e.get("value") for e in c.get("env", [])}
+token_path = env.get("GOOGLE_CALENDAR_TOKEN_PATH")
+if token_path:
+    token_dir = token_path.rsplit("/", 1)[0]
+    token_mount = next((m for m in c["volumeMounts"] if m["mountPath"] == token_dir), None)
+    need(token_mount is not None and not token_mount.get("readOnly"), "k8s: the token's directory is a writable mount")
+    token_vol = next((v for v in pod["volumes"] if token_mount and v["name"] == token_mount["name"]), {})
+    if "emptyDir" in token_vol:
+        need(any(token_path in " ".join(i.get("command", []) + i.get("args", []))
+                 and any(m["name"] == token_vol["name"] and not m.get("readOnly") for m in i.get("volumeMounts", []))
+                 for i in pod.get("initContainers", [])),
+             "k8s: an initContainer copies the token into its emptyDir (else the pod exits 2 at start)")
+
+# Caddy's private routes: behind Docker's userland proxy a client can appear as a bridge gateway, so no
+# default may cover Docker's default address pools (172.17.0.0/16 .. 172.31.0.0/16).
+docker_pools = ipaddress.ip_network("172.16.0.0/12")
+caddy_default = re.search(r"remote_ip \{\$CALSYNC_ADMIN_CIDRS:([^}]*)\}", (ROOT / "Caddyfile").read_text())
+compose_default = re.fullmatch(r"\$\{CALSYNC_ADMIN_CIDRS:-([^}]*)\}",
+                               str(services.get("caddy", {}).get("environment", {}).get("CALSYNC_ADMIN_CIDRS", "")))
+need(caddy_default is not None, "Caddyfile: remote_ip {$CALSYNC_ADMIN_CIDRS:<default>} on the private routes")
+need(compose_default is not None, "compose: caddy gets CALSYNC_ADMIN_CIDRS with a default")
+for where, found in (("Caddyfile", caddy_default), ("compose", compose_default)):
+    for cidr in (found.group(1).split() if found else []):
+        net = ipaddress.ip_network(cidr, strict=False)
+        need(net.version != 4 or not net.overlaps(docker_pools),
+             f"{where}: default admin range {cidr} overlaps Docker's bridge pools (proxied clients appear from them)")
 
 flow = json.loads((ROOT / "config/n8n/workflows/calendar-sync.json").read_text())
 names = {n["name"] for n in flow["nodes"]}

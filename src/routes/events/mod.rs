@@ -230,7 +230,7 @@ pub async fn patch(
     let reminders = patch.get("reminders").cloned().filter(|v| !v.is_null());
     let status = match patch.get("status") {
         None => current.status.clone(),
-        Some(v) => model::status(v.as_str())?.to_string(),
+        Some(v) => model::patched_status(v)?.to_string(),
     };
     sqlx::query!(
         "UPDATE events SET

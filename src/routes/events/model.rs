@@ -121,6 +121,22 @@ pub fn status(s: Option<&str>) -> Result<&str, ApiError> {
     }
 }
 
+/// Checks a PATCH's `status`: a string naming an allowed status; null or any other type is an
+/// error (it used to fall back to `confirmed`, silently un-tentativing the event).
+pub fn patched_status(v: &Value) -> Result<&str, ApiError> {
+    let kind = match v {
+        Value::String(s) => return status(Some(s)),
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    Err(ApiError::BadRequest(format!(
+        "status must be a string, not {kind}: use confirmed or tentative (DELETE to cancel)"
+    )))
+}
+
 /// Checks recurrence lines.
 pub fn recurrence(lines: &[String]) -> Result<(), ApiError> {
     for l in lines {
@@ -247,6 +263,26 @@ mod tests {
 
     fn t(v: Value) -> EventTime {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn patched_status_accepts_only_known_strings() {
+        assert_eq!(patched_status(&json!("tentative")).unwrap(), "tentative");
+        assert_eq!(patched_status(&json!("confirmed")).unwrap(), "confirmed");
+        for bad in [
+            json!(null),
+            json!(1),
+            json!(true),
+            json!(["tentative"]),
+            json!("cancelled"),
+            json!("bogus"),
+        ] {
+            let err = patched_status(&bad).expect_err("rejected");
+            assert!(
+                matches!(&err, ApiError::BadRequest(m) if m.contains("status")),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]
