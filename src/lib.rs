@@ -10,6 +10,7 @@ pub mod db;
 pub mod emulator;
 pub mod error;
 pub mod google;
+pub mod leader;
 pub mod metrics;
 pub mod notify;
 pub mod push;

@@ -13,6 +13,7 @@ mod helpers;
 mod lww_races;
 mod push_pipeline;
 mod redis_key;
+mod renewal;
 mod status_page;
 mod sync_engine;
 mod telegram_server;
