@@ -1,11 +1,83 @@
-//! The leaders' advisory locks (poll and channel renewal).
+//! Channel renewal timing (against the emulator) and the leaders' advisory locks.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use calsync::push::registry::ChannelManager;
+use calsync::push::token::ChannelTokens;
+use chrono::Utc;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
-use crate::helpers::{create_database, wait_for};
+use crate::google_env::{Google, spawn_synced_app, syncer};
+use crate::helpers::{TestApp, create_database, wait_for};
+
+/// A channel manager asking Google for `ttl` and renewing `margin` before expiry (no loop running).
+async fn manager(google: &Google, ttl: Duration, margin: Duration) -> (TestApp, ChannelManager) {
+    let app = spawn_synced_app(google, &[("CALSYNC__SERVER__WORKERS_ENABLED", "false")]).await;
+    let syncer = syncer(&app).await;
+    let manager = ChannelManager {
+        pool: app.pool.clone(),
+        client: syncer.client.clone(),
+        tokens: ChannelTokens::new("test-channel-secret"),
+        address: format!("{}/webhooks/google", app.address),
+        ttl,
+        margin,
+        alerts: Arc::new(calsync::sync::alerts::LogAlerts),
+    };
+    (app, manager)
+}
+
+async fn channels(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM watch_channels")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_granted_life_shorter_than_the_margin_is_renewed_halfway_not_every_pass() {
+    let google = Google::start().await;
+    // Google grants 10-minute channels; the margin is a day.
+    let day = Duration::from_secs(86_400);
+    let (app, m) = manager(&google, Duration::from_secs(600), day).await;
+    assert_eq!(m.reconcile().await.unwrap(), 3);
+    assert_eq!(
+        m.reconcile().await.unwrap(),
+        0,
+        "fresh channels renewed again"
+    );
+    assert_eq!(channels(&app).await, 3);
+    let ahead = m.next_renewal().await.unwrap().unwrap() - Utc::now();
+    assert!(
+        ahead > chrono::Duration::minutes(4) && ahead <= chrono::Duration::minutes(5),
+        "next renewal in {ahead}"
+    );
+}
+
+#[tokio::test]
+async fn an_old_channel_that_would_not_stop_does_not_bring_the_renewal_forward() {
+    let google = Google::start().await;
+    let (app, m) = manager(
+        &google,
+        Duration::from_secs(7 * 86_400),
+        Duration::from_secs(86_400),
+    )
+    .await;
+    assert_eq!(m.reconcile().await.unwrap(), 3);
+    // primary's previous channel, which Google would not stop: still active, expiring in an hour.
+    sqlx::query(
+        "INSERT INTO watch_channels (id, calendar_id, address, expiration, state, created_at)
+         VALUES ('old', 'primary', 'x', now() + interval '1 hour', 'active', now() - interval '7 days')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let ahead = m.next_renewal().await.unwrap().unwrap() - Utc::now();
+    assert!(ahead > chrono::Duration::days(5), "next renewal in {ahead}");
+    assert_eq!(m.reconcile().await.unwrap(), 0);
+    assert_eq!(channels(&app).await, 4);
+}
 
 const KEY: i64 = 0x7465_7374;
 
