@@ -20,3 +20,4 @@ mod telegram_server;
 mod webhook;
 mod write_contract;
 mod writer;
+mod writer_loop;
