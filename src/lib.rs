@@ -1,6 +1,7 @@
 //! calsync: two-way, push-driven sync between PostgreSQL and Google Calendar.
 
 pub mod admin_auth;
+pub mod background;
 pub mod bench;
 pub mod calendars;
 pub mod cli;

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Pushes taken into one statement at most.
@@ -20,16 +21,17 @@ pub struct PendingMarker {
 }
 
 impl PendingMarker {
-    /// Starts the marking task; it stops with `shutdown` (later marks fail, so pushes get 503).
+    /// Starts the marking task (returned, for the caller to watch); it stops with `shutdown` (later
+    /// marks fail, so pushes get 503).
     /// Calendars a mark made runnable are sent on `wake` (the local sync worker claims them at once).
     pub fn start(
         pool: PgPool,
         wake: Option<mpsc::UnboundedSender<String>>,
         shutdown: CancellationToken,
-    ) -> Self {
+    ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(pool, rx, wake, shutdown));
-        Self { tx }
+        let task = tokio::spawn(run(pool, rx, wake, shutdown));
+        (Self { tx }, task)
     }
 
     /// Marks `calendar_id` pending; Ok once the mark is committed.

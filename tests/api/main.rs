@@ -14,6 +14,7 @@ mod lww_races;
 mod push_pipeline;
 mod redis_key;
 mod renewal;
+mod shutdown;
 mod status_page;
 mod sync_engine;
 mod telegram_server;
