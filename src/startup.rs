@@ -29,6 +29,8 @@ use crate::telemetry::RequestSpan;
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// How long shutdown waits for the database connections still in use once the loops are stopped.
 const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Bound on re-marking the calendars whose runs shutdown cut short.
+const INTERRUPTED_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A built, bound, not yet running calsync server.
 pub struct Application {
@@ -236,7 +238,8 @@ impl Application {
     /// then drains in-flight requests and stops the loops: together, within
     /// `server.shutdown_grace_secs` of the cancellation, after which the loops still running are
     /// aborted (a sync run or an outbox write cut short is redone: its lease lapses, its open
-    /// transaction rolls back); then the database connections get [`POOL_CLOSE_TIMEOUT`].
+    /// transaction rolls back, and its calendar is marked pending again); then the database
+    /// connections get [`POOL_CLOSE_TIMEOUT`].
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             server,
@@ -270,6 +273,9 @@ impl Application {
         };
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
         loops.stop(asked + grace).await;
+        if let Some(syncer) = &state.syncer {
+            mark_interrupted(&state.pool, syncer.owner).await;
+        }
         if let Some(redis) = &state.redis {
             redis.quit().await;
         }
@@ -282,6 +288,25 @@ impl Application {
             );
         }
         Ok(result?)
+    }
+}
+
+/// Puts the calendars whose runs were cut short (aborted loops, dropped requests) back in the queue.
+async fn mark_interrupted(pool: &PgPool, owner: uuid::Uuid) {
+    let marked = tokio::time::timeout(
+        INTERRUPTED_TIMEOUT,
+        crate::sync::state::mark_interrupted(pool, owner),
+    )
+    .await;
+    match marked {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(calendars = n, "interrupted sync runs marked pending again"),
+        Ok(Err(e)) => {
+            tracing::warn!(error.cause = %e, "interrupted sync runs not marked pending (the poll will catch up)")
+        }
+        Err(_) => tracing::warn!(
+            "interrupted sync runs not marked pending in time (the poll will catch up)"
+        ),
     }
 }
 
