@@ -1,5 +1,5 @@
 //! The renewal loop: once per cluster (advisory lock), keeps a live channel on every calendar and renews
-//! each one `renew_margin_secs` before it expires.
+//! each one `renew_margin_secs` before it expires (halfway through a life shorter than twice that).
 
 use std::time::Duration;
 
