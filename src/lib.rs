@@ -1,6 +1,7 @@
 //! calsync: two-way, push-driven sync between PostgreSQL and Google Calendar.
 
 pub mod admin_auth;
+pub mod background;
 pub mod bench;
 pub mod calendars;
 pub mod cli;
@@ -10,6 +11,7 @@ pub mod db;
 pub mod emulator;
 pub mod error;
 pub mod google;
+pub mod leader;
 pub mod metrics;
 pub mod notify;
 pub mod push;

@@ -8,10 +8,11 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing_actix_web::TracingLogger;
 
+use crate::background::Loops;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::notify::TelegramNotifier;
@@ -26,6 +27,10 @@ use crate::telemetry::RequestSpan;
 
 /// Largest request body the API accepts (webhooks have none; events are small).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How long shutdown waits for the database connections still in use once the loops are stopped.
+const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Bound on re-marking the calendars whose runs shutdown cut short.
+const INTERRUPTED_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A built, bound, not yet running calsync server.
 pub struct Application {
@@ -33,7 +38,7 @@ pub struct Application {
     server: Server,
     state: AppState,
     shutdown: CancellationToken,
-    workers: Vec<JoinHandle<()>>,
+    loops: Loops,
     /// Calendars the webhook made runnable, for the local sync worker.
     wake: Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 }
@@ -119,8 +124,12 @@ impl Application {
         } else {
             (None, None)
         };
-        let pool_for_marker = pool.clone();
         let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (marker, marker_task) = crate::push::marker::PendingMarker::start(
+            pool.clone(),
+            Some(wake_tx),
+            shutdown.clone(),
+        );
         let state = AppState {
             pool,
             redis,
@@ -131,13 +140,10 @@ impl Application {
             syncer,
             notifier,
             channel_cache: Arc::default(),
-            marker: crate::push::marker::PendingMarker::start(
-                pool_for_marker,
-                Some(wake_tx),
-                shutdown.clone(),
-            ),
+            marker,
         };
         let mut app = Self::with_state(state, listener, shutdown)?;
+        app.loops.adopt("push marker", marker_task);
         app.wake = Some(wake_rx);
         app.spawn_workers();
         Ok(app)
@@ -177,25 +183,25 @@ impl Application {
             port,
             server,
             state,
+            loops: Loops::new(shutdown.clone()),
             shutdown,
-            workers: Vec::new(),
             wake: None,
         })
     }
 
-    /// Starts the sync worker, the fallback poll and the channel renewal, each on a child of the shutdown token.
+    /// Starts the sync worker, the outbox writer, the fallback poll, the Telegram sender and the
+    /// channel renewal, each on a child of the shutdown token.
     fn spawn_workers(&mut self) {
         let settings = self.state.settings.clone();
         if !settings.server.workers_enabled {
             return;
         }
         if let Some(syncer) = &self.state.syncer {
-            self.workers.push(tokio::spawn(worker::run(
-                syncer.clone(),
-                worker::WorkerConfig::default(),
-                self.wake.take(),
-                self.shutdown.child_token(),
-            )));
+            let wake = self.wake.take();
+            let worker_syncer = syncer.clone();
+            self.loops.spawn("sync worker", |token| {
+                worker::run(worker_syncer, worker::WorkerConfig::default(), wake, token)
+            });
             let writer = crate::writer::Writer {
                 pool: self.state.pool.clone(),
                 client: syncer.client.clone(),
@@ -205,23 +211,20 @@ impl Application {
                 notifier: self.state.notifier.clone(),
                 metrics: Some(self.state.metrics.clone()),
             };
-            self.workers
-                .push(tokio::spawn(writer.run(self.shutdown.child_token())));
+            self.loops.spawn("outbox writer", |token| writer.run(token));
             let interval = settings.google_calendar.poll_interval();
-            self.workers.push(tokio::spawn(poll::run(
-                self.state.pool.clone(),
-                interval,
-                self.shutdown.child_token(),
-            )));
+            let pool = self.state.pool.clone();
+            self.loops
+                .spawn("fallback poll", |token| poll::run(pool, interval, token));
         }
         if let Some(n) = &self.state.notifier {
-            self.workers.push(n.start(self.shutdown.child_token()));
+            self.loops
+                .adopt("telegram sender", n.start(self.shutdown.child_token()));
         }
         if let Some(channels) = &self.state.channels {
-            self.workers.push(tokio::spawn(renewal::run(
-                channels.clone(),
-                self.shutdown.child_token(),
-            )));
+            let channels = channels.clone();
+            self.loops
+                .spawn("channel renewal", |token| renewal::run(channels, token));
         }
     }
 
@@ -233,30 +236,79 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the shutdown token is cancelled, then drains in-flight requests and workers.
+    /// Serves until the shutdown token is cancelled (a background loop that ends meanwhile is logged),
+    /// then drains in-flight requests and stops the loops: together, within
+    /// `server.shutdown_grace_secs` of the cancellation, after which the loops still running are
+    /// aborted (a sync run or an outbox write cut short is redone: its lease lapses, its open
+    /// transaction rolls back, and its calendar is marked pending again); then the database
+    /// connections get [`POOL_CLOSE_TIMEOUT`].
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let handle = self.server.handle();
-        let shutdown = self.shutdown.clone();
-        let stopper = tokio::spawn(async move {
-            shutdown.cancelled().await;
-            handle.stop(true).await;
-        });
-        let result = self.server.await;
-        self.shutdown.cancel();
-        let _ = tokio::time::timeout(Duration::from_secs(1), stopper).await;
-        for worker in self.workers {
-            if tokio::time::timeout(Duration::from_secs(30), worker)
-                .await
-                .is_err()
-            {
-                tracing::warn!("a background worker did not stop within 30 s");
+        let Self {
+            server,
+            state,
+            shutdown,
+            mut loops,
+            ..
+        } = self;
+        let handle = server.handle();
+        let stopper = {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                let asked = Instant::now();
+                handle.stop(true).await;
+                asked
+            })
+        };
+        tokio::pin!(server);
+        let result = loop {
+            tokio::select! {
+                r = &mut server => break r,
+                // Logged there; the others keep running.
+                _ = loops.next_exit() => {}
             }
+        };
+        shutdown.cancel();
+        let asked = match tokio::time::timeout(Duration::from_secs(1), stopper).await {
+            Ok(Ok(asked)) => asked,
+            _ => Instant::now(),
+        };
+        let grace = Duration::from_secs(state.settings.server.shutdown_grace_secs);
+        loops.stop(asked + grace).await;
+        if let Some(syncer) = &state.syncer {
+            mark_interrupted(&state.pool, syncer.owner).await;
         }
-        if let Some(redis) = &self.state.redis {
+        if let Some(redis) = &state.redis {
             redis.quit().await;
         }
-        self.state.pool.close().await;
+        if tokio::time::timeout(POOL_CLOSE_TIMEOUT, state.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "database connections still in use at exit; left to close with the process"
+            );
+        }
         Ok(result?)
+    }
+}
+
+/// Puts the calendars whose runs were cut short (aborted loops, dropped requests) back in the queue.
+async fn mark_interrupted(pool: &PgPool, owner: uuid::Uuid) {
+    let marked = tokio::time::timeout(
+        INTERRUPTED_TIMEOUT,
+        crate::sync::state::mark_interrupted(pool, owner),
+    )
+    .await;
+    match marked {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(calendars = n, "interrupted sync runs marked pending again"),
+        Ok(Err(e)) => {
+            tracing::warn!(error.cause = %e, "interrupted sync runs not marked pending (the poll will catch up)")
+        }
+        Err(_) => tracing::warn!(
+            "interrupted sync runs not marked pending in time (the poll will catch up)"
+        ),
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Delay added after a request was processed (a client that times out has still changed state).
     pub response_delay_ms: u64,
+    /// Calendars (as they appear in the request path) the two delays above apply to; empty: all.
+    pub slow_calendars: Vec<String>,
     /// Requests per minute; beyond it, 403 rateLimitExceeded (Google's per-user quota answer).
     pub quota_per_minute: Option<u32>,
     pub push_drop_rate: f64,
@@ -41,6 +43,19 @@ pub enum Injected {
 impl Faults {
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.latency_ms)
+    }
+
+    /// Whether the delays apply to a request on `path` (`/calendar/v3/calendars/{cal}/...`).
+    pub fn slows(&self, path: &str) -> bool {
+        if self.slow_calendars.is_empty() {
+            return true;
+        }
+        let mut segments = path.split('/');
+        let calendar = segments
+            .by_ref()
+            .find(|s| *s == "calendars")
+            .and_then(|_| segments.next());
+        calendar.is_some_and(|c| self.slow_calendars.iter().any(|s| s == c))
     }
 
     /// Decides whether this request gets an injected error.
@@ -77,5 +92,23 @@ impl Faults {
             return Some(Injected::Status(503));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_can_be_limited_to_some_calendars() {
+        let all = Faults::default();
+        assert!(all.slows("/calendar/v3/calendars/primary/events"));
+        let some = Faults {
+            slow_calendars: vec!["primary".into()],
+            ..Faults::default()
+        };
+        assert!(some.slows("/calendar/v3/calendars/primary/events/abc"));
+        assert!(!some.slows("/calendar/v3/calendars/other/events"));
+        assert!(!some.slows("/calendar/v3/channels/stop"));
     }
 }

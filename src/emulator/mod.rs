@@ -140,12 +140,21 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                             let st = &mut *s;
                             let injected = faults.draw(&mut st.rng);
                             st.faults.window = faults.window.clone();
+                            let slow = faults.slows(&path);
                             (
-                                faults.latency(),
+                                if slow {
+                                    faults.latency()
+                                } else {
+                                    Duration::ZERO
+                                },
                                 injected,
                                 token::authorized(st, auth.as_deref()),
                                 faults.retry_after_secs,
-                                Duration::from_millis(faults.response_delay_ms),
+                                Duration::from_millis(if slow {
+                                    faults.response_delay_ms
+                                } else {
+                                    0
+                                }),
                             )
                         };
                         let call = if injected.is_none() && authorized {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Pushes taken into one statement at most.
@@ -24,13 +25,14 @@ pub struct PendingMarker {
 }
 
 impl PendingMarker {
-    /// Starts the marking task; it stops with `shutdown` (later marks fail, so pushes get 503).
+    /// Starts the marking task (returned, for the caller to watch); it stops with `shutdown` (later
+    /// marks fail, so pushes get 503).
     /// Calendars a mark made runnable are sent on `wake` (the local sync worker claims them at once).
     pub fn start(
         pool: PgPool,
         wake: Option<mpsc::UnboundedSender<String>>,
         shutdown: CancellationToken,
-    ) -> Self {
+    ) -> (Self, JoinHandle<()>) {
         Self::start_with_timeout(pool, wake, shutdown, MARK_TIMEOUT)
     }
 
@@ -39,10 +41,10 @@ impl PendingMarker {
         wake: Option<mpsc::UnboundedSender<String>>,
         shutdown: CancellationToken,
         timeout: Duration,
-    ) -> Self {
+    ) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 4);
-        tokio::spawn(run(pool, rx, wake, shutdown, timeout));
-        Self { tx }
+        let task = tokio::spawn(run(pool, rx, wake, shutdown, timeout));
+        (Self { tx }, task)
     }
 
     /// Marks `calendar_id` pending; Ok once the mark is committed.
@@ -140,7 +142,7 @@ mod tests {
             .acquire_timeout(Duration::from_secs(600))
             .connect_lazy(&format!("postgres://calsync@{addr}/calsync"))
             .unwrap();
-        let marker = PendingMarker::start_with_timeout(
+        let (marker, _task) = PendingMarker::start_with_timeout(
             pool,
             None,
             CancellationToken::new(),

@@ -12,6 +12,10 @@ use super::token::ChannelTokens;
 use crate::google::{GoogleClient, GoogleError, WatchRequest};
 use crate::sync::alerts::{Alert, AlertSink};
 
+/// A channel is never renewed sooner than this after it was created, whatever TTL Google granted
+/// (short: the halfway rule already spaces renewals by half the granted life; this floors the rest).
+pub const MIN_RENEW_AFTER: Duration = Duration::from_secs(3);
+
 /// Creates, renews and stops watch channels.
 #[derive(Clone)]
 pub struct ChannelManager {
@@ -113,11 +117,11 @@ impl ChannelManager {
         Ok(created)
     }
 
-    /// Renews every channel expiring within the margin, gives a channel to every active calendar
-    /// without one (marking it pending: a catch-up sync covers the gap), and stops channels of
-    /// calendars that left the config. Returns the number of channels created.
+    /// Renews every calendar whose newest channel is due (see [`next_renewal`](Self::next_renewal)),
+    /// gives a channel to every active calendar without one (marking it pending: a catch-up sync
+    /// covers the gap), and stops channels of calendars that left the config. Returns the number of
+    /// channels created.
     pub async fn reconcile(&self) -> Result<usize, ChannelError> {
-        let margin = chrono::Duration::from_std(self.margin).unwrap_or(chrono::Duration::days(1));
         for orphan in orphan_channels(&self.pool).await? {
             if let Err(e) = self.stop(&orphan).await {
                 tracing::warn!(channel = %orphan, error.cause = %e, "orphan channel not stopped");
@@ -125,7 +129,7 @@ impl ChannelManager {
         }
         expire_past(&self.pool).await?;
         let mut created = 0;
-        for cal in calendars_needing_channel(&self.pool, Utc::now() + margin).await? {
+        for cal in calendars_needing_channel(&self.pool, self.margin).await? {
             let had_live = !live_channels(&self.pool, &cal.id).await?.is_empty();
             let result = if had_live {
                 self.renew(&cal.id).await
@@ -155,15 +159,25 @@ impl ChannelManager {
         Ok(created)
     }
 
-    /// When the next channel enters its renewal window (None: no live channel).
+    /// When the next calendar's renewal is due: the earliest, over active calendars, of their newest
+    /// channel's due time (None: no calendar has a channel that expires). A channel is due
+    /// `renew_margin` before it expires, or halfway through its life when Google granted less than
+    /// twice the margin, and never sooner than [`MIN_RENEW_AFTER`] after it was created; older
+    /// channels of the same calendar (one whose stop failed) do not count.
     pub async fn next_renewal(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        let margin = chrono::Duration::from_std(self.margin).unwrap_or(chrono::Duration::days(1));
-        let next = sqlx::query_scalar!(
-            "SELECT MIN(expiration) FROM watch_channels WHERE state = 'active'"
+        sqlx::query_scalar!(
+            r#"SELECT MIN(due) FROM (
+                 SELECT MAX(GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
+                                     w.created_at + make_interval(secs => $2))) AS due
+                   FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
+                  WHERE w.state = 'active' AND c.active
+                  GROUP BY w.calendar_id
+                 HAVING bool_and(w.expiration IS NOT NULL)) newest"#,
+            self.margin.as_secs_f64(),
+            MIN_RENEW_AFTER.as_secs_f64(),
         )
         .fetch_one(&self.pool)
-        .await?;
-        Ok(next.map(|e| e - margin))
+        .await
     }
 }
 
@@ -208,10 +222,11 @@ struct NeedsChannel {
     casquette: String,
 }
 
-/// Active calendars whose newest live channel expires before `horizon` (or that have none).
+/// Active calendars with no live channel that is not yet due for renewal (the rule of
+/// [`ChannelManager::next_renewal`]; a channel without expiration never is).
 async fn calendars_needing_channel(
     pool: &PgPool,
-    horizon: DateTime<Utc>,
+    margin: Duration,
 ) -> Result<Vec<NeedsChannel>, sqlx::Error> {
     sqlx::query_as!(
         NeedsChannel,
@@ -219,9 +234,12 @@ async fn calendars_needing_channel(
             WHERE c.active
               AND NOT EXISTS (SELECT 1 FROM watch_channels w
                                WHERE w.calendar_id = c.id AND w.state = 'active'
-                                 AND (w.expiration IS NULL OR w.expiration > $1))
+                                 AND (w.expiration IS NULL
+                                      OR GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
+                                                  w.created_at + make_interval(secs => $2)) > now()))
             ORDER BY c.id"#,
-        horizon
+        margin.as_secs_f64(),
+        MIN_RENEW_AFTER.as_secs_f64(),
     )
     .fetch_all(pool)
     .await

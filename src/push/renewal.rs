@@ -1,9 +1,11 @@
 //! The renewal loop: once per cluster (advisory lock), keeps a live channel on every calendar and renews
-//! each one `renew_margin_secs` before it expires.
+//! each one `renew_margin_secs` before it expires (halfway through a life shorter than twice that).
 
 use std::time::Duration;
 
 use sqlx::Connection;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::Postgres;
 use tokio_util::sync::CancellationToken;
 
 use super::registry::ChannelManager;
@@ -27,21 +29,25 @@ pub async fn run(manager: ChannelManager, shutdown: CancellationToken) {
 }
 
 async fn lead(manager: &ChannelManager, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
-    let mut conn = manager.pool.acquire().await?;
-    let leader: bool = sqlx::query_scalar!(
-        "SELECT pg_try_advisory_lock($1) AS \"l!\"",
-        RENEWAL_LOCK_KEY
-    )
-    .fetch_one(&mut *conn)
+    let led = crate::leader::lead(&manager.pool, RENEWAL_LOCK_KEY, async |conn| {
+        renew_while_leader(manager, shutdown, conn).await
+    })
     .await?;
-    if !leader {
-        drop(conn);
+    if led.is_none() {
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
         }
-        return Ok(());
     }
+    Ok(())
+}
+
+/// The leader's loop: reconcile, sleep until the next renewal is due; ends at shutdown or on a database error.
+async fn renew_while_leader(
+    manager: &ChannelManager,
+    shutdown: &CancellationToken,
+    lock_conn: &mut PoolConnection<Postgres>,
+) -> Result<(), sqlx::Error> {
     loop {
         let sleep = match manager.reconcile().await {
             Ok(_) => match manager.next_renewal().await? {
@@ -55,13 +61,10 @@ async fn lead(manager: &ChannelManager, shutdown: &CancellationToken) -> Result<
         }
         .clamp(Duration::from_secs(1), MAX_SLEEP);
         tokio::select! {
-            _ = shutdown.cancelled() => break,
+            _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(sleep) => {}
         }
-        conn.ping().await?;
+        // The lock lives on this connection: if it died, leadership is gone.
+        lock_conn.ping().await?;
     }
-    let _ = sqlx::query_scalar!("SELECT pg_advisory_unlock($1) AS \"u!\"", RENEWAL_LOCK_KEY)
-        .fetch_one(&mut *conn)
-        .await;
-    Ok(())
 }

@@ -33,25 +33,18 @@ async fn lead(
     interval: Duration,
     shutdown: &CancellationToken,
 ) -> Result<(), sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    let leader: bool =
-        sqlx::query_scalar!("SELECT pg_try_advisory_lock($1) AS \"l!\"", POLL_LOCK_KEY)
-            .fetch_one(&mut *conn)
-            .await?;
-    if !leader {
-        drop(conn);
+    let led = crate::leader::lead(pool, POLL_LOCK_KEY, async |conn| {
+        tracing::debug!("poll scheduler: leader");
+        schedule(pool, interval, shutdown, conn).await
+    })
+    .await?;
+    if led.is_none() {
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = tokio::time::sleep(MAX_SLEEP) => {}
         }
-        return Ok(());
     }
-    tracing::debug!("poll scheduler: leader");
-    let result = schedule(pool, interval, shutdown, &mut conn).await;
-    let _ = sqlx::query_scalar!("SELECT pg_advisory_unlock($1) AS \"u!\"", POLL_LOCK_KEY)
-        .fetch_one(&mut *conn)
-        .await;
-    result
+    Ok(())
 }
 
 async fn schedule(

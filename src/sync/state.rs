@@ -221,6 +221,21 @@ pub async fn mark_pending(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx
     Ok(done.rows_affected() == 1)
 }
 
+/// Marks dirty again the calendars whose runs `owner` claimed and never finished (cut short at
+/// shutdown): their claim cleared `pending`, so otherwise only the next push or the fallback poll
+/// would run them again, and the poll never runs a calendar that has not synced yet. What a push
+/// arriving during the run does; their leases lapse as usual before anyone claims them.
+pub async fn mark_interrupted(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE sync_state SET pending = TRUE, pending_since = now()
+          WHERE lease_owner = $1 AND NOT pending",
+        owner
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Marks calendars dirty because pushes said so (the webhook's group commit: one statement for all
 /// the pushes that arrived together). While a calendar is already dirty, only `last_push_at` moves,
 /// and at most every 100 ms: a burst costs few writes.

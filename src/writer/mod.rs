@@ -3,13 +3,13 @@
 
 pub mod body;
 pub mod conflicts;
+mod inflight;
 pub mod outbox;
 pub mod process;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 use crate::config::Reminder;
 use crate::google::GoogleClient;
+use inflight::InFlight;
+use outbox::Job;
 use process::{Done, JobError};
 
 /// Channel the outbox trigger notifies.
@@ -25,6 +27,8 @@ pub const OUTBOX_CHANNEL: &str = "calsync_outbox";
 /// extended every [`HEARTBEAT`] while their Google calls are in flight.
 const LEASE: Duration = Duration::from_secs(15);
 const HEARTBEAT: Duration = Duration::from_secs(5);
+/// Backstop sweep when no NOTIFY arrives.
+const SWEEP: Duration = Duration::from_secs(5);
 
 /// Everything the writer needs.
 #[derive(Clone)]
@@ -50,60 +54,79 @@ pub struct Pass {
 }
 
 impl Writer {
-    /// Claims one batch and sends it; `Pass::claimed == 0` means the queue is empty (tests drain with this).
+    /// Claims one batch and sends it, each entry settled as soon as it finishes; `Pass::claimed == 0`
+    /// means the queue is empty (tests drain with this).
     pub async fn run_once(&self) -> Result<Pass, sqlx::Error> {
         let jobs = outbox::claim(&self.pool, self.owner, self.batch, LEASE).await?;
         let mut pass = Pass {
             claimed: jobs.len(),
             ..Pass::default()
         };
-        let results = {
-            let work = join_all(jobs.iter().map(|job| async move {
-                let result =
-                    process::process(&self.pool, &self.client, &self.default_reminders, job).await;
-                (job, result)
-            }));
-            tokio::pin!(work);
-            let ids: Vec<Uuid> = jobs.iter().map(|j| j.event_id).collect();
-            let mut beat = tokio::time::interval(HEARTBEAT);
-            beat.tick().await;
-            loop {
-                tokio::select! {
-                    r = &mut work => break r,
-                    _ = beat.tick() => {
-                        if let Err(e) = outbox::extend(&self.pool, self.owner, &ids, LEASE).await {
-                            tracing::debug!(error.cause = %e, "outbox lease heartbeat failed");
-                        }
+        let mut in_flight = InFlight::default();
+        for job in jobs {
+            self.send(&mut in_flight, job);
+        }
+        let mut beat = heartbeat();
+        let mut failed = None;
+        while !in_flight.is_empty() {
+            tokio::select! {
+                Some((job, result)) = in_flight.next() => {
+                    if let Err(e) = self.settle(&job, result, &mut pass).await {
+                        failed.get_or_insert(e);
                     }
                 }
-            }
-        };
-        for (job, result) in results {
-            self.count(&result);
-            if let Ok(Done::Created { event, casquette }) = &result {
-                self.announce(&job.calendar_id, event, casquette).await;
-            }
-            match result {
-                Ok(Done::Written | Done::Created { .. } | Done::Skipped | Done::GoogleWon)
-                | Err(JobError::Vanished) => {
-                    outbox::complete(&self.pool, job).await?;
-                    pass.written += 1;
-                }
-                Err(JobError::Google(e)) if e.is_permanent() => {
-                    tracing::warn!(calendar = %job.calendar_id, event = %job.event_id, reason = %e.short_reason(), "outbox entry parked");
-                    outbox::park(&self.pool, job, &e.to_string()).await?;
-                    pass.parked += 1;
-                }
-                Err(e) => {
-                    let delay = outbox::backoff(job.attempts);
-                    tracing::info!(calendar = %job.calendar_id, event = %job.event_id, attempts = job.attempts,
-                        retry_in_s = delay.as_secs(), error = %e, "outbox entry will be retried");
-                    outbox::retry_later(&self.pool, job, delay, &e.to_string()).await?;
-                    pass.retried += 1;
-                }
+                _ = beat.tick() => self.extend(&in_flight).await,
             }
         }
-        Ok(pass)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(pass),
+        }
+    }
+
+    fn send(&self, in_flight: &mut InFlight, job: Job) {
+        in_flight.spawn(&self.pool, &self.client, &self.default_reminders, job);
+    }
+
+    /// Keeps the leases of the entries in flight.
+    async fn extend(&self, in_flight: &InFlight) {
+        let ids = in_flight.event_ids();
+        if let Err(e) = outbox::extend(&self.pool, self.owner, &ids, LEASE).await {
+            tracing::debug!(error.cause = %e, "outbox lease heartbeat failed");
+        }
+    }
+
+    /// Records how one entry ended: completed, parked, or scheduled for a retry.
+    async fn settle(
+        &self,
+        job: &Job,
+        result: Result<Done, JobError>,
+        pass: &mut Pass,
+    ) -> Result<(), sqlx::Error> {
+        self.count(&result);
+        if let Ok(Done::Created { event, casquette }) = &result {
+            self.announce(&job.calendar_id, event, casquette).await;
+        }
+        match result {
+            Ok(Done::Written | Done::Created { .. } | Done::Skipped | Done::GoogleWon)
+            | Err(JobError::Vanished) => {
+                outbox::complete(&self.pool, job).await?;
+                pass.written += 1;
+            }
+            Err(JobError::Google(e)) if e.is_permanent() => {
+                tracing::warn!(calendar = %job.calendar_id, event = %job.event_id, reason = %e.short_reason(), "outbox entry parked");
+                outbox::park(&self.pool, job, &e.to_string()).await?;
+                pass.parked += 1;
+            }
+            Err(e) => {
+                let delay = outbox::backoff(job.attempts);
+                tracing::info!(calendar = %job.calendar_id, event = %job.event_id, attempts = job.attempts,
+                    retry_in_s = delay.as_secs(), error = %e, "outbox entry will be retried");
+                outbox::retry_later(&self.pool, job, delay, &e.to_string()).await?;
+                pass.retried += 1;
+            }
+        }
+        Ok(())
     }
 
     /// The seed's "event added" message for an event calsync just created at Google.
@@ -147,7 +170,9 @@ impl Writer {
         .inc();
     }
 
-    /// Runs until `shutdown`: drains on every NOTIFY, sweeps every few seconds as a backstop.
+    /// Runs until `shutdown`: up to `batch` entries in flight, settled as each finishes; claims again
+    /// whenever entries finish, on every NOTIFY, and every few seconds as a backstop. At shutdown it
+    /// stops claiming and waits for the entries in flight (the process aborts them at its deadline).
     pub async fn run(self, shutdown: CancellationToken) {
         let mut listener = match PgListener::connect_with(&self.pool).await {
             Ok(mut l) => l.listen(OUTBOX_CHANNEL).await.ok().map(|_| l),
@@ -156,30 +181,70 @@ impl Writer {
                 None
             }
         };
-        while !shutdown.is_cancelled() {
-            let busy = match self.run_once().await {
-                Ok(pass) => pass.claimed > 0,
-                Err(e) => {
-                    tracing::warn!(error.cause = %e, "writer: database error; retrying");
-                    false
-                }
-            };
-            if busy {
-                continue;
+        let mut in_flight = InFlight::default();
+        let mut beat = heartbeat();
+        let mut claim = true;
+        loop {
+            let stopping = shutdown.is_cancelled();
+            if stopping && in_flight.is_empty() {
+                break;
             }
-            let wait = async {
-                match &mut listener {
-                    Some(l) => {
-                        let _ = tokio::time::timeout(Duration::from_secs(5), l.try_recv()).await;
-                    }
-                    None => tokio::time::sleep(Duration::from_secs(5)).await,
-                }
-            };
+            if claim && !stopping {
+                claim = false;
+                self.claim_more(&mut in_flight).await;
+            }
             tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = wait => {}
+                Some(first) = in_flight.next() => {
+                    // Whatever else finished meanwhile is settled before claiming again.
+                    let mut finished = vec![first];
+                    while let Some(more) = in_flight.try_next() {
+                        finished.push(more);
+                    }
+                    for (job, result) in finished {
+                        if let Err(e) = self.settle(&job, result, &mut Pass::default()).await {
+                            tracing::warn!(error.cause = %e, "writer: database error; the entry will be retried");
+                        }
+                    }
+                    claim = true;
+                }
+                _ = beat.tick(), if !in_flight.is_empty() => self.extend(&in_flight).await,
+                _ = shutdown.cancelled(), if !stopping => {}
+                _ = wait_notification(&mut listener), if !stopping => claim = true,
             }
         }
         tracing::debug!("outbox writer stopped");
+    }
+
+    /// Claims as many entries as there are free slots and starts sending them.
+    async fn claim_more(&self, in_flight: &mut InFlight) {
+        let free = self.batch - in_flight.len() as i64;
+        if free <= 0 {
+            return;
+        }
+        match outbox::claim(&self.pool, self.owner, free, LEASE).await {
+            Ok(jobs) => {
+                for job in jobs {
+                    self.send(in_flight, job);
+                }
+            }
+            Err(e) => tracing::warn!(error.cause = %e, "writer: database error; retrying"),
+        }
+    }
+}
+
+/// Ticks every [`HEARTBEAT`], the first one a heartbeat from now.
+fn heartbeat() -> tokio::time::Interval {
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    beat
+}
+
+/// A NOTIFY on the outbox channel, or the backstop sweep's few seconds.
+async fn wait_notification(listener: &mut Option<PgListener>) {
+    match listener {
+        Some(l) => {
+            let _ = tokio::time::timeout(SWEEP, l.try_recv()).await;
+        }
+        None => tokio::time::sleep(SWEEP).await,
     }
 }

@@ -39,6 +39,9 @@ pub enum JobError {
     Vanished,
     #[error("google's answer was unreadable: {0}")]
     Mapping(#[from] crate::sync::mapping::MappingError),
+    /// The job's task panicked (or was cut short): retried like any transient failure.
+    #[error("the job did not complete (its task panicked)")]
+    Panicked,
 }
 
 pub async fn load(pool: &PgPool, job: &Job) -> Result<Option<LocalEvent>, sqlx::Error> {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use calsync::emulator::{Emulator, EmulatorConfig};
 use calsync::startup::{Application, Migrations};
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{TestApp, create_database, test_settings};
@@ -216,6 +217,15 @@ pub async fn spawn_synced_app(google: &Google, extra: &[(&str, &str)]) -> TestAp
     spawn_on_database(google, &db_url, &db_name, extra).await
 }
 
+/// Like [`spawn_synced_app`], with the server's task (to see when it has stopped).
+pub async fn start_synced_app(
+    google: &Google,
+    extra: &[(&str, &str)],
+) -> (TestApp, JoinHandle<anyhow::Result<()>>) {
+    let (db_url, db_name) = create_database().await;
+    start_on_database(google, &db_url, &db_name, extra).await
+}
+
 /// A second replica (or a restart) on an existing database.
 pub async fn spawn_on_database(
     google: &Google,
@@ -223,6 +233,15 @@ pub async fn spawn_on_database(
     db_name: &str,
     extra: &[(&str, &str)],
 ) -> TestApp {
+    start_on_database(google, db_url, db_name, extra).await.0
+}
+
+async fn start_on_database(
+    google: &Google,
+    db_url: &str,
+    db_name: &str,
+    extra: &[(&str, &str)],
+) -> (TestApp, JoinHandle<anyhow::Result<()>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let public = format!("http://127.0.0.1:{port}");
@@ -245,8 +264,8 @@ pub async fn spawn_on_database(
     .await
     .expect("application builds");
     let pool = app.state().pool.clone();
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let server = tokio::spawn(app.run_until_stopped());
+    let app = TestApp {
         address: public,
         port,
         pool,
@@ -257,7 +276,8 @@ pub async fn spawn_on_database(
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap(),
-    }
+    };
+    (app, server)
 }
 
 /// A `Syncer` for `app` (tests that drive runs themselves, with the workers off).

@@ -64,9 +64,14 @@ pub async fn create_database() -> (String, String) {
     conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
         .await
         .expect("create test database");
+    (database_url(&name), name)
+}
+
+/// The URL of the test database `name` (e.g. to look at it after its server stopped).
+pub fn database_url(name: &str) -> String {
     let mut url = url::Url::parse(&ADMIN_URL).expect("TEST_DATABASE_URL");
-    url.set_path(&name);
-    (url.to_string(), name)
+    url.set_path(name);
+    url.to_string()
 }
 
 /// Settings for a test: the sample config with its own database, a random port and a Redis prefix.

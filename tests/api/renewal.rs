@@ -1,0 +1,162 @@
+//! Channel renewal timing (against the emulator) and the leaders' advisory locks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use calsync::push::registry::ChannelManager;
+use calsync::push::token::ChannelTokens;
+use chrono::Utc;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection};
+
+use crate::google_env::{Google, spawn_synced_app, syncer};
+use crate::helpers::{TestApp, create_database, wait_for};
+
+/// A channel manager asking Google for `ttl` and renewing `margin` before expiry (no loop running).
+async fn manager(google: &Google, ttl: Duration, margin: Duration) -> (TestApp, ChannelManager) {
+    let app = spawn_synced_app(google, &[("CALSYNC__SERVER__WORKERS_ENABLED", "false")]).await;
+    let syncer = syncer(&app).await;
+    let manager = ChannelManager {
+        pool: app.pool.clone(),
+        client: syncer.client.clone(),
+        tokens: ChannelTokens::new("test-channel-secret"),
+        address: format!("{}/webhooks/google", app.address),
+        ttl,
+        margin,
+        alerts: Arc::new(calsync::sync::alerts::LogAlerts),
+    };
+    (app, manager)
+}
+
+async fn channels(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM watch_channels")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_granted_life_shorter_than_the_margin_is_renewed_halfway_not_every_pass() {
+    let google = Google::start().await;
+    // Google grants 10-minute channels; the margin is a day.
+    let day = Duration::from_secs(86_400);
+    let (app, m) = manager(&google, Duration::from_secs(600), day).await;
+    assert_eq!(m.reconcile().await.unwrap(), 3);
+    assert_eq!(
+        m.reconcile().await.unwrap(),
+        0,
+        "fresh channels renewed again"
+    );
+    assert_eq!(channels(&app).await, 3);
+    let ahead = m.next_renewal().await.unwrap().unwrap() - Utc::now();
+    assert!(
+        ahead > chrono::Duration::minutes(4) && ahead <= chrono::Duration::minutes(5),
+        "next renewal in {ahead}"
+    );
+}
+
+#[tokio::test]
+async fn an_old_channel_that_would_not_stop_does_not_bring_the_renewal_forward() {
+    let google = Google::start().await;
+    let (app, m) = manager(
+        &google,
+        Duration::from_secs(7 * 86_400),
+        Duration::from_secs(86_400),
+    )
+    .await;
+    assert_eq!(m.reconcile().await.unwrap(), 3);
+    // primary's previous channel, which Google would not stop: still active, expiring in an hour.
+    sqlx::query(
+        "INSERT INTO watch_channels (id, calendar_id, address, expiration, state, created_at)
+         VALUES ('old', 'primary', 'x', now() + interval '1 hour', 'active', now() - interval '7 days')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let ahead = m.next_renewal().await.unwrap().unwrap() - Utc::now();
+    assert!(ahead > chrono::Duration::days(5), "next renewal in {ahead}");
+    assert_eq!(m.reconcile().await.unwrap(), 0);
+    assert_eq!(channels(&app).await, 4);
+}
+
+const KEY: i64 = 0x7465_7374;
+
+async fn lock_is_free(db_url: &str) -> bool {
+    let mut other = PgConnection::connect(db_url).await.unwrap();
+    let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(KEY)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    free
+}
+
+#[tokio::test]
+async fn a_leader_that_fails_and_cannot_unlock_does_not_pool_its_lock() {
+    let (db_url, _) = create_database().await;
+    // One connection: a lock returned with it to the pool would be held for good.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db_url)
+        .await
+        .unwrap();
+    // The work fails inside a transaction it leaves aborted: the unlock statement fails too.
+    let led: Result<Option<()>, sqlx::Error> = calsync::leader::lead(&pool, KEY, async |conn| {
+        sqlx::query("BEGIN").execute(&mut **conn).await?;
+        sqlx::query("SELECT 1 / 0").execute(&mut **conn).await?;
+        Ok(())
+    })
+    .await;
+    assert!(led.is_err());
+    wait_for(
+        "another session to lead",
+        Duration::from_secs(5),
+        || async { lock_is_free(&db_url).await },
+    )
+    .await;
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cancelled_leader_does_not_pool_its_lock() {
+    let (db_url, _) = create_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db_url)
+        .await
+        .unwrap();
+    let leading = calsync::leader::lead(&pool, KEY, async |_| {
+        std::future::pending::<Result<(), sqlx::Error>>().await
+    });
+    let _ = tokio::time::timeout(Duration::from_millis(300), leading).await;
+    wait_for(
+        "another session to lead",
+        Duration::from_secs(5),
+        || async { lock_is_free(&db_url).await },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_leader_that_ends_well_unlocks_and_follows_another() {
+    let (db_url, _) = create_database().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db_url)
+        .await
+        .unwrap();
+    let led: Result<Option<u8>, sqlx::Error> =
+        calsync::leader::lead(&pool, KEY, async |_| Ok(7)).await;
+    assert_eq!(led.unwrap(), Some(7));
+    assert!(lock_is_free(&db_url).await);
+    // That other session now leads: this pool follows.
+    let mut other = PgConnection::connect(&db_url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(KEY)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let led: Result<Option<u8>, sqlx::Error> =
+        calsync::leader::lead(&pool, KEY, async |_| Ok(7)).await;
+    assert_eq!(led.unwrap(), None);
+}
