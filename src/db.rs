@@ -76,3 +76,25 @@ where
         }
     }
 }
+
+/// Pause after a failed LISTEN receive: the connection is down and could not be re-established,
+/// so the caller's loop would otherwise spin (and log) as fast as connections are refused.
+const LISTEN_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// Waits up to `timeout` for a notification on `listener` (or just `timeout` without one). Returns
+/// at once on a notification or when the connection was lost and re-established (notifications may
+/// have been missed: the caller re-reads its queue); after a failed reconnect it pauses first.
+pub async fn wait_notification(
+    listener: &mut Option<sqlx::postgres::PgListener>,
+    timeout: Duration,
+) {
+    match listener {
+        Some(l) => {
+            if let Ok(Err(e)) = tokio::time::timeout(timeout, l.try_recv()).await {
+                tracing::debug!(error.cause = %e, "LISTEN connection down; retrying shortly");
+                tokio::time::sleep(LISTEN_RETRY_PAUSE.min(timeout)).await;
+            }
+        }
+        None => tokio::time::sleep(timeout).await,
+    }
+}

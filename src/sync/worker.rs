@@ -97,7 +97,7 @@ pub async fn run(
                     woken.push(more);
                 }
             }
-            _ = wait_notification(&mut listener, sweep) => {}
+            _ = crate::db::wait_notification(&mut listener, sweep) => {}
         }
     }
     while let Some(done) = tasks.join_next_with_id().await {
@@ -189,15 +189,6 @@ async fn connect_listener(syncer: &Syncer, shutdown: &CancellationToken) -> Opti
             tracing::warn!(error.cause = %e, "no LISTEN connection; sweeping only");
             None
         }
-    }
-}
-
-async fn wait_notification(listener: &mut Option<PgListener>, sweep: Duration) {
-    match listener {
-        Some(l) => {
-            let _ = tokio::time::timeout(sweep, l.try_recv()).await;
-        }
-        None => tokio::time::sleep(sweep).await,
     }
 }
 

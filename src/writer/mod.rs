@@ -209,7 +209,7 @@ impl Writer {
                 }
                 _ = beat.tick(), if !in_flight.is_empty() => self.extend(&in_flight).await,
                 _ = shutdown.cancelled(), if !stopping => {}
-                _ = wait_notification(&mut listener), if !stopping => claim = true,
+                _ = crate::db::wait_notification(&mut listener, SWEEP), if !stopping => claim = true,
             }
         }
         tracing::debug!("outbox writer stopped");
@@ -237,14 +237,4 @@ fn heartbeat() -> tokio::time::Interval {
     let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     beat
-}
-
-/// A NOTIFY on the outbox channel, or the backstop sweep's few seconds.
-async fn wait_notification(listener: &mut Option<PgListener>) {
-    match listener {
-        Some(l) => {
-            let _ = tokio::time::timeout(SWEEP, l.try_recv()).await;
-        }
-        None => tokio::time::sleep(SWEEP).await,
-    }
 }

@@ -10,6 +10,7 @@ mod google_client;
 mod google_env;
 mod health;
 mod helpers;
+mod listen;
 mod lww_races;
 mod push_pipeline;
 mod redis_key;
