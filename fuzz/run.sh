@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(push_headers event_mapping event_mapping_structured config_loader)
+[ ${#targets[@]} -gt 0 ] || targets=(push_headers event_mapping event_mapping_structured config_loader recurrence)
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/calsync-fuzz-target}"
 export SQLX_OFFLINE=true   # the sqlx::query! macros read ../.sqlx

@@ -37,12 +37,23 @@ pub fn instances(
     let now = Utc::now();
     let from = from.unwrap_or(now - chrono::Duration::days(366));
     let until = until.unwrap_or(now + chrono::Duration::days(366));
-    let Ok(starts) = crate::recurrence::occurrences(first, end - first, tz, &lines, from, until)
-    else {
+    let series = crate::recurrence::Series {
+        first,
+        duration: end - first,
+        tz,
+        lines: &lines,
+    };
+    // Google caps what one list answer expands; the emulator bounds it by work as calsync does.
+    let mut budget = crate::recurrence::Budget::new(std::time::Duration::from_secs(1), 1_000_000);
+    let limits = crate::recurrence::Limits {
+        per_series: 2_000,
+        walk: 100_000,
+    };
+    let Ok(expansion) = crate::recurrence::expand(series, from, until, limits, &mut budget) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for start in starts {
+    for start in expansion.starts {
         let suffix = if all_day {
             start.format("%Y%m%d").to_string()
         } else {

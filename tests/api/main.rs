@@ -13,6 +13,7 @@ mod helpers;
 mod listen;
 mod lww_races;
 mod push_pipeline;
+mod recurrence_limits;
 mod redis_key;
 mod renewal;
 mod shutdown;

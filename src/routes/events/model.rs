@@ -137,19 +137,11 @@ pub fn patched_status(v: &Value) -> Result<&str, ApiError> {
     )))
 }
 
-/// Checks recurrence lines.
+/// Checks recurrence lines with the RRULE parser; the error names the line (`recurrence[i]`).
 pub fn recurrence(lines: &[String]) -> Result<(), ApiError> {
-    for l in lines {
-        if !["RRULE:", "EXRULE:", "RDATE", "EXDATE"]
-            .iter()
-            .any(|p| l.starts_with(p))
-        {
-            return Err(ApiError::BadRequest(
-                "recurrence: each line must start with RRULE:, EXRULE:, RDATE or EXDATE".into(),
-            ));
-        }
-    }
-    Ok(())
+    crate::recurrence::check_lines(lines)
+        .map(|_| ())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// One stored event, as the API shows it.

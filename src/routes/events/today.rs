@@ -1,5 +1,8 @@
 //! `GET /api/v1/events/today?casquette=…`: the seed's `get_todays_events`, in each calendar's time zone,
 //! recurring series expanded with their exceptions and cancellations applied.
+//!
+//! Expansion runs off the async workers (`spawn_blocking`) under one work budget and deadline per
+//! request; a series that is cut is listed under `truncated` with the reason.
 
 use std::collections::HashSet;
 
@@ -12,7 +15,7 @@ use super::super::AppState;
 use super::super::auth::Admin;
 use super::model::EventRecord;
 use crate::error::ApiError;
-use crate::recurrence::{occurrences, start_of_day};
+use crate::recurrence::{Budget, Limits, Series, expand as expand_series, start_of_day};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +35,7 @@ pub async fn today(
     {
         return Err(ApiError::BadRequest(format!("unknown casquette {role:?}")));
     }
-    let mut out: Vec<(DateTime<Utc>, Value)> = Vec::new();
+    let mut days: Vec<Day> = Vec::new();
     // Each calendar's zone: the config's, else the one Google reported at the last sync.
     let calendars = sqlx::query!(
         "SELECT id, time_zone FROM calendars WHERE active AND ($1::text IS NULL OR casquette = $1) ORDER BY id",
@@ -58,10 +61,11 @@ pub async fn today(
             EventRecord,
             r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
                       start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
-                      status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+                      CASE WHEN deleted_at IS NULL THEN status ELSE 'cancelled' END AS "status!",
+                      etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
                  FROM events
                 WHERE calendar_id = $1 AND (
-                      recurrence IS NOT NULL
+                      (recurrence IS NOT NULL AND deleted_at IS NULL)
                    OR recurring_event_id IS NOT NULL
                    OR (deleted_at IS NULL AND start_at < $3 AND end_at > $2)
                    OR (deleted_at IS NULL AND start_date <= $4 AND end_date > $4))"#,
@@ -72,8 +76,57 @@ pub async fn today(
         )
         .fetch_all(&state.pool)
         .await?;
+        days.push(Day {
+            tz,
+            day,
+            from,
+            until,
+            rows,
+        });
+    }
+    // Expansion is CPU work with a bounded cost: off the async workers, one budget for the request.
+    let work = tokio::task::spawn_blocking(move || {
+        let mut budget = Budget::new(EXPANSION_TIME, EXPANSION_STEPS);
+        let mut out = Agenda::default();
+        for d in &days {
+            d.collect(&mut budget, &mut out);
+        }
+        out
+    });
+    let mut out = tokio::time::timeout(EXPANSION_TIME * 2, work)
+        .await
+        .map_err(|_| ApiError::Unavailable(anyhow::anyhow!("recurrence expansion timed out")))?
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("expansion task: {e}")))?;
+    out.items.sort_by_key(|(k, _)| *k);
+    let items: Vec<Value> = out.items.into_iter().map(|(_, v)| v).collect();
+    Ok(HttpResponse::Ok().json(json!({"items": items, "truncated": out.truncated})))
+}
+
+/// Time and steps one `/today` request may spend expanding series (well under a second in practice).
+const EXPANSION_TIME: std::time::Duration = std::time::Duration::from_millis(1500);
+const EXPANSION_STEPS: u64 = 2_000_000;
+
+/// One calendar's day: its zone, the day's bounds and the rows that may fall in it.
+struct Day {
+    tz: chrono_tz::Tz,
+    day: NaiveDate,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    rows: Vec<EventRecord>,
+}
+
+/// What the day holds, and the series that could not be listed whole.
+#[derive(Default)]
+struct Agenda {
+    items: Vec<(DateTime<Utc>, Value)>,
+    truncated: Vec<Value>,
+}
+
+impl Day {
+    fn collect(&self, budget: &mut Budget, out: &mut Agenda) {
         // Instances that replace an occurrence of a series (moved or cancelled), by series.
-        let replaced: HashSet<(String, String)> = rows
+        let replaced: HashSet<(String, String)> = self
+            .rows
             .iter()
             .filter_map(|r| {
                 Some((
@@ -82,21 +135,17 @@ pub async fn today(
                 ))
             })
             .collect();
-        for r in &rows {
+        for r in &self.rows {
             let live = r.status != "cancelled";
             if r.recurrence.is_some() {
-                if !live {
-                    continue;
+                if live {
+                    expand(r, self, budget, &replaced, out);
                 }
-                expand(r, tz, from, until, &replaced, &mut out);
-            } else if live && overlaps(r, from, until, day) {
-                out.push((sort_key(r, from), r.to_json()));
+            } else if live && overlaps(r, self.from, self.until, self.day) {
+                out.items.push((sort_key(r, self.from), r.to_json()));
             }
         }
     }
-    out.sort_by_key(|(k, _)| *k);
-    let items: Vec<Value> = out.into_iter().map(|(_, v)| v).collect();
-    Ok(HttpResponse::Ok().json(json!({"items": items})))
 }
 
 fn overlaps(r: &EventRecord, from: DateTime<Utc>, until: DateTime<Utc>, day: NaiveDate) -> bool {
@@ -121,12 +170,12 @@ fn normalise(original: &str) -> String {
 /// Adds the occurrences of series `r` within [from, until) to `out`, skipping replaced ones.
 fn expand(
     r: &EventRecord,
-    cal_tz: chrono_tz::Tz,
-    from: DateTime<Utc>,
-    until: DateTime<Utc>,
+    day: &Day,
+    budget: &mut Budget,
     replaced: &HashSet<(String, String)>,
-    out: &mut Vec<(DateTime<Utc>, Value)>,
+    out: &mut Agenda,
 ) {
+    let (cal_tz, from, until) = (day.tz, day.from, day.until);
     // A series not at Google yet has no exceptions; its occurrences carry an empty series id.
     let series = r.external_id.as_deref().unwrap_or_default();
     let tz: chrono_tz::Tz = r
@@ -144,11 +193,27 @@ fn expand(
         ),
         _ => return,
     };
-    let Ok(starts) = occurrences(first, duration, tz, &lines, from, until) else {
-        tracing::warn!(event = %r.id, "unreadable recurrence rule; series skipped");
-        return;
+    let shape = Series {
+        first,
+        duration,
+        tz,
+        lines: &lines,
     };
-    for start in starts {
+    let expansion = match expand_series(shape, from, until, Limits::DAY, budget) {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::warn!(event = %r.id, line = ?e.index, "unreadable recurrence rule; series skipped");
+            out.truncated
+                .push(json!({"id": r.id, "reason": "unreadable_rule"}));
+            return;
+        }
+    };
+    if let Some(cut) = expansion.cut {
+        tracing::warn!(event = %r.id, reason = cut.as_str(), "recurring series cut short");
+        out.truncated
+            .push(json!({"id": r.id, "reason": cut.as_str()}));
+    }
+    for start in expansion.starts {
         let key = if all_day {
             start.with_timezone(&tz).format("%Y%m%d").to_string()
         } else {
@@ -178,6 +243,6 @@ fn expand(
                 );
             }
         }
-        out.push((start, v));
+        out.items.push((start, v));
     }
 }
