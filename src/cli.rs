@@ -50,6 +50,7 @@ pub enum Command {
         #[arg(long, value_name = "MINUTES")]
         max_age_minutes: Option<u64>,
     },
+    #[cfg(feature = "emulator")]
     /// Run the Google Calendar emulator on its own.
     Emulator {
         /// Listen address.
@@ -62,6 +63,7 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    #[cfg(feature = "emulator")]
     /// Emulator + server + the three role calendars, with changes made at "Google" every few seconds.
     Demo {
         /// Stop after this many changes (runs until ctrl-c otherwise).
@@ -71,6 +73,7 @@ pub enum Command {
         #[arg(long, default_value_t = 4)]
         every: u64,
     },
+    #[cfg(feature = "emulator")]
     /// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a table.
     Bench {
         /// A small run (seconds), for smoke tests.

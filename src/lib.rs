@@ -2,20 +2,19 @@
 
 pub mod admin_auth;
 pub mod background;
+#[cfg(feature = "emulator")]
 pub mod bench;
 pub mod calendars;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
-pub mod emulator;
 pub mod error;
 pub mod google;
 pub mod leader;
 pub mod metrics;
 pub mod notify;
 pub mod push;
-pub mod recurrence;
 pub mod redis_health;
 pub mod retry;
 pub mod routes;
@@ -25,3 +24,10 @@ pub mod status;
 pub mod sync;
 pub mod telemetry;
 pub mod writer;
+
+/// The recurrence expander, its own crate (`crates/calsync-recurrence`).
+pub use calsync_recurrence as recurrence;
+
+/// The Google Calendar emulator, its own crate (`crates/calsync-emulator`); only with the `emulator` feature.
+#[cfg(feature = "emulator")]
+pub use calsync_emulator as emulator;

@@ -3,6 +3,7 @@
 mod admin_token;
 mod auth;
 mod channels;
+#[cfg(feature = "emulator")]
 mod demo;
 mod healthcheck;
 mod serve;
@@ -57,6 +58,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Sync { calendar, full } => sync::run(load(&cli)?, calendar.clone(), *full).await,
         Command::Channels { command } => channels::run(load(&cli)?, command).await,
         Command::Auth { command } => auth::run(load(&cli)?, command).await,
+        #[cfg(feature = "emulator")]
         Command::Emulator {
             bind,
             write_credentials,
@@ -68,6 +70,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(Failure::Runtime)
         }
+        #[cfg(feature = "emulator")]
         Command::Bench { quick } => {
             let settings = load(&cli)?;
             crate::telemetry::init(settings.telemetry.log_format, true);
@@ -80,6 +83,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .await
                 .map_err(Failure::Runtime)
         }
+        #[cfg(feature = "emulator")]
         Command::Demo { changes, every } => demo::run(load(&cli)?, *changes, *every).await,
     }
 }

@@ -37,19 +37,19 @@ pub fn instances(
     let now = Utc::now();
     let from = from.unwrap_or(now - chrono::Duration::days(366));
     let until = until.unwrap_or(now + chrono::Duration::days(366));
-    let series = crate::recurrence::Series {
+    let series = calsync_recurrence::Series {
         first,
         duration: end - first,
         tz,
         lines: &lines,
     };
     // Google caps what one list answer expands; the emulator bounds it by work as calsync does.
-    let mut budget = crate::recurrence::Budget::new(std::time::Duration::from_secs(1), 1_000_000);
-    let limits = crate::recurrence::Limits {
+    let mut budget = calsync_recurrence::Budget::new(std::time::Duration::from_secs(1), 1_000_000);
+    let limits = calsync_recurrence::Limits {
         per_series: 2_000,
         walk: 100_000,
     };
-    let Ok(expansion) = crate::recurrence::expand(series, from, until, limits, &mut budget) else {
+    let Ok(expansion) = calsync_recurrence::expand(series, from, until, limits, &mut budget) else {
         return Vec::new();
     };
     let mut out = Vec::new();
