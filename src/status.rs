@@ -162,10 +162,8 @@ pub async fn full(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
     Ok(snap)
 }
 
-/// Prometheus gauges from a snapshot (appended to the registry's counters and histograms).
-pub fn render_gauges(snap: &Snapshot, now: DateTime<Utc>) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
+/// Sets the gauges read from the database (channels, outbox, conflicts) in `metrics`.
+pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metrics::Metrics) {
     let live: Vec<&CalendarStatus> = snap
         .calendars
         .iter()
@@ -174,46 +172,38 @@ pub fn render_gauges(snap: &Snapshot, now: DateTime<Utc>) -> String {
                 && c.channel_expires.is_some_and(|e| e > now)
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "# HELP calsync_channels_live Calendars with a live watch channel.\n# TYPE calsync_channels_live gauge\ncalsync_channels_live {}",
-        live.len()
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    metrics.set_gauges(
+        "calsync_channels_live",
+        "Calendars with a live watch channel.",
+        &[(vec![], count(live.len()))],
     );
-    let _ = writeln!(
-        out,
-        "# HELP calsync_channel_expiry_seconds Seconds until each calendar's live channel expires.\n# TYPE calsync_channel_expiry_seconds gauge"
+    let expiries: Vec<_> = live
+        .iter()
+        .filter_map(|c| {
+            let exp = c.channel_expires?;
+            let labels = vec![("calendar", c.id.clone()), ("role", c.role.clone())];
+            Some((labels, (exp - now).num_seconds()))
+        })
+        .collect();
+    metrics.set_gauges(
+        "calsync_channel_expiry_seconds",
+        "Seconds until each calendar's live channel expires.",
+        &expiries,
     );
-    for c in &live {
-        if let Some(exp) = c.channel_expires {
-            let _ = writeln!(
-                out,
-                "calsync_channel_expiry_seconds{{calendar=\"{}\",role=\"{}\"}} {}",
-                escape(&c.id),
-                escape(&c.role),
-                (exp - now).num_seconds()
-            );
-        }
-    }
-    let _ = writeln!(
-        out,
-        "# HELP calsync_outbox_depth Local changes waiting to reach Google (parked ones excluded).\n# TYPE calsync_outbox_depth gauge\ncalsync_outbox_depth {}",
-        snap.outbox_depth
+    metrics.set_gauges(
+        "calsync_outbox_depth",
+        "Local changes waiting to reach Google (parked ones excluded).",
+        &[(vec![], snap.outbox_depth)],
     );
-    let _ = writeln!(
-        out,
-        "# HELP calsync_outbox_parked Local changes Google refused (400), kept for an operator.\n# TYPE calsync_outbox_parked gauge\ncalsync_outbox_parked {}",
-        snap.outbox_parked
+    metrics.set_gauges(
+        "calsync_outbox_parked",
+        "Local changes Google refused (400), kept for an operator.",
+        &[(vec![], snap.outbox_parked)],
     );
-    let _ = writeln!(
-        out,
-        "# HELP calsync_conflicts_open Last-write-wins conflicts waiting for a choice.\n# TYPE calsync_conflicts_open gauge\ncalsync_conflicts_open {}",
-        snap.conflicts.len()
+    metrics.set_gauges(
+        "calsync_conflicts_open",
+        "Last-write-wins conflicts waiting for a choice.",
+        &[(vec![], count(snap.conflicts.len()))],
     );
-    out
-}
-
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }

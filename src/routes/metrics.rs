@@ -1,19 +1,19 @@
-//! `GET /metrics`: Prometheus text format; counters and histograms from the registry, gauges read
-//! from the database at scrape time (channels, outbox, conflicts).
+//! `GET /metrics`: OpenMetrics text; counters and histograms from the registry, gauges read from the
+//! database at scrape time (channels, outbox, conflicts).
 
 use actix_web::{HttpResponse, web};
 
 use super::AppState;
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let mut body = state.metrics.render();
     match crate::status::gauges(&state.pool).await {
-        Ok(snap) => body.push_str(&crate::status::render_gauges(&snap, chrono::Utc::now())),
+        Ok(snap) => crate::status::record_gauges(&snap, chrono::Utc::now(), &state.metrics),
         Err(e) => {
             tracing::warn!(error.cause = %e, "metrics: database gauges unavailable");
+            state.metrics.clear_gauges();
         }
     }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(body)
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(state.metrics.render())
 }

@@ -78,12 +78,15 @@ async fn readyz_is_503_while_postgres_is_unreachable_and_recovers() {
 }
 
 #[tokio::test]
-async fn metrics_are_prometheus_text() {
+async fn metrics_are_openmetrics_text() {
     let app = spawn_app().await;
     let resp = app.get("/metrics").await;
     assert_eq!(resp.status(), 200);
     let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(ctype.starts_with("text/plain"), "{ctype}");
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("# TYPE calsync_outbox_depth gauge"), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
 }
 
 #[tokio::test]

@@ -54,7 +54,8 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
     let text = app.get("/metrics").await.text().await.unwrap();
     for needle in [
         "calsync_sync_runs_total{calendar=\"primary\",role=\"medecin\",trigger=\"push\",outcome=\"ok\"}",
-        "calsync_sync_run_seconds_bucket{trigger=\"push\",le=",
+        // prometheus-client writes `le` first: label order carries no meaning in the format.
+        "calsync_sync_run_seconds_bucket{le=\"+Inf\",trigger=\"push\"}",
         "calsync_push_to_db_seconds_count ",
         "calsync_webhook_notifications_total{verdict=\"accepted\"}",
         "calsync_webhook_notifications_total{verdict=\"sync\"} 3",
