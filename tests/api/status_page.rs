@@ -1,11 +1,11 @@
-//! The status page in headless Chromium (driven over WebDriver by chromedriver): sign in with the
+//! The status page in headless Chromium (driven over WebDriver by chromedriver, through `fantoccini`): sign in with the
 //! admin token, the three calendars with their channels, a screenshot, and a conflict resolved from
 //! its button. Also: `/metrics` exposes every family the Grafana dashboard charts.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::google_env::{CALENDARS, Google, spawn_synced_app};
 use crate::helpers::TestApp;
@@ -71,12 +71,10 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
     }
 }
 
-/// chromedriver on a free port, killed with the test.
+/// chromedriver on a free port, killed with the test, driven through `fantoccini`'s WebDriver client.
 struct Driver {
     _child: tokio::process::Child,
-    url: String,
-    http: reqwest::Client,
-    session: String,
+    client: fantoccini::Client,
 }
 
 impl Driver {
@@ -94,77 +92,53 @@ impl Driver {
             .spawn()
             .expect("chromedriver (Debian package chromium-driver; .ci/run installs it)");
         let url = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         "--window-size=1200,900", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--no-first-run"]}),
+        );
         let start = Instant::now();
-        while http.get(format!("{url}/status")).send().await.is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "chromedriver did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,900"]}}}});
-        let resp: Value = http
-            .post(format!("{url}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let session = resp["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {resp}"))
-            .to_string();
+        let client = loop {
+            // chromedriver listens a moment after it starts; plain HTTP on loopback.
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match fantoccini::ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) => {
+                    assert!(
+                        start.elapsed() < Duration::from_secs(20),
+                        "chromedriver did not start: {e}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        };
         Self {
             _child: child,
-            url,
-            http,
-            session,
+            client,
         }
-    }
-
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let url = format!("{}/session/{}{path}", self.url, self.session);
-        let req = self.http.request(method.clone(), url);
-        let req = if body.is_null() { req } else { req.json(&body) };
-        let v: Value = req.send().await.unwrap().json().await.unwrap();
-        assert!(v["value"].get("error").is_none(), "{path}: {v}");
-        v["value"].clone()
     }
 
     async fn go(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", json!({"url": url}))
-            .await;
+        self.client.goto(url).await.unwrap();
     }
 
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .cmd(
-                reqwest::Method::POST,
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .unwrap()
-            .to_string()
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
     }
 
     async fn source(&self) -> String {
-        self.cmd(reqwest::Method::GET, "/source", Value::Null)
-            .await
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.client.source().await.unwrap()
     }
 }
 
@@ -204,21 +178,13 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
     )
     .unwrap();
     let input = driver.find("input[name=token]").await;
+    input.send_keys(&token).await.unwrap();
     driver
-        .cmd(
-            reqwest::Method::POST,
-            &format!("/element/{input}/value"),
-            json!({"text": token}),
-        )
-        .await;
-    let submit = driver.find("form button[type=submit]").await;
-    driver
-        .cmd(
-            reqwest::Method::POST,
-            &format!("/element/{submit}/click"),
-            json!({}),
-        )
-        .await;
+        .find("form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
 
     let mut page = driver.source().await;
     let start = Instant::now();
@@ -239,13 +205,7 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
     );
     assert!(page.contains("Open conflicts (1)"), "{page}");
     assert!(page.contains("<svg id=\"delays\""), "the delay chart");
-    let shot = driver
-        .cmd(reqwest::Method::GET, "/screenshot", Value::Null)
-        .await;
-    use base64::Engine as _;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot.as_str().unwrap())
-        .unwrap();
+    let png = driver.client.screenshot().await.unwrap();
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
         "a real screenshot"
@@ -254,14 +214,12 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
     std::fs::write(&out, &png).unwrap();
     eprintln!("screenshot: {}", out.display());
 
-    let keep_google = driver.find("button[value=google]").await;
     driver
-        .cmd(
-            reqwest::Method::POST,
-            &format!("/element/{keep_google}/click"),
-            json!({}),
-        )
-        .await;
+        .find("button[value=google]")
+        .await
+        .click()
+        .await
+        .unwrap();
     let start = Instant::now();
     while !driver.source().await.contains("Open conflicts (0)") {
         assert!(
@@ -279,7 +237,7 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
     .unwrap();
     assert_eq!(resolution.as_deref(), Some("google"));
     assert_eq!(summary.as_deref(), Some("Google's title"));
-    let _ = driver.cmd(reqwest::Method::DELETE, "", Value::Null).await;
+    let _ = driver.client.close().await;
 }
 
 #[tokio::test]
