@@ -20,6 +20,7 @@ mod status_page;
 mod sync_engine;
 mod telegram_server;
 mod webhook;
+mod write_checks;
 mod write_contract;
 mod writer;
 mod writer_loop;
