@@ -47,6 +47,23 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Conflict("the resource already exists".into())
             }
+            // 22021 character_not_in_repertoire (NUL in text), 22P05 untranslatable_character
+            // (\u0000 in jsonb): text PostgreSQL refuses, a client's mistake. Handlers name the
+            // field first; this is the backstop for the ones they do not check.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                Self::BadRequest(
+                    "a text value contains a character that cannot be stored (NUL)".into(),
+                )
+            }
+            // The write contract's own refusals (its messages name the column, never a value).
+            sqlx::Error::Database(db)
+                if db.code().as_deref() == Some("23514")
+                    && db.message().starts_with("calsync: ") =>
+            {
+                Self::BadRequest(db.message().trim_start_matches("calsync: ").to_string())
+            }
             _ if crate::db::is_transient(&e) || is_statement_timeout(&e) => {
                 Self::Unavailable(e.into())
             }

@@ -5,6 +5,7 @@ pub mod auth;
 mod conflicts;
 pub mod events;
 mod health;
+mod input;
 mod metrics;
 mod status_page;
 mod sync_api;

@@ -10,6 +10,7 @@ mod google_client;
 mod google_env;
 mod health;
 mod helpers;
+mod input_checks;
 mod listen;
 mod lww_races;
 mod push_pipeline;
