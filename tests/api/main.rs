@@ -2,6 +2,7 @@
 
 mod auth_login;
 mod cli;
+mod conflict_resolve;
 mod events_api;
 #[path = "../notify/fake_telegram.rs"]
 #[allow(dead_code)]
