@@ -11,6 +11,10 @@ use tokio::sync::Mutex;
 use super::error::GoogleError;
 use crate::retry::{Attempt, RetryPolicy, retry};
 
+/// After the token endpoint refuses the credentials, callers get [`GoogleError::CredentialsOnHold`]
+/// for this long instead of a new request each (an explicit sync lifts the hold at once).
+pub const CREDENTIAL_HOLD: Duration = Duration::from_secs(60);
+
 /// Refresh this long before the access token expires.
 const EARLY: chrono::Duration = chrono::Duration::seconds(60);
 const SCOPE: &str = "https://www.googleapis.com/auth/calendar";
@@ -45,6 +49,8 @@ pub struct TokenProvider {
     token_url: String,
     source: Mutex<Source>,
     cached: Mutex<Option<Cached>>,
+    /// When the token endpoint last refused the credentials (invalid_grant or another refusal).
+    refused_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for TokenProvider {
@@ -132,6 +138,7 @@ impl TokenProvider {
                 refresh_token,
             }),
             cached: Mutex::new(cached),
+            refused_at: std::sync::Mutex::default(),
         })
     }
 
@@ -166,6 +173,7 @@ impl TokenProvider {
                 subject: subject.map(str::to_string),
             }),
             cached: Mutex::new(None),
+            refused_at: std::sync::Mutex::default(),
         })
     }
 
@@ -185,11 +193,66 @@ impl TokenProvider {
         {
             return Ok(c.token.clone());
         }
-        // Holding the lock makes concurrent callers wait for this one refresh.
-        let fresh = self.refresh().await?;
+        // Holding the lock makes concurrent callers wait for this one refresh, and see its refusal.
+        if let Some(left) = self.hold_left() {
+            return Err(GoogleError::CredentialsOnHold(left));
+        }
+        let fresh = match self.refresh().await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                if matches!(e, GoogleError::InvalidGrant | GoogleError::Credentials(_)) {
+                    *self.refused() = Some(std::time::Instant::now());
+                }
+                return Err(e);
+            }
+        };
         let token = fresh.token.clone();
         *cached = Some(fresh);
         Ok(token)
+    }
+
+    fn refused(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
+        self.refused_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What is left of the hold after a refusal, if one is running.
+    fn hold_left(&self) -> Option<Duration> {
+        let at = (*self.refused())?;
+        CREDENTIAL_HOLD
+            .checked_sub(at.elapsed())
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Lifts the hold (an explicit sync: the operator says the credentials work again) and, for a
+    /// user token, re-reads its file: `calsync auth login` may have written a new refresh token.
+    pub async fn resume(&self) {
+        *self.refused() = None;
+        let replaced = {
+            let mut source = self.source.lock().await;
+            match &mut *source {
+                Source::User {
+                    path,
+                    file,
+                    refresh_token,
+                    ..
+                } => match read_json(path).map(|f| (text(&f, "refresh_token"), f)) {
+                    Ok((Some(token), fresh)) if token != *refresh_token => {
+                        *refresh_token = token;
+                        *file = fresh;
+                        true
+                    }
+                    _ => false,
+                },
+                Source::ServiceAccount { .. } => false,
+            }
+        };
+        // The source lock is released first: `token()` takes `cached`, then `source`.
+        if replaced {
+            *self.cached.lock().await = None;
+            tracing::info!("token file re-read: a new refresh token is in use");
+        }
     }
 
     /// Drops `rejected` (a 401 answered it) so the next `token()` refreshes — unless someone already did.

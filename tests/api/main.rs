@@ -3,6 +3,7 @@
 mod auth_login;
 mod cli;
 mod conflict_resolve;
+mod credentials_resume;
 mod events_api;
 #[path = "../notify/fake_telegram.rs"]
 #[allow(dead_code)]
