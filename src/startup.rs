@@ -141,6 +141,7 @@ impl Application {
             notifier,
             channel_cache: Arc::default(),
             marker,
+            signins: Arc::default(),
         };
         let mut app = Self::with_state(state, listener, shutdown)?;
         app.loops.adopt("push marker", marker_task);

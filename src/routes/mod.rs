@@ -42,6 +42,8 @@ pub struct AppState {
     pub channel_cache: Arc<crate::push::cache::ChannelCache>,
     /// Group commit of the webhook's pending marks.
     pub marker: crate::push::marker::PendingMarker,
+    /// Admin sign-ins: token policy, failures limited per client address.
+    pub signins: Arc<crate::signin::SignInGuard>,
 }
 
 /// Mounts every route.

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::AppState;
+use crate::signin::Denied;
 use crate::status::{DelayPoint, Snapshot};
 
 const COOKIE: &str = "calsync_admin";
@@ -19,23 +20,38 @@ fn esc(s: &str) -> String {
     crate::notify::escape_html(s)
 }
 
-/// The admin token from `Authorization: Bearer` or the login cookie, if valid.
-fn signed_in(req: &HttpRequest, state: &AppState) -> bool {
-    let Some(secret) = state.settings.admin.jwt_secret.as_ref() else {
-        return false;
-    };
+/// Whether the admin token from `Authorization: Bearer` or the login cookie is valid; `Limited`
+/// when this address failed too often (the token is not even checked then).
+fn sign_in(req: &HttpRequest, state: &AppState) -> Result<bool, Denied> {
     let header_token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let token = header_token.or_else(|| req.cookie(COOKIE).map(|c| c.value().to_string()));
-    token.is_some_and(|t| crate::admin_auth::verify(secret.expose(), t.trim()).is_ok())
+    let Some(token) = header_token.or_else(|| req.cookie(COOKIE).map(|c| c.value().to_string()))
+    else {
+        return Ok(false);
+    };
+    let peer = req.peer_addr().map(|a| a.ip());
+    match state
+        .signins
+        .check(&state.settings.admin, peer, &token, "status page")
+    {
+        Ok(_) => Ok(true),
+        Err(Denied::Limited) => Err(Denied::Limited),
+        Err(_) => Ok(false),
+    }
 }
 
-/// A form post must come from this page: SameSite=Strict cookie, and an Origin (when sent) equal to Host.
-fn same_origin(req: &HttpRequest) -> bool {
+fn signed_in(req: &HttpRequest, state: &AppState) -> bool {
+    matches!(sign_in(req, state), Ok(true))
+}
+
+/// A form post must come from this page: SameSite=Strict cookie, and an Origin (when sent) equal
+/// to the configured public URL's (scheme, host and port), or else to `http://` and the request's
+/// own `Host` (never `X-Forwarded-Host`, which any client can send).
+fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
     let Some(origin) = req
         .headers()
         .get(header::ORIGIN)
@@ -43,14 +59,30 @@ fn same_origin(req: &HttpRequest) -> bool {
     else {
         return true;
     };
-    let host = req.connection_info().host().to_string();
-    url::Url::parse(origin).is_ok_and(|u| {
-        let o = match u.port() {
-            Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
-            None => u.host_str().unwrap_or_default().to_string(),
-        };
-        o == host
-    })
+    let expected = match &state.settings.server.public_url {
+        Some(public) => url::Url::parse(public).ok(),
+        None => req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| url::Url::parse(&format!("http://{h}")).ok()),
+    };
+    match (url::Url::parse(origin), expected) {
+        (Ok(o), Some(e)) => o.origin().is_tuple() && o.origin() == e.origin(),
+        _ => false,
+    }
+}
+
+fn too_many() -> HttpResponse {
+    let mut resp = html(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        "calsync: sign in",
+        "<h1>calsync</h1><p class=\"bad\">Too many failed sign-ins from this address; retry in a minute.</p>",
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&crate::signin::WINDOW.as_secs().to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 fn html(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
@@ -87,8 +119,10 @@ fn login_page(message: Option<&str>) -> HttpResponse {
 }
 
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !signed_in(&req, &state) {
-        return login_page(None);
+    match sign_in(&req, &state) {
+        Ok(true) => {}
+        Ok(false) => return login_page(None),
+        Err(_) => return too_many(),
     }
     match crate::status::full(&state.pool).await {
         Ok(snap) => html(
@@ -255,14 +289,24 @@ pub async fn login(
     state: web::Data<AppState>,
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
-    let Some(secret) = state.settings.admin.jwt_secret.as_ref() else {
-        return login_page(Some(
-            "The admin API is disabled: ADMIN_JWT_SECRET is not set.",
-        ));
-    };
     let token = form.token.trim();
-    if crate::admin_auth::verify(secret.expose(), token).is_err() {
-        return login_page(Some("That token is not valid (wrong key or expired)."));
+    let peer = req.peer_addr().map(|a| a.ip());
+    match state
+        .signins
+        .check(&state.settings.admin, peer, token, "login")
+    {
+        Ok(_) => {}
+        Err(Denied::Disabled) => {
+            return login_page(Some(
+                "The admin API is disabled: ADMIN_JWT_SECRET is not set.",
+            ));
+        }
+        Err(Denied::Limited) => return too_many(),
+        Err(Denied::Refused(_)) => {
+            return login_page(Some(
+                "That token is not valid (wrong key, expired or revoked).",
+            ));
+        }
     }
     let secure = req.connection_info().scheme() == "https";
     let cookie = Cookie::build(COOKIE, token.to_string())
@@ -300,7 +344,7 @@ pub async fn resolve(
     if !signed_in(&req, &state) {
         return login_page(None);
     }
-    if !same_origin(&req) {
+    if !same_origin(&req, &state) {
         return HttpResponse::Forbidden().body("cross-origin form refused");
     }
     let Ok(id) = path.parse::<uuid::Uuid>() else {

@@ -1,5 +1,6 @@
 //! Black-box tests of the calsync server: real HTTP, a real PostgreSQL database per test, real Redis.
 
+mod admin_tokens;
 mod auth_login;
 mod cli;
 mod conflict_resolve;
