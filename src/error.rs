@@ -19,6 +19,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("too many failed sign-ins from this address; retry in a minute")]
     TooManyRequests,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -35,6 +37,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::TooManyRequests => "rate_limited",
+            Self::RequestTimeout => "request_timeout",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -89,6 +92,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -101,6 +105,10 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if matches!(self, Self::RequestTimeout) {
+            // The rest of the body may never come: the connection is not reused.
+            resp.force_close();
         }
         if matches!(self, Self::TooManyRequests) {
             resp.insert_header(("Retry-After", crate::signin::WINDOW.as_secs().to_string()));

@@ -68,6 +68,13 @@ impl SignInGuard {
         }
     }
 
+    /// Whether `peer` used up its failures for this minute (checked before reading a body).
+    pub fn is_limited(&self, admin: &AdminSettings, peer: Option<IpAddr>) -> bool {
+        peer.is_some_and(|ip| {
+            self.failures_of(ip, Instant::now()) >= admin.max_failed_signins_per_minute.max(1)
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (Instant, u32)>> {
         self.failures
             .lock()

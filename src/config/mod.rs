@@ -99,6 +99,11 @@ pub struct ServerSettings {
     /// Run the background workers (sync, renewal, poll) in this process.
     pub workers_enabled: bool,
     pub shutdown_grace_secs: u64,
+    /// Deadline for a request's headers, from the connection's first byte.
+    pub header_read_timeout_secs: u64,
+    /// Deadline for a request's whole body, from the handler's first read: a client trickling it
+    /// gets 408 and the connection is closed.
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -108,6 +113,8 @@ impl Default for ServerSettings {
             public_url: None,
             workers_enabled: true,
             shutdown_grace_secs: 20,
+            header_read_timeout_secs: 5,
+            body_read_timeout_secs: 10,
         }
     }
 }

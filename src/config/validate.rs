@@ -158,6 +158,20 @@ pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
         s.admin.channel_token_secret.as_ref(),
         "admin.channel_token_secret (CHANNEL_TOKEN_SECRET)",
     )?;
+    for (key, v) in [
+        (
+            "server.header_read_timeout_secs",
+            s.server.header_read_timeout_secs,
+        ),
+        (
+            "server.body_read_timeout_secs",
+            s.server.body_read_timeout_secs,
+        ),
+    ] {
+        if v == 0 {
+            return Err(ConfigError::new(key, "must be at least 1"));
+        }
+    }
     if s.admin.token_max_ttl_secs == 0 {
         return Err(ConfigError::new(
             "admin.token_max_ttl_secs",

@@ -2,11 +2,13 @@
 
 mod admin;
 pub mod auth;
+mod body;
 mod conflicts;
 pub mod events;
 mod health;
 mod input;
 mod metrics;
+mod status_forms;
 mod status_page;
 mod sync_api;
 mod webhook;
@@ -46,14 +48,16 @@ pub struct AppState {
     pub signins: Arc<crate::signin::SignInGuard>,
 }
 
+pub use body::{is_timeout as is_body_timeout, with_deadline};
+
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(status_page::page))
-        .route("/login", web::post().to(status_page::login))
-        .route("/logout", web::post().to(status_page::logout))
+        .route("/login", web::post().to(status_forms::login))
+        .route("/logout", web::post().to(status_forms::logout))
         .route(
             "/status/conflicts/{id}/resolve",
-            web::post().to(status_page::resolve),
+            web::post().to(status_forms::resolve),
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

@@ -2,6 +2,7 @@
 
 mod admin_tokens;
 mod auth_login;
+mod body_deadline;
 mod cli;
 mod conflict_resolve;
 mod credentials_resume;
