@@ -72,7 +72,7 @@ async fn trickled_bodies_get_408_within_the_deadline() {
 
 #[tokio::test]
 async fn the_resolve_form_checks_the_sign_in_before_reading_the_body() {
-    let app = spawn_app_with(&[("CALSYNC__SERVER__BODY_READ_TIMEOUT_SECS", "30")]).await;
+    let app = spawn_app_with(&[]).await;
     let (status, took) = trickle(
         &app,
         head(
