@@ -1,4 +1,6 @@
-//! Admin bearer tokens: HS256 JWTs with a required `exp`, algorithm pinned, for `/api` and `/admin`.
+//! Admin bearer tokens: HS256 JWTs with a required `exp`, algorithm pinned, for `/api` and `/admin`;
+//! a maximum lifetime checked at minting and at verification, `nbf` honoured, and revocation (every
+//! token issued before an instant, or listed by its `jti`).
 
 use std::time::Duration;
 
@@ -12,6 +14,63 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub scope: String,
+    /// Not valid before (honoured when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    /// The token's id, for the deny list (`admin.revoked_token_ids`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// What a token must also satisfy, from the `admin` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// Longest lifetime (`exp` − `iat`, and `exp` from now) accepted or minted.
+    pub max_ttl: Duration,
+    /// Tokens issued (`iat`) before this Unix time are revoked.
+    pub not_before: Option<i64>,
+    /// Revoked token ids (`jti`).
+    pub revoked_ids: Vec<String>,
+}
+
+/// Default longest lifetime of an admin token: one year.
+pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(365 * 86_400);
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        Self {
+            max_ttl: DEFAULT_MAX_TTL,
+            not_before: None,
+            revoked_ids: Vec::new(),
+        }
+    }
+}
+
+/// Why a token was refused (logged; never the token itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("invalid signature, shape or scope")]
+    Invalid,
+    #[error("expired")]
+    Expired,
+    #[error("not yet valid (nbf)")]
+    NotYetValid,
+    #[error("lifetime longer than the configured maximum")]
+    TooLong,
+    #[error("revoked")]
+    Revoked,
+}
+
+impl Refused {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::TooLong => "too_long",
+            Self::Revoked => "revoked",
+        }
+    }
 }
 
 /// The scope every admin token carries.
@@ -27,8 +86,10 @@ pub fn mint(
     let claims = Claims {
         sub: subject.to_string(),
         iat: now,
-        exp: now + ttl.as_secs() as i64,
+        exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
         scope: ADMIN_SCOPE.into(),
+        nbf: None,
+        jti: Some(uuid::Uuid::new_v4().simple().to_string()),
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -37,20 +98,65 @@ pub fn mint(
     )
 }
 
-/// Verifies signature (HS256 only), expiry and scope.
-pub fn verify(secret: &str, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
+/// [`mint`] within `policy`: a lifetime over its maximum is refused.
+pub fn mint_within(
+    secret: &str,
+    subject: &str,
+    ttl: Duration,
+    policy: &TokenPolicy,
+) -> Result<String, String> {
+    if ttl > policy.max_ttl {
+        return Err(format!(
+            "a lifetime of {}s is longer than admin.token_max_ttl_secs ({}s)",
+            ttl.as_secs(),
+            policy.max_ttl.as_secs()
+        ));
+    }
+    mint(secret, subject, ttl).map_err(|e| format!("cannot sign the token: {e}"))
+}
+
+/// Leeway on `exp`, `nbf` and the lifetime, for clocks a little apart.
+const LEEWAY: u64 = 5;
+
+/// Verifies signature (HS256 only), expiry, `nbf` and scope, under the default policy.
+pub fn verify(secret: &str, token: &str) -> Result<Claims, Refused> {
+    verify_with(secret, token, &TokenPolicy::default())
+}
+
+/// Verifies signature (HS256 only), expiry, `nbf`, scope, and `policy`'s lifetime and revocations.
+pub fn verify_with(secret: &str, token: &str, policy: &TokenPolicy) -> Result<Claims, Refused> {
+    use jsonwebtoken::errors::ErrorKind;
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_required_spec_claims(&["exp", "sub"]);
-    validation.leeway = 5;
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY;
     let data = jsonwebtoken::decode::<Claims>(
         token,
         &DecodingKey::from_secret(secret.as_bytes()),
         &validation,
-    )?;
-    if data.claims.scope != ADMIN_SCOPE {
-        return Err(jsonwebtoken::errors::ErrorKind::InvalidToken.into());
+    )
+    .map_err(|e| match e.kind() {
+        ErrorKind::ExpiredSignature => Refused::Expired,
+        ErrorKind::ImmatureSignature => Refused::NotYetValid,
+        _ => Refused::Invalid,
+    })?;
+    let c = data.claims;
+    if c.scope != ADMIN_SCOPE {
+        return Err(Refused::Invalid);
     }
-    Ok(data.claims)
+    let max = i64::try_from(policy.max_ttl.as_secs().saturating_add(LEEWAY)).unwrap_or(i64::MAX);
+    let now = chrono::Utc::now().timestamp();
+    if c.exp.saturating_sub(c.iat) > max || c.exp.saturating_sub(now) > max {
+        return Err(Refused::TooLong);
+    }
+    if policy.not_before.is_some_and(|nb| c.iat < nb)
+        || c.jti
+            .as_ref()
+            .is_some_and(|j| policy.revoked_ids.contains(j))
+    {
+        return Err(Refused::Revoked);
+    }
+    Ok(c)
 }
 
 /// Parses a lifetime such as `90s`, `30m`, `1h`, `7d` or a bare number of seconds.
@@ -86,6 +192,8 @@ mod tests {
                 iat: 0,
                 exp: 1,
                 scope: ADMIN_SCOPE.into(),
+                nbf: None,
+                jti: None,
             };
             jsonwebtoken::encode(
                 &Header::new(Algorithm::HS256),
@@ -101,6 +209,8 @@ mod tests {
                 iat: 0,
                 exp: i64::MAX / 2,
                 scope: ADMIN_SCOPE.into(),
+                nbf: None,
+                jti: None,
             };
             jsonwebtoken::encode(
                 &Header::new(Algorithm::HS512),
@@ -112,6 +222,65 @@ mod tests {
         assert!(
             verify("s3cret", &hs512).is_err(),
             "algorithm must be pinned to HS256"
+        );
+    }
+
+    fn signed(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(b"s3cret"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn lifetime_nbf_and_revocation_are_enforced() {
+        let now = chrono::Utc::now().timestamp();
+        let policy = TokenPolicy {
+            max_ttl: Duration::from_secs(3600),
+            not_before: Some(now - 100),
+            revoked_ids: vec!["gone".into()],
+        };
+        let claims = |iat: i64, exp: i64, extra: serde_json::Value| {
+            let mut c =
+                serde_json::json!({"sub": "x", "iat": iat, "exp": exp, "scope": ADMIN_SCOPE});
+            if let (Some(c), Some(e)) = (c.as_object_mut(), extra.as_object()) {
+                c.extend(e.clone());
+            }
+            signed(&c)
+        };
+        let ok = claims(now, now + 600, serde_json::json!({}));
+        assert!(verify_with("s3cret", &ok, &policy).is_ok());
+        let year_9999 = claims(now, 253_402_300_799, serde_json::json!({}));
+        assert_eq!(
+            verify_with("s3cret", &year_9999, &policy),
+            Err(Refused::TooLong)
+        );
+        assert_eq!(
+            verify("s3cret", &year_9999),
+            Err(Refused::TooLong),
+            "default maximum"
+        );
+        let future = claims(now, now + 600, serde_json::json!({"nbf": now + 300}));
+        assert_eq!(
+            verify_with("s3cret", &future, &policy),
+            Err(Refused::NotYetValid)
+        );
+        let old = claims(now - 200, now + 600, serde_json::json!({}));
+        assert_eq!(verify_with("s3cret", &old, &policy), Err(Refused::Revoked));
+        let listed = claims(now, now + 600, serde_json::json!({"jti": "gone"}));
+        assert_eq!(
+            verify_with("s3cret", &listed, &policy),
+            Err(Refused::Revoked)
+        );
+        assert!(mint_within("s3cret", "x", Duration::from_secs(3601), &policy).is_err());
+        let minted = mint_within("s3cret", "x", Duration::from_secs(3600), &policy).unwrap();
+        assert!(
+            verify_with("s3cret", &minted, &policy)
+                .unwrap()
+                .jti
+                .is_some()
         );
     }
 

@@ -17,6 +17,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("too many failed sign-ins from this address; retry in a minute")]
+    TooManyRequests,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -32,6 +36,8 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::TooManyRequests => "rate_limited",
+            Self::RequestTimeout => "request_timeout",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -46,6 +52,23 @@ impl From<sqlx::Error> for ApiError {
             sqlx::Error::RowNotFound => Self::NotFound("resource".into()),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Conflict("the resource already exists".into())
+            }
+            // 22021 character_not_in_repertoire (NUL in text), 22P05 untranslatable_character
+            // (\u0000 in jsonb): text PostgreSQL refuses, a client's mistake. Handlers name the
+            // field first; this is the backstop for the ones they do not check.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                Self::BadRequest(
+                    "a text value contains a character that cannot be stored (NUL)".into(),
+                )
+            }
+            // The write contract's own refusals (its messages name the column, never a value).
+            sqlx::Error::Database(db)
+                if db.code().as_deref() == Some("23514")
+                    && db.message().starts_with("calsync: ") =>
+            {
+                Self::BadRequest(db.message().trim_start_matches("calsync: ").to_string())
             }
             _ if crate::db::is_transient(&e) || is_statement_timeout(&e) => {
                 Self::Unavailable(e.into())
@@ -68,6 +91,8 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -80,6 +105,13 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if matches!(self, Self::RequestTimeout) {
+            // The rest of the body may never come: the connection is not reused.
+            resp.force_close();
+        }
+        if matches!(self, Self::TooManyRequests) {
+            resp.insert_header(("Retry-After", crate::signin::WINDOW.as_secs().to_string()));
         }
         resp.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
     }

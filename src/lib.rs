@@ -19,6 +19,7 @@ pub mod redis_health;
 pub mod retry;
 pub mod routes;
 pub mod shutdown;
+pub mod signin;
 pub mod startup;
 pub mod status;
 pub mod sync;

@@ -141,6 +141,7 @@ impl Application {
             notifier,
             channel_cache: Arc::default(),
             marker,
+            signins: Arc::default(),
         };
         let mut app = Self::with_state(state, listener, shutdown)?;
         app.loops.adopt("push marker", marker_task);
@@ -156,18 +157,34 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let grace = state.settings.server.shutdown_grace_secs;
+        let head_timeout = Duration::from_secs(state.settings.server.header_read_timeout_secs);
+        let body_timeout = Duration::from_secs(state.settings.server.body_read_timeout_secs);
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                // Every body is read under a deadline: a trickling client gets 408, not a connection.
+                .wrap_fn(move |mut req, srv| {
+                    use actix_web::HttpMessage as _;
+                    let payload = req.take_payload();
+                    req.set_payload(routes::with_deadline(payload, body_timeout));
+                    actix_web::dev::Service::call(srv, req)
+                })
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(data.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(MAX_BODY_BYTES)
-                        .error_handler(|e, _| {
-                            crate::error::ApiError::BadRequest(format!("invalid JSON body: {e}"))
-                                .into()
+                        .error_handler(|e, _| match &e {
+                            actix_web::error::JsonPayloadError::Payload(p)
+                                if routes::is_body_timeout(p) =>
+                            {
+                                crate::error::ApiError::RequestTimeout.into()
+                            }
+                            _ => crate::error::ApiError::BadRequest(format!(
+                                "invalid JSON body: {e}"
+                            ))
+                            .into(),
                         }),
                 )
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
@@ -175,6 +192,7 @@ impl Application {
                 }))
                 .configure(routes::configure)
         })
+        .client_request_timeout(head_timeout)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(grace)

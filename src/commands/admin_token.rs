@@ -14,8 +14,9 @@ pub fn run(settings: Settings, ttl: &str, subject: &str) -> Result<(), Failure> 
     })?;
     let ttl = crate::admin_auth::parse_ttl(ttl)
         .ok_or_else(|| anyhow!("--ttl {ttl:?}: use a number with s, m, h or d (e.g. 1h)"))?;
-    let token = crate::admin_auth::mint(secret.expose(), subject, ttl)
-        .map_err(|e| anyhow!("cannot sign the token: {e}"))?;
+    let policy = settings.admin.token_policy();
+    let token = crate::admin_auth::mint_within(secret.expose(), subject, ttl, &policy)
+        .map_err(|e| anyhow!("--ttl {}: {e}", ttl.as_secs()))?;
     eprintln!("admin token for {subject:?}, valid {}s:", ttl.as_secs());
     println!("{token}");
     Ok(())

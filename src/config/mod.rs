@@ -99,6 +99,11 @@ pub struct ServerSettings {
     /// Run the background workers (sync, renewal, poll) in this process.
     pub workers_enabled: bool,
     pub shutdown_grace_secs: u64,
+    /// Deadline for a request's headers, from the connection's first byte.
+    pub header_read_timeout_secs: u64,
+    /// Deadline for a request's whole body, from the handler's first read: a client trickling it
+    /// gets 408 and the connection is closed.
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -108,6 +113,8 @@ impl Default for ServerSettings {
             public_url: None,
             workers_enabled: true,
             shutdown_grace_secs: 20,
+            header_read_timeout_secs: 5,
+            body_read_timeout_secs: 10,
         }
     }
 }
@@ -221,13 +228,72 @@ impl GoogleSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
     /// `ADMIN_JWT_SECRET`: HS256 key for `/api` and `/admin` bearer tokens.
     pub jwt_secret: Option<Secret>,
     /// `CHANNEL_TOKEN_SECRET`: signs the tokens of watch channels.
     pub channel_token_secret: Option<Secret>,
+    /// Longest admin-token lifetime, minted (`calsync admin-token --ttl`) or accepted.
+    pub token_max_ttl_secs: u64,
+    /// RFC 3339 instant: every admin token issued before it is revoked.
+    pub tokens_not_before: Option<String>,
+    /// Revoked admin tokens by id (`jti`); a list, or one comma-separated string from the environment.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub revoked_token_ids: Vec<String>,
+    /// Failed sign-ins (bad, expired or revoked tokens) allowed per client address and minute;
+    /// past it, that address gets 429 until the minute is over.
+    pub max_failed_signins_per_minute: u32,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            channel_token_secret: None,
+            token_max_ttl_secs: crate::admin_auth::DEFAULT_MAX_TTL.as_secs(),
+            tokens_not_before: None,
+            revoked_token_ids: Vec::new(),
+            max_failed_signins_per_minute: 10,
+        }
+    }
+}
+
+impl AdminSettings {
+    /// The token rules these settings make (the config is validated first: a bad instant is ignored here).
+    pub fn token_policy(&self) -> crate::admin_auth::TokenPolicy {
+        crate::admin_auth::TokenPolicy {
+            max_ttl: std::time::Duration::from_secs(self.token_max_ttl_secs),
+            not_before: self
+                .tokens_not_before
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp()),
+            revoked_ids: self.revoked_token_ids.clone(),
+        }
+    }
+}
+
+/// A list of strings, or one string of comma-separated items (how an environment variable gives it).
+fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Items {
+        List(Vec<String>),
+        One(String),
+        None(()),
+    }
+    Ok(match Items::deserialize(d)? {
+        Items::List(v) => v,
+        Items::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        Items::None(()) => Vec::new(),
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -158,6 +158,40 @@ pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
         s.admin.channel_token_secret.as_ref(),
         "admin.channel_token_secret (CHANNEL_TOKEN_SECRET)",
     )?;
+    for (key, v) in [
+        (
+            "server.header_read_timeout_secs",
+            s.server.header_read_timeout_secs,
+        ),
+        (
+            "server.body_read_timeout_secs",
+            s.server.body_read_timeout_secs,
+        ),
+    ] {
+        if v == 0 {
+            return Err(ConfigError::new(key, "must be at least 1"));
+        }
+    }
+    if s.admin.token_max_ttl_secs == 0 {
+        return Err(ConfigError::new(
+            "admin.token_max_ttl_secs",
+            "must be at least 1",
+        ));
+    }
+    if let Some(t) = &s.admin.tokens_not_before
+        && chrono::DateTime::parse_from_rfc3339(t).is_err()
+    {
+        return Err(ConfigError::new(
+            "admin.tokens_not_before",
+            "must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z",
+        ));
+    }
+    if s.admin.max_failed_signins_per_minute == 0 {
+        return Err(ConfigError::new(
+            "admin.max_failed_signins_per_minute",
+            "must be at least 1",
+        ));
+    }
     Ok(())
 }
 

@@ -4,12 +4,18 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::error::GoogleError;
+pub(crate) use super::token_file::{parse_expiry, write_atomically};
+use super::token_file::{read_json, text};
 use crate::retry::{Attempt, RetryPolicy, retry};
+
+/// After the token endpoint refuses the credentials, callers get [`GoogleError::CredentialsOnHold`]
+/// for this long instead of a new request each (an explicit sync lifts the hold at once).
+pub const CREDENTIAL_HOLD: Duration = Duration::from_secs(60);
 
 /// Refresh this long before the access token expires.
 const EARLY: chrono::Duration = chrono::Duration::seconds(60);
@@ -45,43 +51,14 @@ pub struct TokenProvider {
     token_url: String,
     source: Mutex<Source>,
     cached: Mutex<Option<Cached>>,
+    /// When the token endpoint last refused the credentials (invalid_grant or another refusal).
+    refused_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for TokenProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TokenProvider([redacted])")
     }
-}
-
-fn read_json(path: &Path) -> Result<Map<String, Value>, GoogleError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| GoogleError::Credentials(format!("{}: {e}", path.display())))?;
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(GoogleError::Credentials(format!(
-            "{}: not a JSON object",
-            path.display()
-        ))),
-    }
-}
-
-fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
-    m.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// google-auth writes `expiry` as `2026-02-16T14:30:00.123456Z` (or without the `Z`).
-pub(crate) fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|n| n.and_utc())
-        })
 }
 
 impl TokenProvider {
@@ -132,6 +109,7 @@ impl TokenProvider {
                 refresh_token,
             }),
             cached: Mutex::new(cached),
+            refused_at: std::sync::Mutex::default(),
         })
     }
 
@@ -166,6 +144,7 @@ impl TokenProvider {
                 subject: subject.map(str::to_string),
             }),
             cached: Mutex::new(None),
+            refused_at: std::sync::Mutex::default(),
         })
     }
 
@@ -185,11 +164,66 @@ impl TokenProvider {
         {
             return Ok(c.token.clone());
         }
-        // Holding the lock makes concurrent callers wait for this one refresh.
-        let fresh = self.refresh().await?;
+        // Holding the lock makes concurrent callers wait for this one refresh, and see its refusal.
+        if let Some(left) = self.hold_left() {
+            return Err(GoogleError::CredentialsOnHold(left));
+        }
+        let fresh = match self.refresh().await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                if matches!(e, GoogleError::InvalidGrant | GoogleError::Credentials(_)) {
+                    *self.refused() = Some(std::time::Instant::now());
+                }
+                return Err(e);
+            }
+        };
         let token = fresh.token.clone();
         *cached = Some(fresh);
         Ok(token)
+    }
+
+    fn refused(&self) -> std::sync::MutexGuard<'_, Option<std::time::Instant>> {
+        self.refused_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What is left of the hold after a refusal, if one is running.
+    fn hold_left(&self) -> Option<Duration> {
+        let at = (*self.refused())?;
+        CREDENTIAL_HOLD
+            .checked_sub(at.elapsed())
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Lifts the hold (an explicit sync: the operator says the credentials work again) and, for a
+    /// user token, re-reads its file: `calsync auth login` may have written a new refresh token.
+    pub async fn resume(&self) {
+        *self.refused() = None;
+        let replaced = {
+            let mut source = self.source.lock().await;
+            match &mut *source {
+                Source::User {
+                    path,
+                    file,
+                    refresh_token,
+                    ..
+                } => match read_json(path).map(|f| (text(&f, "refresh_token"), f)) {
+                    Ok((Some(token), fresh)) if token != *refresh_token => {
+                        *refresh_token = token;
+                        *file = fresh;
+                        true
+                    }
+                    _ => false,
+                },
+                Source::ServiceAccount { .. } => false,
+            }
+        };
+        // The source lock is released first: `token()` takes `cached`, then `source`.
+        if replaced {
+            *self.cached.lock().await = None;
+            tracing::info!("token file re-read: a new refresh token is in use");
+        }
     }
 
     /// Drops `rejected` (a 401 answered it) so the next `token()` refreshes — unless someone already did.
@@ -336,83 +370,5 @@ impl TokenProvider {
         }
         tracing::debug!(expires_in_s = lifetime, "access token refreshed");
         Ok(Cached { token, expires })
-    }
-}
-
-/// Temp file in the same directory, mode 0600, then rename: readers never see half a file.
-/// The temp name is random and created exclusively: replicas sharing the directory (all PID 1 in
-/// their containers) never write into each other's temp file.
-pub(crate) fn write_atomically(path: &Path, content: &Map<String, Value>) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
-    let written = f
-        .write_all(
-            serde_json::to_string_pretty(content)
-                .unwrap_or_default()
-                .as_bytes(),
-        )
-        .and_then(|()| f.sync_all());
-    drop(f);
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_write_leaves_other_writers_temp_files_alone() {
-        let dir = std::env::temp_dir().join(format!("calsync-auth-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("google_token.json");
-        // Another replica's write in flight, under the name a PID-based scheme would pick here.
-        let theirs = dir.join(format!(".google_token.json.tmp-{}", std::process::id()));
-        std::fs::write(&theirs, "other replica").unwrap();
-        let mut content = Map::new();
-        content.insert("token".into(), Value::from("t1"));
-        write_atomically(&path, &content).unwrap();
-        write_atomically(&path, &content).unwrap();
-        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "other replica");
-        let written: Map<String, Value> =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(written, content);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let left: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(left.len(), 2, "no temp file of ours left behind: {left:?}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn google_auth_expiry_formats() {
-        assert!(parse_expiry("2026-02-16T14:30:00.123456Z").is_some());
-        assert!(parse_expiry("2026-02-16T14:30:00.123456").is_some());
-        assert!(parse_expiry("2026-02-16T14:30:00").is_some());
-        assert!(parse_expiry("soon").is_none());
     }
 }

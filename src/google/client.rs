@@ -116,6 +116,12 @@ impl GoogleClient {
         }
     }
 
+    /// Lifts the credentials' hold after a refusal (an explicit sync): the next call asks the
+    /// token endpoint again, with the token file re-read.
+    pub async fn resume_credentials(&self) {
+        self.auth.resume().await;
+    }
+
     /// Counts every request (`calsync_google_requests_total{method,status}`) and times it.
     pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
         self.metrics = Some(metrics);

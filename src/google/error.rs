@@ -47,6 +47,10 @@ pub enum GoogleError {
     /// The token endpoint said `invalid_grant`: re-consent needed (`calsync auth login`).
     #[error("credentials rejected (invalid_grant): run `calsync auth login`")]
     InvalidGrant,
+    /// The token endpoint refused these credentials moments ago: not asked again until the hold
+    /// ends (or an explicit sync lifts it), so N queued writes cost one token request, not N.
+    #[error("credentials on hold after a refusal (retry in {}s)", .0.as_secs())]
+    CredentialsOnHold(Duration),
     /// Bad local credentials (unreadable file, bad key).
     #[error("credentials unusable: {0}")]
     Credentials(String),
@@ -152,6 +156,7 @@ impl GoogleError {
             Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
                 *retry_after
             }
+            Self::CredentialsOnHold(hold) => Some(*hold),
             _ => None,
         }
     }

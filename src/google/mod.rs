@@ -5,6 +5,7 @@ mod client;
 mod error;
 pub mod installed_flow;
 mod ratelimit;
+mod token_file;
 mod types;
 
 pub use auth::TokenProvider;

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::event::EventSummary;
 use super::format::{Locale, casquette_label, escape_html, format_when};
+use super::truncate::{TELEGRAM_LIMIT, clip_escaped, fit_html, units};
 use crate::sync::alerts::Alert;
 
 struct Words {
@@ -55,12 +56,25 @@ fn words(locale: Locale) -> &'static Words {
     }
 }
 
-fn title(event: &EventSummary, w: &Words) -> String {
+/// Each user text (title, location) escaped and clipped to `cap` units.
+fn title(event: &EventSummary, w: &Words, cap: usize) -> String {
     if event.title.is_empty() {
         w.untitled.to_string()
     } else {
-        escape_html(&event.title)
+        clip_escaped(&event.title, cap)
     }
+}
+
+/// Renders with user texts uncut if the message fits Telegram's limit, else with tighter caps
+/// on each of them; the last resort cuts the message itself (never inside an entity or a tag).
+fn fitted(render: impl Fn(usize) -> String) -> String {
+    for cap in [usize::MAX, 2000, 1000, 600, 300, 100] {
+        let text = render(cap);
+        if units(&text) <= TELEGRAM_LIMIT {
+            return text;
+        }
+    }
+    fit_html(&render(100), TELEGRAM_LIMIT)
 }
 
 fn when(event: &EventSummary, locale: Locale) -> String {
@@ -86,17 +100,21 @@ fn link_line(out: &mut String, link: Option<&str>, w: &Words) {
 /// The seed's Actions-topic message, e.g.
 /// "✅ Événement ajouté à Google Calendar\n\nTitre : Consultation cardio\n📆 Date : …".
 pub fn event_added(event: &EventSummary, locale: Locale) -> String {
+    fitted(|cap| added_with(event, locale, cap))
+}
+
+fn added_with(event: &EventSummary, locale: Locale, cap: usize) -> String {
     let w = words(locale);
     let mut out = format!(
         "{}\n\n{} {}\n📆 {} {}",
         w.added,
         w.title,
-        title(event, w),
+        title(event, w, cap),
         w.date,
         when(event, locale)
     );
     if let Some(location) = &event.location {
-        let _ = write!(out, "\n📍 {} {}", w.location, escape_html(location));
+        let _ = write!(out, "\n📍 {} {}", w.location, clip_escaped(location, cap));
     }
     let role = casquette_label(&event.casquette, locale);
     if !role.is_empty() {
@@ -113,17 +131,31 @@ pub fn event_modified(
     after: &EventSummary,
     locale: Locale,
 ) -> Option<String> {
+    modified_with(before, after, locale, usize::MAX)?;
+    Some(fitted(|cap| {
+        modified_with(before, after, locale, cap).unwrap_or_default()
+    }))
+}
+
+fn modified_with(
+    before: &EventSummary,
+    after: &EventSummary,
+    locale: Locale,
+    cap: usize,
+) -> Option<String> {
     let w = words(locale);
     let mut changes: Vec<(&str, String, String)> = Vec::new();
     if before.title != after.title {
-        changes.push((w.title, title(before, w), title(after, w)));
+        changes.push((w.title, title(before, w, cap), title(after, w, cap)));
     }
     if before.start != after.start || before.end != after.end {
         changes.push((w.time, when(before, locale), when(after, locale)));
     }
     if before.location != after.location {
-        let show =
-            |l: &Option<String>| l.as_deref().map_or_else(|| w.none.to_string(), escape_html);
+        let show = |l: &Option<String>| {
+            l.as_deref()
+                .map_or_else(|| w.none.to_string(), |l| clip_escaped(l, cap))
+        };
         changes.push((w.location, show(&before.location), show(&after.location)));
     }
     if changes.is_empty() {
@@ -133,7 +165,7 @@ pub fn event_modified(
         "{}\n\n{} {}\n\n{}",
         w.modified,
         w.title,
-        title(after, w),
+        title(after, w, cap),
         w.changes
     );
     for (label, old, new) in changes {
@@ -150,7 +182,7 @@ pub fn system_alert(alert: &Alert, locale: Locale) -> String {
         Locale::Fr => alert.text(),
         Locale::En => alert_text_en(alert),
     };
-    escape_html(&text)
+    fit_html(&escape_html(&text), TELEGRAM_LIMIT)
 }
 
 /// English version of `Alert::text`.

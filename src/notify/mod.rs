@@ -10,6 +10,7 @@ mod event;
 mod format;
 mod message;
 mod telegram;
+pub mod truncate;
 
 pub use bot_api::{CONNECT_TIMEOUT, REQUEST_TIMEOUT, RetryPolicy};
 pub use dedup::DEFAULT_ALERT_WINDOW;

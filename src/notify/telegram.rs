@@ -228,6 +228,8 @@ impl TelegramNotifier {
     }
 
     fn enqueue(&self, kind: MessageKind, thread: Option<i64>, text: String) -> Enqueued {
+        // The messages above fit already; this keeps any other text within Telegram's limit.
+        let text = super::truncate::fit_html(&text, super::truncate::TELEGRAM_LIMIT);
         let counters = &self.inner.counters;
         match self.inner.tx.try_send(Outgoing { kind, thread, text }) {
             Ok(()) => {

@@ -5,10 +5,12 @@ use std::future::{Ready, ready};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::AppState;
-use crate::admin_auth::{self, Claims};
+use crate::admin_auth::Claims;
 use crate::error::ApiError;
+use crate::signin::Denied;
 
-/// A request carrying a valid admin JWT (HS256, `exp` required).
+/// A request carrying a valid admin JWT (HS256, `exp` required, within the configured lifetime
+/// and not revoked); failures are limited per client address.
 pub struct Admin(pub Claims);
 
 impl FromRequest for Admin {
@@ -24,16 +26,24 @@ fn check(req: &HttpRequest) -> Result<Admin, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
-    let secret = state.settings.admin.jwt_secret.as_ref().ok_or_else(|| {
-        ApiError::Forbidden("the admin API is disabled: ADMIN_JWT_SECRET is not set".into())
-    })?;
+    if state.settings.admin.jwt_secret.is_none() {
+        return Err(ApiError::Forbidden(
+            "the admin API is disabled: ADMIN_JWT_SECRET is not set".into(),
+        ));
+    }
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?;
-    admin_auth::verify(secret.expose(), token.trim())
+    let peer = req.peer_addr().map(|a| a.ip());
+    state
+        .signins
+        .check(&state.settings.admin, peer, token, "bearer")
         .map(Admin)
-        .map_err(|_| ApiError::Unauthorized)
+        .map_err(|e| match e {
+            Denied::Limited => ApiError::TooManyRequests,
+            Denied::Refused(_) | Denied::Disabled => ApiError::Unauthorized,
+        })
 }

@@ -88,18 +88,27 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
             "keep must be \"local\" or \"google\"".into(),
         ));
     }
-    let c = sqlx::query!(
-        "SELECT event_id, local_version, google_version, resolved_at FROM conflicts WHERE id = $1",
-        id
+    // The conflict row is claimed first, in the transaction that applies the choice: concurrent
+    // callers wait on its lock, then find it resolved (409). Exactly one of them writes.
+    let mut tx = pool.begin().await?;
+    let claimed = sqlx::query!(
+        "UPDATE conflicts SET resolved_at = now(), resolution = $2
+          WHERE id = $1 AND resolved_at IS NULL
+      RETURNING event_id, local_version, google_version",
+        id,
+        keep
     )
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| ApiError::NotFound("conflict".into()))?;
-    if c.resolved_at.is_some() {
-        return Err(ApiError::Conflict(
-            "this conflict is already resolved".into(),
-        ));
-    }
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(c) = claimed else {
+        let exists = sqlx::query_scalar!("SELECT 1 AS one FROM conflicts WHERE id = $1", id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Err(match exists {
+            Some(_) => ApiError::Conflict("this conflict is already resolved".into()),
+            None => ApiError::NotFound("conflict".into()),
+        });
+    };
     let event_id = c
         .event_id
         .ok_or_else(|| ApiError::Conflict("the event no longer exists".into()))?;
@@ -110,7 +119,6 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
     };
     let deleted = v.get("deleted").and_then(Value::as_bool).unwrap_or(false)
         || v.get("status").and_then(Value::as_str) == Some("cancelled");
-    let mut tx = pool.begin().await?;
     if deleted {
         sqlx::query!(
             "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1",
@@ -149,13 +157,6 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query!(
-        "UPDATE conflicts SET resolved_at = now(), resolution = $2 WHERE id = $1",
-        id,
-        keep
-    )
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
     Ok(event_id)
 }

@@ -2,10 +2,13 @@
 
 mod admin;
 pub mod auth;
+mod body;
 mod conflicts;
 pub mod events;
 mod health;
+mod input;
 mod metrics;
+mod status_forms;
 mod status_page;
 mod sync_api;
 mod webhook;
@@ -41,16 +44,20 @@ pub struct AppState {
     pub channel_cache: Arc<crate::push::cache::ChannelCache>,
     /// Group commit of the webhook's pending marks.
     pub marker: crate::push::marker::PendingMarker,
+    /// Admin sign-ins: token policy, failures limited per client address.
+    pub signins: Arc<crate::signin::SignInGuard>,
 }
+
+pub use body::{is_timeout as is_body_timeout, with_deadline};
 
 /// Mounts every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(status_page::page))
-        .route("/login", web::post().to(status_page::login))
-        .route("/logout", web::post().to(status_page::logout))
+        .route("/login", web::post().to(status_forms::login))
+        .route("/logout", web::post().to(status_forms::logout))
         .route(
             "/status/conflicts/{id}/resolve",
-            web::post().to(status_page::resolve),
+            web::post().to(status_forms::resolve),
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))

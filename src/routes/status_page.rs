@@ -1,59 +1,22 @@
 //! `GET /`: the server-rendered status page (no front-end build): calendars with role and colour,
 //! channel expiry, last sync and its delay, errors, open conflicts with resolve buttons, and an SVG
-//! chart of the last day's delays. Behind the admin token: a bearer header or the cookie `/login` sets.
+//! chart of the last day's delays. Behind the admin token: a bearer header or the cookie `/login`
+//! sets (`status_forms`: sign-in, logout and the resolve form).
 
 use std::fmt::Write as _;
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use super::AppState;
 use crate::status::{DelayPoint, Snapshot};
 
-const COOKIE: &str = "calsync_admin";
-
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     crate::notify::escape_html(s)
 }
 
-/// The admin token from `Authorization: Bearer` or the login cookie, if valid.
-fn signed_in(req: &HttpRequest, state: &AppState) -> bool {
-    let Some(secret) = state.settings.admin.jwt_secret.as_ref() else {
-        return false;
-    };
-    let header_token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let token = header_token.or_else(|| req.cookie(COOKIE).map(|c| c.value().to_string()));
-    token.is_some_and(|t| crate::admin_auth::verify(secret.expose(), t.trim()).is_ok())
-}
-
-/// A form post must come from this page: SameSite=Strict cookie, and an Origin (when sent) equal to Host.
-fn same_origin(req: &HttpRequest) -> bool {
-    let Some(origin) = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return true;
-    };
-    let host = req.connection_info().host().to_string();
-    url::Url::parse(origin).is_ok_and(|u| {
-        let o = match u.port() {
-            Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
-            None => u.host_str().unwrap_or_default().to_string(),
-        };
-        o == host
-    })
-}
-
-fn html(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+pub(super) fn html(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -70,7 +33,7 @@ th,td{border-bottom:1px solid #ddd;padding:.4em .8em;text-align:left}th{backgrou
 .dot{display:inline-block;width:.9em;height:.9em;border-radius:50%;vertical-align:middle;margin-right:.4em}\
 .bad{color:#b00020}.ok{color:#0a7d32}.muted{color:#777}button{margin-right:.4em}svg{border:1px solid #ddd}";
 
-fn login_page(message: Option<&str>) -> HttpResponse {
+pub(super) fn login_page(message: Option<&str>) -> HttpResponse {
     let note = message
         .map(|m| format!("<p class=\"bad\">{}</p>", esc(m)))
         .unwrap_or_default();
@@ -87,8 +50,10 @@ fn login_page(message: Option<&str>) -> HttpResponse {
 }
 
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !signed_in(&req, &state) {
-        return login_page(None);
+    match super::status_forms::sign_in(&req, &state) {
+        Ok(true) => {}
+        Ok(false) => return login_page(None),
+        Err(_) => return super::status_forms::too_many(),
     }
     match crate::status::full(&state.pool).await {
         Ok(snap) => html(
@@ -243,86 +208,6 @@ fn chart(points: &[DelayPoint], now: DateTime<Utc>) -> String {
         pct(0.99)
     );
     svg
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    token: String,
-}
-
-pub async fn login(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    form: web::Form<LoginForm>,
-) -> HttpResponse {
-    let Some(secret) = state.settings.admin.jwt_secret.as_ref() else {
-        return login_page(Some(
-            "The admin API is disabled: ADMIN_JWT_SECRET is not set.",
-        ));
-    };
-    let token = form.token.trim();
-    if crate::admin_auth::verify(secret.expose(), token).is_err() {
-        return login_page(Some("That token is not valid (wrong key or expired)."));
-    }
-    let secure = req.connection_info().scheme() == "https";
-    let cookie = Cookie::build(COOKIE, token.to_string())
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Strict)
-        .finish();
-    HttpResponse::SeeOther()
-        .cookie(cookie)
-        .insert_header((header::LOCATION, "/"))
-        .finish()
-}
-
-pub async fn logout() -> HttpResponse {
-    let mut cookie = Cookie::build(COOKIE, "").path("/").finish();
-    cookie.make_removal();
-    HttpResponse::SeeOther()
-        .cookie(cookie)
-        .insert_header((header::LOCATION, "/"))
-        .finish()
-}
-
-#[derive(Deserialize)]
-pub struct ResolveForm {
-    keep: String,
-}
-
-pub async fn resolve(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    form: web::Form<ResolveForm>,
-) -> HttpResponse {
-    if !signed_in(&req, &state) {
-        return login_page(None);
-    }
-    if !same_origin(&req) {
-        return HttpResponse::Forbidden().body("cross-origin form refused");
-    }
-    let Ok(id) = path.parse::<uuid::Uuid>() else {
-        return HttpResponse::NotFound().body("no such conflict");
-    };
-    match super::conflicts::apply(&state.pool, id, &form.keep).await {
-        Ok(_) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, "/"))
-            .finish(),
-        Err(e) => {
-            use actix_web::ResponseError;
-            let status = e.status_code();
-            html(
-                status,
-                "calsync: conflict",
-                &format!(
-                    "<p class=\"bad\">{}</p><p><a href=\"/\">back</a></p>",
-                    esc(&e.to_string())
-                ),
-            )
-        }
-    }
 }
 
 #[cfg(test)]

@@ -71,10 +71,14 @@ impl Syncer {
         trigger: Trigger,
         full: bool,
     ) -> Result<Outcome, sqlx::Error> {
-        if matches!(trigger, Trigger::Manual | Trigger::Api)
-            && state::resume(&self.pool, calendar_id).await?
-        {
-            tracing::info!(calendar = %calendar_id, trigger = trigger.as_str(), "paused calendar resumed by an explicit sync");
+        if matches!(trigger, Trigger::Manual | Trigger::Api) {
+            self.client.resume_credentials().await;
+            let resumed = state::resume(&self.pool, calendar_id).await?;
+            if resumed != state::Resumed::default() {
+                tracing::info!(calendar = %calendar_id, trigger = trigger.as_str(),
+                    calendars = resumed.calendars, outbox_entries = resumed.entries,
+                    "pauses lifted and parked writes re-queued by an explicit sync");
+            }
         }
         let Some(claim) = state::claim(
             &self.pool,

@@ -161,26 +161,49 @@ pub async fn record_failure(
         }))
 }
 
-/// Lifts a pause (a permanent error recorded by a run) so that an explicit sync retries the
-/// calendar: the operator fixed the cause, or wants to know whether it is gone. The calendar's
-/// parked outbox entries (parked by the same cause, often) are retried too. True if a pause was lifted.
-pub async fn resume(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx::Error> {
-    let lifted = sqlx::query_scalar!(
+/// What an explicit sync lifted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// Calendars whose pause was lifted.
+    pub calendars: i64,
+    /// Outbox entries sent again now.
+    pub entries: i64,
+}
+
+/// Lifts the pauses an explicit sync of `calendar_id` covers, so that it retries: the operator
+/// fixed the cause, or wants to know whether it is gone. That is the calendar's pause, whatever
+/// its reason, and every pause of its account's credentials (`invalid_grant`, `credentials`: one
+/// account, so every calendar's). The outbox entries held by those causes come back at once: the
+/// calendar's parked entries, and every entry of the account parked or waiting after a
+/// credentials failure. The writer is woken.
+pub async fn resume(pool: &PgPool, calendar_id: &str) -> Result<Resumed, sqlx::Error> {
+    let row = sqlx::query!(
         r#"WITH lifted AS (
                UPDATE sync_state SET error_reason = NULL, retry_at = NULL, pending = TRUE,
                       pending_since = COALESCE(pending_since, now()), updated_at = now()
-                WHERE calendar_id = $1 AND error_reason IS NOT NULL
+                WHERE error_reason IS NOT NULL
+                  AND (calendar_id = $1 OR error_reason IN ('invalid_grant', 'credentials'))
             RETURNING calendar_id
-           ), unparked AS (
-               UPDATE outbox o SET parked_at = NULL, attempts = 0, next_attempt_at = now()
-                 FROM lifted WHERE o.calendar_id = lifted.calendar_id AND o.parked_at IS NOT NULL
+           ), requeued AS (
+               UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = now()
+                WHERE (calendar_id = $1 AND parked_at IS NOT NULL)
+                   OR (lease_owner IS NULL AND last_error LIKE 'google: credentials%'
+                       AND (parked_at IS NOT NULL OR next_attempt_at > now()))
+            RETURNING calendar_id
+           ), woken AS (
+               SELECT pg_notify('calsync_outbox', $1)
            )
-           SELECT count(*) AS "lifted!" FROM lifted"#,
+           SELECT (SELECT count(*) FROM lifted) AS "calendars!",
+                  (SELECT count(*) FROM requeued) AS "entries!",
+                  (SELECT count(*) FROM woken) AS "woken!""#,
         calendar_id
     )
     .fetch_one(pool)
     .await?;
-    Ok(lifted > 0)
+    Ok(Resumed {
+        calendars: row.calendars,
+        entries: row.entries,
+    })
 }
 
 /// Why a calendar is paused, if it is.

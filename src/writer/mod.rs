@@ -119,7 +119,13 @@ impl Writer {
                 pass.parked += 1;
             }
             Err(e) => {
-                let delay = outbox::backoff(job.attempts);
+                // Credentials on hold: back when the hold ends (or an explicit sync re-queues it).
+                let delay = match &e {
+                    JobError::Google(g @ crate::google::GoogleError::CredentialsOnHold(_)) => g
+                        .retry_after()
+                        .unwrap_or_else(|| outbox::backoff(job.attempts)),
+                    _ => outbox::backoff(job.attempts),
+                };
                 tracing::info!(calendar = %job.calendar_id, event = %job.event_id, attempts = job.attempts,
                     retry_in_s = delay.as_secs(), error = %e, "outbox entry will be retried");
                 outbox::retry_later(&self.pool, job, delay, &e.to_string()).await?;

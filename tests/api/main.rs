@@ -1,7 +1,11 @@
 //! Black-box tests of the calsync server: real HTTP, a real PostgreSQL database per test, real Redis.
 
+mod admin_tokens;
 mod auth_login;
+mod body_deadline;
 mod cli;
+mod conflict_resolve;
+mod credentials_resume;
 mod events_api;
 #[path = "../notify/fake_telegram.rs"]
 #[allow(dead_code)]
@@ -10,6 +14,7 @@ mod google_client;
 mod google_env;
 mod health;
 mod helpers;
+mod input_checks;
 mod listen;
 mod lww_races;
 mod push_pipeline;
@@ -21,6 +26,7 @@ mod status_page;
 mod sync_engine;
 mod telegram_server;
 mod webhook;
+mod write_checks;
 mod write_contract;
 mod writer;
 mod writer_loop;

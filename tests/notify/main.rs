@@ -3,6 +3,7 @@
 mod delivery;
 mod fake_telegram;
 mod logs;
+mod long_texts;
 mod messages;
 
 use std::time::Duration;

@@ -178,6 +178,15 @@ pub async fn revoke_refresh_tokens(s: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"revoked": true}))
 }
 
+/// Gives the dev refresh token back (the user consented again): the credentials work again.
+pub async fn restore_refresh_tokens(s: web::Data<Shared>) -> HttpResponse {
+    s.lock().refresh_tokens.insert(
+        super::dev_credentials::REFRESH_TOKEN.to_string(),
+        super::dev_credentials::CLIENT_ID.to_string(),
+    );
+    HttpResponse::Ok().json(json!({"restored": true}))
+}
+
 #[derive(Deserialize)]
 pub struct NewServiceAccount {
     pub client_email: String,

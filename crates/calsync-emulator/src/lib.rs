@@ -264,6 +264,10 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                         "/refresh-tokens/revoke",
                         web::post().to(control::revoke_refresh_tokens),
                     )
+                    .route(
+                        "/refresh-tokens/restore",
+                        web::post().to(control::restore_refresh_tokens),
+                    )
                     .route("/oauth/consent", web::post().to(oauth::set_consent))
                     .route(
                         "/service-accounts",

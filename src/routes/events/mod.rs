@@ -1,6 +1,7 @@
 //! `/api/v1/events`: list, get, create, patch, delete local events; writes reach Google through the outbox.
 
 pub mod model;
+mod reminders;
 mod today;
 
 use actix_web::{HttpResponse, web};
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Admin;
+use super::input;
 use crate::error::ApiError;
 use model::{EventRecord, EventTime, NewEvent, Span};
 
@@ -78,6 +80,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    input::opt_text("calendar", q.calendar.as_deref())?;
     if let Some(role) = &q.casquette
         && !state.settings.google_calendar.casquettes.contains(role)
     {
@@ -136,9 +139,17 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let e = body.into_inner();
     let calendar = target(&state, e.calendar_id.as_deref(), e.casquette.as_deref())?;
+    input::opt_text("summary", e.summary.as_deref())?;
+    input::opt_text("description", e.description.as_deref())?;
+    input::opt_text("location", e.location.as_deref())?;
+    if let Some(r) = &e.reminders {
+        reminders::check(r)?;
+        input::json("reminders", r)?;
+    }
     let span = Span::parse(&e.start, &e.end)?;
     let status = model::status(e.status.as_deref())?.to_string();
     if let Some(r) = &e.recurrence {
+        input::lines("recurrence", r)?;
         model::recurrence(r)?;
         if span.time_zone.is_none() && matches!(span.start, model::When::At(_)) {
             return Err(ApiError::BadRequest(
@@ -174,7 +185,10 @@ fn text_field(patch: &Map<String, Value>, key: &str) -> Result<(bool, Option<Str
     match patch.get(key) {
         None => Ok((false, None)),
         Some(Value::Null) => Ok((true, None)),
-        Some(Value::String(s)) => Ok((true, Some(s.clone()))),
+        Some(Value::String(s)) => {
+            input::text(key, s)?;
+            Ok((true, Some(s.clone())))
+        }
         Some(_) => Err(ApiError::BadRequest(format!(
             "{key} must be a string or null"
         ))),
@@ -222,12 +236,28 @@ pub async fn patch(
         Some(v) => {
             let lines: Vec<String> = serde_json::from_value(v.clone())
                 .map_err(|_| ApiError::BadRequest("recurrence must be a list of strings".into()))?;
+            input::lines("recurrence", &lines)?;
             model::recurrence(&lines)?;
             Some(lines)
         }
     };
+    // A timed series needs its zone, whichever of the two the patch changes (POST refuses it too).
+    let recurring = if set_recurrence {
+        recurrence.as_ref().is_some_and(|r| !r.is_empty())
+    } else {
+        current.recurrence.as_ref().is_some_and(|r| !r.is_empty())
+    };
+    if recurring && span.time_zone.is_none() && matches!(span.start, model::When::At(_)) {
+        return Err(ApiError::BadRequest(
+            "recurring events need start.timeZone".into(),
+        ));
+    }
     let set_reminders = patch.contains_key("reminders");
     let reminders = patch.get("reminders").cloned().filter(|v| !v.is_null());
+    if let Some(r) = &reminders {
+        reminders::check(r)?;
+        input::json("reminders", r)?;
+    }
     let status = match patch.get("status") {
         None => current.status.clone(),
         Some(v) => model::patched_status(v)?.to_string(),

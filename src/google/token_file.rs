@@ -1,0 +1,117 @@
+//! google-auth's token file: reading it, its `expiry` formats, and writing it back atomically (mode 0600).
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::error::GoogleError;
+
+pub(crate) fn read_json(path: &Path) -> Result<Map<String, Value>, GoogleError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| GoogleError::Credentials(format!("{}: {e}", path.display())))?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(GoogleError::Credentials(format!(
+            "{}: not a JSON object",
+            path.display()
+        ))),
+    }
+}
+
+pub(crate) fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
+    m.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// google-auth writes `expiry` as `2026-02-16T14:30:00.123456Z` (or without the `Z`).
+pub(crate) fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+/// Temp file in the same directory, mode 0600, then rename: readers never see half a file.
+/// The temp name is random and created exclusively: replicas sharing the directory (all PID 1 in
+/// their containers) never write into each other's temp file.
+pub(crate) fn write_atomically(path: &Path, content: &Map<String, Value>) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("token"),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    let written = f
+        .write_all(
+            serde_json::to_string_pretty(content)
+                .unwrap_or_default()
+                .as_bytes(),
+        )
+        .and_then(|()| f.sync_all());
+    drop(f);
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_write_leaves_other_writers_temp_files_alone() {
+        let dir = std::env::temp_dir().join(format!("calsync-auth-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("google_token.json");
+        // Another replica's write in flight, under the name a PID-based scheme would pick here.
+        let theirs = dir.join(format!(".google_token.json.tmp-{}", std::process::id()));
+        std::fs::write(&theirs, "other replica").unwrap();
+        let mut content = Map::new();
+        content.insert("token".into(), Value::from("t1"));
+        write_atomically(&path, &content).unwrap();
+        write_atomically(&path, &content).unwrap();
+        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "other replica");
+        let written: Map<String, Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(written, content);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "no temp file of ours left behind: {left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn google_auth_expiry_formats() {
+        assert!(parse_expiry("2026-02-16T14:30:00.123456Z").is_some());
+        assert!(parse_expiry("2026-02-16T14:30:00.123456").is_some());
+        assert!(parse_expiry("2026-02-16T14:30:00").is_some());
+        assert!(parse_expiry("soon").is_none());
+    }
+}

@@ -1,0 +1,90 @@
+//! Writes parked while the credentials fail: one token request for the whole batch, not one per
+//! entry; an explicit sync lifts every pause of the calendar and of its account and sends them.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::google_env::{Google, spawn_synced_app};
+use crate::helpers::{TestApp, wait_for};
+
+async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_explicit_sync_sends_writes_parked_by_invalid_grant() {
+    let google = Google::start().await;
+    let app = spawn_synced_app(&google, &[]).await;
+    wait_for("the startup syncs", Duration::from_secs(20), || async {
+        scalar(
+            &app,
+            "SELECT count(*) FROM sync_state WHERE last_success_at IS NOT NULL",
+        )
+        .await
+            == 3
+    })
+    .await;
+    google
+        .control("POST", "/emulator/refresh-tokens/revoke", json!({}))
+        .await;
+    let tokens_before = google.count("token").await;
+
+    // Five local writes in one statement: one batch for the writer.
+    sqlx::query(
+        "INSERT INTO events (calendar_id, summary, start_at, end_at)
+         SELECT 'primary', 'rdv ' || n, now() + n * interval '1 day', now() + n * interval '1 day' + interval '1 hour'
+           FROM generate_series(1, 5) n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    wait_for("the writer to give up on all five", Duration::from_secs(20), || async {
+        scalar(&app, "SELECT count(*) FROM outbox WHERE last_error LIKE '%credentials%' AND lease_owner IS NULL").await == 5
+    })
+    .await;
+    assert_eq!(
+        google.count("token").await - tokens_before,
+        1,
+        "one token request for the batch, not one per entry"
+    );
+    // Another calendar of the same account was paused by the same refusal.
+    sqlx::query("UPDATE sync_state SET error_reason = 'invalid_grant' WHERE calendar_id = 'CALENDAR_ID_ENSEIGNANT'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    // The credentials work again (re-consent); the operator asks for a sync of the calendar.
+    google
+        .control("POST", "/emulator/refresh-tokens/restore", json!({}))
+        .await;
+    let token = calsync::admin_auth::mint(
+        "test-admin-secret-0123456789abcdef",
+        "t",
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/calendar/sync", app.address))
+        .bearer_auth(&token)
+        .json(&json!({"calendar_id": "primary"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    wait_for("the parked writes to reach Google", Duration::from_secs(20), || async {
+        scalar(&app, "SELECT count(*) FROM outbox").await == 0
+            && scalar(&app, "SELECT count(*) FROM events WHERE external_id IS NOT NULL AND etag IS NOT NULL").await == 5
+    })
+    .await;
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) FROM sync_state WHERE error_reason IS NOT NULL"
+        )
+        .await,
+        0,
+        "the account's pauses are lifted too"
+    );
+}
