@@ -1,7 +1,7 @@
 //! Fault-injection convergence suite: random operations on both sides (Google through the emulator, PostgreSQL
 //! through plain SQL) under API faults, push faults, 410s, channel expiry, SIGKILLed calsync processes and a
 //! PostgreSQL restart; then both sides must converge on the last write of every event, with no duplicate.
-//! Run on demand: `cargo test --test convergence -- --ignored --nocapture` (see the README section).
+//! Run on demand: `cargo test --test convergence -- --ignored --nocapture` (see docs/testing.md).
 
 mod chaos;
 mod checks;
