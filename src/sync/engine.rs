@@ -7,6 +7,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 
 use super::mapping::{EventRow, MappingError};
+use super::reconcile::{self, Window};
 use super::state::{self, Claim};
 use super::store::{self, Counts};
 use crate::config::SyncRange;
@@ -184,22 +185,6 @@ struct FullListing<'a> {
     window: Option<Window>,
 }
 
-/// The `timeMin`/`timeMax` of a full listing under `sync_range`.
-#[derive(Debug, Clone, Copy)]
-pub struct Window {
-    pub from: chrono::DateTime<Utc>,
-    pub until: chrono::DateTime<Utc>,
-}
-
-impl Window {
-    fn around(now: chrono::DateTime<Utc>, range: SyncRange) -> Self {
-        Self {
-            from: now - chrono::Duration::days(i64::from(range.past_days)),
-            until: now + chrono::Duration::days(i64::from(range.future_days)),
-        }
-    }
-}
-
 /// Writes one page in one transaction (with the token when it is the last), then queues the
 /// "event modified" messages it implies.
 async fn apply(
@@ -231,7 +216,7 @@ async fn apply(
         store::apply_page(&mut tx, &claim.calendar_id, &claim.casquette, step.rows).await?;
     if let Some((next, reconcile)) = step.last {
         if let Some(listing) = reconcile {
-            counts.deleted += store::reconcile_full(
+            counts.deleted += reconcile::reconcile_full(
                 &mut tx,
                 &claim.calendar_id,
                 listing.seen,

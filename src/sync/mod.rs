@@ -2,8 +2,10 @@
 
 pub mod alerts;
 pub mod engine;
+mod lww;
 pub mod mapping;
 pub mod poll;
+pub mod reconcile;
 pub mod runner;
 pub mod stamp;
 pub mod state;

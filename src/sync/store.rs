@@ -6,7 +6,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 
-use super::engine::Window;
 use super::mapping::EventRow;
 
 /// What one page (or run) changed locally.
@@ -64,7 +63,7 @@ pub async fn apply_page(
         .map(|(_, r)| r)
         .collect();
     attach_own_inserts(tx, calendar_id, &rows).await?;
-    let (rows, held) = last_write_wins(tx, calendar_id, rows).await?;
+    let (rows, held) = super::lww::last_write_wins(tx, calendar_id, rows).await?;
     let (live, cancelled): (Vec<EventRow>, Vec<EventRow>) =
         rows.into_iter().partition(|r| !r.is_cancelled());
     let mut counts = upsert_live(tx, calendar_id, casquette, &live).await?;
@@ -109,103 +108,6 @@ async fn attach_own_inserts(
 /// calsync's insert ids: the 32 lowercase hex digits of a UUID (`writer::body::google_id`).
 fn is_client_chosen(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Google changes that meet a pending local change of the same event: the newer side wins.
-/// The rows are locked before their outbox entries are touched, the order a local write takes
-/// (row, then the trigger's outbox upsert), so a concurrent local write waits instead of deadlocking.
-/// A newer local change holds Google's version back (the writer pushes it and records the conflict);
-/// a newer Google version replaces the local change, which is kept in `conflicts`.
-/// Returns the rows to apply and how many were held back.
-async fn last_write_wins(
-    tx: &mut Transaction<'_, Postgres>,
-    calendar_id: &str,
-    rows: Vec<EventRow>,
-) -> Result<(Vec<EventRow>, u64), sqlx::Error> {
-    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-    let pending = sqlx::query!(
-        r#"SELECT e.id, e.external_id AS "external_id!", e.etag, e.updated_at, e.summary, e.description,
-                  e.location, e.start_at, e.end_at, e.start_date, e.end_date, e.deleted_at,
-                  jsonb_build_object(
-                      'id', e.id, 'summary', e.summary, 'description', e.description,
-                      'location', e.location, 'status', e.status, 'recurrence', e.recurrence,
-                      'reminders', e.reminders, 'updated_at', e.updated_at,
-                      'deleted', e.deleted_at IS NOT NULL,
-                      'start', CASE WHEN e.start_at IS NOT NULL
-                                    THEN jsonb_build_object('dateTime', e.start_at, 'timeZone', e.time_zone)
-                                    ELSE jsonb_build_object('date', e.start_date) END,
-                      'end', CASE WHEN e.end_at IS NOT NULL
-                                  THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
-                                  ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
-             FROM outbox o JOIN events e ON e.id = o.event_id
-            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)
-              FOR UPDATE OF e"#,
-        calendar_id,
-        &ids
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    if pending.is_empty() {
-        return Ok((rows, 0));
-    }
-    let by_id: HashMap<&str, usize> = pending
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.external_id.as_str(), i))
-        .collect();
-    let mut keep = Vec::with_capacity(rows.len());
-    let mut held = 0;
-    for row in rows {
-        let Some(p) = by_id.get(row.external_id.as_str()).map(|i| &pending[*i]) else {
-            keep.push(row);
-            continue;
-        };
-        if p.etag.is_some() && p.etag == row.etag {
-            keep.push(row);
-            continue;
-        }
-        let local = super::stamp::Content {
-            live: p.deleted_at.is_none(),
-            summary: p.summary.as_deref(),
-            description: p.description.as_deref(),
-            location: p.location.as_deref(),
-            start_at: p.start_at,
-            end_at: p.end_at,
-            start_date: p.start_date,
-            end_date: p.end_date,
-        };
-        let same_content = local == row.content();
-        if same_content {
-            // calsync's own write coming back before its etag was stored: bookkeeping only.
-            keep.push(row);
-            continue;
-        }
-        let local_newer = row.effective_updated.is_none_or(|g| p.updated_at > g);
-        if local_newer {
-            held += 1;
-            continue;
-        }
-        crate::writer::conflicts::record_in(
-            tx,
-            &crate::writer::conflicts::Conflict {
-                event_id: p.id,
-                calendar_id,
-                external_id: Some(&p.external_id),
-                winner: crate::writer::conflicts::Winner::Google,
-                local_version: p.local_version.clone(),
-                google_version: row.raw.clone(),
-                local_updated_at: Some(p.updated_at),
-                google_updated: row.google_updated,
-            },
-        )
-        .await?;
-        sqlx::query!("DELETE FROM outbox WHERE event_id = $1", p.id)
-            .execute(&mut **tx)
-            .await?;
-        tracing::info!(calendar = %calendar_id, event = %p.id, winner = "google", "conflict settled");
-        keep.push(row);
-    }
-    Ok((keep, held))
 }
 
 async fn upsert_live(
@@ -392,39 +294,6 @@ async fn apply_cancelled(
         deleted,
         unchanged: (rows.len() as u64).saturating_sub(deleted + inserted),
     })
-}
-
-/// After a full listing: rows Google no longer has are soft-deleted (a full list carries no tombstones).
-/// Rows that reached Google after the listing began are spared, and so, when the listing was limited
-/// to a `window`, is every row Google would not have listed (it lists what overlaps the window; a
-/// day's margin for all-day dates, whose zone is the calendar's): its absence says nothing. A series
-/// that began before the window keeps its row here; an incremental run's tombstone deletes it.
-pub async fn reconcile_full(
-    tx: &mut Transaction<'_, Postgres>,
-    calendar_id: &str,
-    seen: &[String],
-    listing_started: DateTime<Utc>,
-    window: Option<Window>,
-) -> Result<u64, sqlx::Error> {
-    let (from, until) = (window.map(|w| w.from), window.map(|w| w.until));
-    let gone = sqlx::query!(
-        r#"UPDATE events SET status = 'cancelled', deleted_at = now()
-            WHERE calendar_id = $1 AND external_id IS NOT NULL AND deleted_at IS NULL
-              AND NOT (external_id = ANY($2))
-              AND (google_updated IS NULL OR google_updated < $3)
-              AND ($4::timestamptz IS NULL
-                   OR (end_at > $4 AND start_at < $5)
-                   OR (end_date > ($4 AT TIME ZONE 'UTC')::date + 1
-                       AND start_date < ($5 AT TIME ZONE 'UTC')::date - 1))"#,
-        calendar_id,
-        seen,
-        listing_started,
-        from,
-        until,
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(gone.rows_affected())
 }
 
 /// Keeps the calendar time zone Google reports (a zone set in the config still wins where it is read).

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use actix_web::HttpResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::errors;
 use super::recurrence;
-use super::state::{State, now_rfc3339, tombstone};
+use super::state::{State, bounds, now_rfc3339, tombstone};
 
 const FORBIDDEN_WITH_SYNC_TOKEN: [&str; 8] = [
     "iCalUID",
@@ -71,20 +71,6 @@ fn instant(q: &HashMap<String, String>, key: &str) -> Result<Option<DateTime<Utc
                 .map_err(|_| errors::bad_request(&format!("Bad Request: invalid {key}")))
         })
         .transpose()
-}
-
-/// Start and end instants of an event (all-day dates at UTC midnight).
-pub fn bounds(e: &Value) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let at = |v: &Value| -> Option<DateTime<Utc>> {
-        if let Some(dt) = v.get("dateTime").and_then(Value::as_str) {
-            return DateTime::parse_from_rfc3339(dt)
-                .ok()
-                .map(|t| t.with_timezone(&Utc));
-        }
-        let d = NaiveDate::parse_from_str(v.get("date")?.as_str()?, "%Y-%m-%d").ok()?;
-        Some(d.and_hms_opt(0, 0, 0)?.and_utc())
-    };
-    Some((at(e.get("start")?)?, at(e.get("end")?)?))
 }
 
 pub fn list(state: &State, cal: &str, q: &HashMap<String, String>) -> Result<Value, HttpResponse> {

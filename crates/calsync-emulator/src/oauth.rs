@@ -187,7 +187,7 @@ pub fn exchange(state: &mut State, form: &HashMap<String, String>) -> HttpRespon
     state
         .token_scopes
         .insert(refresh.clone(), code.scope.clone());
-    let mut body = super::token::issue_body(state, &code.scope);
+    let mut body = state.issue_access_token(&code.scope);
     body["refresh_token"] = Value::String(refresh);
     if code.scope.split(' ').any(|s| s == "openid" || s == "email") {
         body["id_token"] = Value::String(id_token(&code.client_id));

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::list::bounds;
 use super::state::Calendar;
+use super::state::bounds;
 
 /// Instances of `master` within [from, until) (one year around now when unbounded), at most 2,000.
 pub fn instances(

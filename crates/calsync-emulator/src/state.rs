@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
@@ -217,4 +217,31 @@ pub fn new_event_id(rng: &mut StdRng) -> String {
     (0..26)
         .map(|_| ALPHABET[rng.random_range(0..32)] as char)
         .collect()
+}
+
+/// Start and end instants of an event (all-day dates at UTC midnight).
+pub fn bounds(e: &Value) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let at = |v: &Value| -> Option<DateTime<Utc>> {
+        if let Some(dt) = v.get("dateTime").and_then(Value::as_str) {
+            return DateTime::parse_from_rfc3339(dt)
+                .ok()
+                .map(|t| t.with_timezone(&Utc));
+        }
+        let d = NaiveDate::parse_from_str(v.get("date")?.as_str()?, "%Y-%m-%d").ok()?;
+        Some(d.and_hms_opt(0, 0, 0)?.and_utc())
+    };
+    Some((at(e.get("start")?)?, at(e.get("end")?)?))
+}
+
+impl State {
+    /// Mints an access token for `scope` and returns the token endpoint's JSON answer.
+    pub fn issue_access_token(&mut self, scope: &str) -> Value {
+        use rand::Rng;
+        let token: String = format!("ya29.emu-{:032x}", self.rng.random::<u128>());
+        let ttl = self.access_ttl_secs;
+        self.access_tokens
+            .insert(token.clone(), Utc::now() + chrono::Duration::seconds(ttl));
+        self.token_scopes.insert(token.clone(), scope.to_string());
+        json!({"access_token": token, "expires_in": ttl, "token_type": "Bearer", "scope": scope})
+    }
 }

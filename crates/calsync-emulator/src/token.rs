@@ -14,20 +14,8 @@ fn oauth_error(code: u16, error: &str, description: &str) -> HttpResponse {
         .json(json!({"error": error, "error_description": description}))
 }
 
-/// Mints an access token for `scope` and returns the token endpoint's JSON answer.
-pub fn issue_body(state: &mut State, scope: &str) -> Value {
-    use rand::Rng;
-    let token: String = format!("ya29.emu-{:032x}", state.rng.random::<u128>());
-    let ttl = state.access_ttl_secs;
-    state
-        .access_tokens
-        .insert(token.clone(), Utc::now() + chrono::Duration::seconds(ttl));
-    state.token_scopes.insert(token.clone(), scope.to_string());
-    json!({"access_token": token, "expires_in": ttl, "token_type": "Bearer", "scope": scope})
-}
-
 fn issue(state: &mut State, scope: &str) -> HttpResponse {
-    HttpResponse::Ok().json(issue_body(state, scope))
+    HttpResponse::Ok().json(state.issue_access_token(scope))
 }
 
 pub fn grant(state: &mut State, form: &HashMap<String, String>, token_url: &str) -> HttpResponse {

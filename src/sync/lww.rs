@@ -1,0 +1,105 @@
+//! The sync's side of last-write-wins: a page from Google against the pending local changes of the
+//! same events. The newer side wins; a local change that loses is kept in `conflicts`.
+
+use std::collections::HashMap;
+
+use sqlx::{Postgres, Transaction};
+
+use super::mapping::EventRow;
+
+/// Google changes that meet a pending local change of the same event: the newer side wins.
+/// The rows are locked before their outbox entries are touched, the order a local write takes
+/// (row, then the trigger's outbox upsert), so a concurrent local write waits instead of deadlocking.
+/// A newer local change holds Google's version back (the writer pushes it and records the conflict);
+/// a newer Google version replaces the local change, which is kept in `conflicts`.
+/// Returns the rows to apply and how many were held back.
+pub(super) async fn last_write_wins(
+    tx: &mut Transaction<'_, Postgres>,
+    calendar_id: &str,
+    rows: Vec<EventRow>,
+) -> Result<(Vec<EventRow>, u64), sqlx::Error> {
+    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let pending = sqlx::query!(
+        r#"SELECT e.id, e.external_id AS "external_id!", e.etag, e.updated_at, e.summary, e.description,
+                  e.location, e.start_at, e.end_at, e.start_date, e.end_date, e.deleted_at,
+                  jsonb_build_object(
+                      'id', e.id, 'summary', e.summary, 'description', e.description,
+                      'location', e.location, 'status', e.status, 'recurrence', e.recurrence,
+                      'reminders', e.reminders, 'updated_at', e.updated_at,
+                      'deleted', e.deleted_at IS NOT NULL,
+                      'start', CASE WHEN e.start_at IS NOT NULL
+                                    THEN jsonb_build_object('dateTime', e.start_at, 'timeZone', e.time_zone)
+                                    ELSE jsonb_build_object('date', e.start_date) END,
+                      'end', CASE WHEN e.end_at IS NOT NULL
+                                  THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
+                                  ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
+             FROM outbox o JOIN events e ON e.id = o.event_id
+            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)
+              FOR UPDATE OF e"#,
+        calendar_id,
+        &ids
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    if pending.is_empty() {
+        return Ok((rows, 0));
+    }
+    let by_id: HashMap<&str, usize> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.external_id.as_str(), i))
+        .collect();
+    let mut keep = Vec::with_capacity(rows.len());
+    let mut held = 0;
+    for row in rows {
+        let Some(p) = by_id.get(row.external_id.as_str()).map(|i| &pending[*i]) else {
+            keep.push(row);
+            continue;
+        };
+        if p.etag.is_some() && p.etag == row.etag {
+            keep.push(row);
+            continue;
+        }
+        let local = super::stamp::Content {
+            live: p.deleted_at.is_none(),
+            summary: p.summary.as_deref(),
+            description: p.description.as_deref(),
+            location: p.location.as_deref(),
+            start_at: p.start_at,
+            end_at: p.end_at,
+            start_date: p.start_date,
+            end_date: p.end_date,
+        };
+        let same_content = local == row.content();
+        if same_content {
+            // calsync's own write coming back before its etag was stored: bookkeeping only.
+            keep.push(row);
+            continue;
+        }
+        let local_newer = row.effective_updated.is_none_or(|g| p.updated_at > g);
+        if local_newer {
+            held += 1;
+            continue;
+        }
+        crate::writer::conflicts::record_in(
+            tx,
+            &crate::writer::conflicts::Conflict {
+                event_id: p.id,
+                calendar_id,
+                external_id: Some(&p.external_id),
+                winner: crate::writer::conflicts::Winner::Google,
+                local_version: p.local_version.clone(),
+                google_version: row.raw.clone(),
+                local_updated_at: Some(p.updated_at),
+                google_updated: row.google_updated,
+            },
+        )
+        .await?;
+        sqlx::query!("DELETE FROM outbox WHERE event_id = $1", p.id)
+            .execute(&mut **tx)
+            .await?;
+        tracing::info!(calendar = %calendar_id, event = %p.id, winner = "google", "conflict settled");
+        keep.push(row);
+    }
+    Ok((keep, held))
+}
