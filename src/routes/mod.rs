@@ -6,6 +6,7 @@ mod body;
 mod conflicts;
 pub mod events;
 mod health;
+mod html_page;
 mod input;
 mod metrics;
 mod status_forms;

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::body::{FormError, field, read_form};
-use super::status_page::{esc, html, login_page};
+use super::html_page::{login_page, notice};
 use crate::signin::Denied;
 
 const COOKIE: &str = "calsync_admin";
@@ -65,10 +65,11 @@ fn same_origin(req: &HttpRequest, state: &AppState) -> bool {
 }
 
 pub(super) fn too_many() -> HttpResponse {
-    let mut resp = html(
+    let mut resp = notice(
         actix_web::http::StatusCode::TOO_MANY_REQUESTS,
         "calsync: sign in",
-        "<h1>calsync</h1><p class=\"bad\">Too many failed sign-ins from this address; retry in a minute.</p>",
+        "Too many failed sign-ins from this address; retry in a minute.",
+        false,
     );
     if let Ok(v) = header::HeaderValue::from_str(&crate::signin::WINDOW.as_secs().to_string()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -91,7 +92,7 @@ fn form_error(e: FormError) -> HttpResponse {
             "The form could not be read.",
         ),
     };
-    let mut resp = html(status, "calsync", &format!("<p class=\"bad\">{text}</p>"));
+    let mut resp = notice(status, "calsync", text, false);
     resp.head_mut()
         .set_connection_type(actix_web::http::ConnectionType::Close);
     resp
@@ -181,14 +182,7 @@ pub async fn resolve(
         Err(e) => {
             use actix_web::ResponseError;
             let status = e.status_code();
-            html(
-                status,
-                "calsync: conflict",
-                &format!(
-                    "<p class=\"bad\">{}</p><p><a href=\"/\">back</a></p>",
-                    esc(&e.to_string())
-                ),
-            )
+            notice(status, "calsync: conflict", &e.to_string(), true)
         }
     }
 }

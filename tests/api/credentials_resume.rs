@@ -43,10 +43,12 @@ async fn an_explicit_sync_sends_writes_parked_by_invalid_grant() {
         scalar(&app, "SELECT count(*) FROM outbox WHERE last_error LIKE '%credentials%' AND lease_owner IS NULL").await == 5
     })
     .await;
-    assert_eq!(
-        google.count("token").await - tokens_before,
-        1,
-        "one token request for the batch, not one per entry"
+    // At most one: the refusal may already have come from a background call (a sync or a renewal
+    // racing the revoke), whose hold then covers the whole batch.
+    let asked = google.count("token").await - tokens_before;
+    assert!(
+        asked <= 1,
+        "{asked} token requests: one for the batch at most, not one per entry"
     );
     // Another calendar of the same account was paused by the same refusal.
     sqlx::query("UPDATE sync_state SET error_reason = 'invalid_grant' WHERE calendar_id = 'CALENDAR_ID_ENSEIGNANT'")

@@ -3,6 +3,7 @@
 mod admin_tokens;
 mod auth_login;
 mod body_deadline;
+mod channel_admin;
 mod cli;
 mod conflict_resolve;
 mod credentials_resume;
@@ -10,6 +11,7 @@ mod events_api;
 #[path = "../notify/fake_telegram.rs"]
 #[allow(dead_code)]
 mod fake_telegram;
+mod full_resync;
 mod google_client;
 mod google_env;
 mod health;
@@ -29,5 +31,6 @@ mod webhook;
 mod write_checks;
 mod write_contract;
 mod writer;
+mod writer_conflicts;
 mod writer_loop;
 mod writer_retries;

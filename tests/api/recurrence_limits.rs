@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::google_env::{Google, start_synced_app};
 use crate::helpers::{TestApp, spawn_app};
 
 fn token() -> String {
@@ -199,10 +200,30 @@ async fn dense_series_are_cut_and_the_server_stays_responsive() {
         })
         .collect();
     let mut slowest_health = Duration::ZERO;
-    for _ in 0..10 {
+    let mut slowest_push = Duration::ZERO;
+    for i in 0..10 {
         let started = Instant::now();
         assert_eq!(app.get("/healthz").await.status(), 200);
         slowest_health = slowest_health.max(started.elapsed());
+        // A push for a channel calsync does not know: acknowledged (2xx) at once, costing nothing.
+        let started = Instant::now();
+        let channel = format!("unknown-{i}");
+        let push = app
+            .client
+            .post(format!("{}/webhooks/google", app.address))
+            .header("X-Goog-Channel-ID", channel.as_str())
+            .header("X-Goog-Message-Number", "2")
+            .header("X-Goog-Resource-ID", "r")
+            .header("X-Goog-Resource-State", "exists")
+            .header(
+                "X-Goog-Resource-URI",
+                "https://www.googleapis.com/calendar/v3/calendars/primary/events",
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(push.status().is_success(), "{}", push.status());
+        slowest_push = slowest_push.max(started.elapsed());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for r in requests {
@@ -229,4 +250,50 @@ async fn dense_series_are_cut_and_the_server_stays_responsive() {
         slowest_health < Duration::from_secs(1),
         "/healthz took {slowest_health:?}"
     );
+    assert!(
+        slowest_push < Duration::from_secs(1),
+        "a push took {slowest_push:?}"
+    );
+}
+
+/// SIGTERM's path (the shutdown token) stops the server within its grace while ten dense `/today`
+/// requests are expanding: expansion has its own deadline and never pins the process.
+#[tokio::test]
+async fn shutdown_is_prompt_while_dense_expansions_run() {
+    let google = Google::start().await;
+    // The test settings give a 1 s grace.
+    let (app, server) = start_synced_app(&google, &[]).await;
+    let all = |n: u32| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let dense = format!(
+        "RRULE:FREQ=DAILY;BYHOUR={};BYMINUTE={};BYSECOND={}",
+        all(24),
+        all(60),
+        all(60)
+    );
+    let (status, created) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/events",
+        Some(series(&dense)),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let _requests: Vec<_> = (0..10)
+        .map(|_| {
+            let client = app.client.clone();
+            let url = format!("{}/api/v1/events/today?casquette=medecin", app.address);
+            tokio::spawn(async move { client.get(url).bearer_auth(token()).send().await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let asked = Instant::now();
+    app.shutdown.cancel();
+    let stopped = tokio::time::timeout(Duration::from_secs(20), server).await;
+    let took = asked.elapsed();
+    assert!(
+        stopped.is_ok(),
+        "still running {took:?} after shutdown was asked"
+    );
+    // 1 s grace, expansions end by their 1.5 s deadline, then the pool closes.
+    assert!(took < Duration::from_secs(8), "shutdown took {took:?}");
 }
