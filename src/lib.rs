@@ -4,14 +4,12 @@ pub mod admin_auth;
 pub mod background;
 #[cfg(feature = "emulator")]
 pub mod bench;
-pub mod calendars;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod google;
-pub mod leader;
 pub mod metrics;
 pub mod notify;
 pub mod push;

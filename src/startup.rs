@@ -84,7 +84,7 @@ impl Application {
             .await?;
         }
         crate::db::retry_startup("calendars", || {
-            crate::calendars::reconcile(&pool, &settings)
+            crate::db::calendars::reconcile(&pool, &settings)
         })
         .await?;
         let redis = match RedisHealth::connect(&settings.redis) {
@@ -315,7 +315,7 @@ impl Application {
 async fn mark_interrupted(pool: &PgPool, owner: uuid::Uuid) {
     let marked = tokio::time::timeout(
         INTERRUPTED_TIMEOUT,
-        crate::sync::state::mark_interrupted(pool, owner),
+        crate::db::sync_state::mark_interrupted(pool, owner),
     )
     .await;
     match marked {

@@ -35,7 +35,7 @@ pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Re
     crate::db::migrate(&pool)
         .await
         .context("migrations failed")?;
-    crate::calendars::reconcile(&pool, &settings)
+    crate::db::calendars::reconcile(&pool, &settings)
         .await
         .context("calendars not stored")?;
     let syncer = crate::startup::build_syncer(

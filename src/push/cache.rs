@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
-use super::channels::{self, ChannelInfo};
+use crate::db::watch_channels::{self as channels, ChannelInfo};
 
 /// How long a cached active channel is trusted without asking the database again.
 const TTL: Duration = Duration::from_secs(30);

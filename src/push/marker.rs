@@ -88,7 +88,7 @@ async fn run(
             .collect();
         let marked = tokio::time::timeout(
             timeout,
-            crate::sync::state::mark_pending_pushes(&pool, &ids),
+            crate::db::sync_state::mark_pending_pushes(&pool, &ids),
         )
         .await;
         let result = match marked {

@@ -1,7 +1,6 @@
 //! Push notifications: channel tokens, the X-Goog-* headers, the stored channels, their lifecycle and renewal.
 
 pub mod cache;
-pub mod channels;
 pub mod headers;
 pub mod marker;
 pub mod registry;

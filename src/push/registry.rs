@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::channels;
+use crate::db::watch_channels as channels;
 use super::token::ChannelTokens;
 use crate::google::{GoogleClient, GoogleError, WatchRequest};
 use crate::sync::alerts::{Alert, AlertSink};
@@ -140,7 +140,7 @@ impl ChannelManager {
                 Ok(_) => {
                     created += 1;
                     if !had_live {
-                        crate::sync::state::mark_pending(&self.pool, &cal.id).await?;
+                        crate::db::sync_state::mark_pending(&self.pool, &cal.id).await?;
                     }
                 }
                 Err(e) => {

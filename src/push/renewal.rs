@@ -29,7 +29,7 @@ pub async fn run(manager: ChannelManager, shutdown: CancellationToken) {
 }
 
 async fn lead(manager: &ChannelManager, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
-    let led = crate::leader::lead(&manager.pool, RENEWAL_LOCK_KEY, async |conn| {
+    let led = crate::db::locks::lead(&manager.pool, RENEWAL_LOCK_KEY, async |conn| {
         renew_while_leader(manager, shutdown, conn).await
     })
     .await?;

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::AppState;
-use crate::push::channels;
+use crate::db::watch_channels as channels;
 use crate::push::headers::{Notification, ResourceState};
 
 fn count(state: &AppState, verdict: &'static str) {

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 
 use super::mapping::{EventRow, MappingError};
 use super::reconcile::{self, Window};
-use super::state::{self, Claim};
+use crate::db::sync_state::{self as state, Claim};
 use super::store::{self, Counts};
 use crate::config::SyncRange;
 use crate::google::{GoogleClient, GoogleError, ListParams};

@@ -81,13 +81,13 @@ pub(super) async fn last_write_wins(
             held += 1;
             continue;
         }
-        crate::writer::conflicts::record_in(
+        crate::db::conflicts::record_in(
             tx,
-            &crate::writer::conflicts::Conflict {
+            &crate::db::conflicts::Conflict {
                 event_id: p.id,
                 calendar_id,
                 external_id: Some(&p.external_id),
-                winner: crate::writer::conflicts::Winner::Google,
+                winner: crate::db::conflicts::Winner::Google,
                 local_version: p.local_version.clone(),
                 google_version: row.raw.clone(),
                 local_updated_at: Some(p.updated_at),

@@ -8,7 +8,6 @@ pub mod poll;
 pub mod reconcile;
 pub mod runner;
 pub mod stamp;
-pub mod state;
 pub mod store;
 pub mod worker;
 

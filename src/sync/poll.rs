@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgPool};
 use tokio_util::sync::CancellationToken;
 
-use super::state;
+use crate::db::sync_state as state;
 
 /// Advisory lock key held by the cluster's poll leader ("calsync-poll").
 pub const POLL_LOCK_KEY: i64 = 0x6361_6c73_706f_6c6c;
@@ -33,7 +33,7 @@ async fn lead(
     interval: Duration,
     shutdown: &CancellationToken,
 ) -> Result<(), sqlx::Error> {
-    let led = crate::leader::lead(pool, POLL_LOCK_KEY, async |conn| {
+    let led = crate::db::locks::lead(pool, POLL_LOCK_KEY, async |conn| {
         tracing::debug!("poll scheduler: leader");
         schedule(pool, interval, shutdown, conn).await
     })

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::alerts::{Alert, AlertSink};
 use super::engine::{self, HEARTBEAT, LEASE, RunContext, RunError, RunReport};
-use super::state;
+use crate::db::sync_state as state;
 use crate::config::Settings;
 use crate::google::GoogleClient;
 use crate::metrics::Metrics;

@@ -7,24 +7,8 @@ use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 
 use super::mapping::EventRow;
+pub use crate::db::sync_state::Counts;
 
-/// What one page (or run) changed locally.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    pub created: u64,
-    pub updated: u64,
-    pub deleted: u64,
-    pub unchanged: u64,
-}
-
-impl Counts {
-    pub fn add(&mut self, other: Counts) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.deleted += other.deleted;
-        self.unchanged += other.unchanged;
-    }
-}
 
 /// Marks the transaction's writes as coming from Google: the outbox trigger skips them (no echo).
 pub async fn mark_from_google(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {

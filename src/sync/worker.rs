@@ -11,7 +11,7 @@ use tokio::task::{Id, JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use super::runner::{Outcome, Syncer, Trigger};
-use super::state;
+use crate::db::sync_state as state;
 
 /// Channel the `sync_state` trigger notifies when a calendar becomes pending.
 pub const SYNC_CHANNEL: &str = "calsync_sync";

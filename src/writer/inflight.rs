@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tokio::task::{Id, JoinError, JoinSet};
 use uuid::Uuid;
 
-use super::outbox::Job;
+use crate::db::outbox::Job;
 use super::process::{self, Done, JobError};
 use crate::config::Reminder;
 use crate::google::GoogleClient;

@@ -2,9 +2,7 @@
 //! sent, and their new etag stored; failures retry with backoff and poisoned entries are parked.
 
 pub mod body;
-pub mod conflicts;
 mod inflight;
-pub mod outbox;
 pub mod process;
 
 use std::sync::Arc;
@@ -15,10 +13,11 @@ use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::db::outbox;
 use crate::config::Reminder;
 use crate::google::GoogleClient;
 use inflight::InFlight;
-use outbox::Job;
+use crate::db::outbox::Job;
 use process::{Done, JobError};
 
 /// Channel the outbox trigger notifies.

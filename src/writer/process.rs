@@ -6,8 +6,8 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use super::body::{LocalEvent, event_body, google_id};
-use super::conflicts::{self, Conflict, Winner};
-use super::outbox::Job;
+use crate::db::conflicts::{self, Conflict, Winner};
+use crate::db::outbox::Job;
 use crate::config::Reminder;
 use crate::google::{GoogleClient, GoogleError};
 use crate::sync::mapping::EventRow;

@@ -101,7 +101,7 @@ async fn a_leader_that_fails_and_cannot_unlock_does_not_pool_its_lock() {
         .await
         .unwrap();
     // The work fails inside a transaction it leaves aborted: the unlock statement fails too.
-    let led: Result<Option<()>, sqlx::Error> = calsync::leader::lead(&pool, KEY, async |conn| {
+    let led: Result<Option<()>, sqlx::Error> = calsync::db::locks::lead(&pool, KEY, async |conn| {
         sqlx::query("BEGIN").execute(&mut **conn).await?;
         sqlx::query("SELECT 1 / 0").execute(&mut **conn).await?;
         Ok(())
@@ -125,7 +125,7 @@ async fn a_cancelled_leader_does_not_pool_its_lock() {
         .connect(&db_url)
         .await
         .unwrap();
-    let leading = calsync::leader::lead(&pool, KEY, async |_| {
+    let leading = calsync::db::locks::lead(&pool, KEY, async |_| {
         std::future::pending::<Result<(), sqlx::Error>>().await
     });
     let _ = tokio::time::timeout(Duration::from_millis(300), leading).await;
@@ -146,7 +146,7 @@ async fn a_leader_that_ends_well_unlocks_and_follows_another() {
         .await
         .unwrap();
     let led: Result<Option<u8>, sqlx::Error> =
-        calsync::leader::lead(&pool, KEY, async |_| Ok(7)).await;
+        calsync::db::locks::lead(&pool, KEY, async |_| Ok(7)).await;
     assert_eq!(led.unwrap(), Some(7));
     assert!(lock_is_free(&db_url).await);
     // That other session now leads: this pool follows.
@@ -157,6 +157,6 @@ async fn a_leader_that_ends_well_unlocks_and_follows_another() {
         .await
         .unwrap();
     let led: Result<Option<u8>, sqlx::Error> =
-        calsync::leader::lead(&pool, KEY, async |_| Ok(7)).await;
+        calsync::db::locks::lead(&pool, KEY, async |_| Ok(7)).await;
     assert_eq!(led.unwrap(), None);
 }

@@ -90,7 +90,7 @@ async fn a_late_answer_never_rolls_back_a_newer_google_version_the_sync_stored()
         .unwrap();
     assert_ne!(newer.as_deref(), answer["etag"].as_str());
     // The late answer is adopted: it must not take the row back to the older etag and JSON.
-    let job = calsync::writer::outbox::Job {
+    let job = calsync::db::outbox::Job {
         event_id: id,
         calendar_id: "primary".into(),
         generation: 0,

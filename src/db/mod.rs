@@ -1,4 +1,12 @@
-//! PostgreSQL: the pool (with acquire and statement timeouts) and the embedded migrations.
+//! The data-access layer: the pool (with acquire and statement timeouts), the embedded migrations,
+//! and one module per table holding all of that table's SQL; no SQL lives outside this folder.
+
+pub mod calendars;
+pub mod conflicts;
+pub mod locks;
+pub mod outbox;
+pub mod sync_state;
+pub mod watch_channels;
 
 use std::time::Duration;
 
