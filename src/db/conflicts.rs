@@ -60,3 +60,68 @@ pub async fn record_in(
     .fetch_one(&mut **tx)
     .await
 }
+
+/// One stored conflict, as the API lists it.
+pub struct ConflictRow {
+    pub id: Uuid,
+    pub event_id: Option<Uuid>,
+    pub calendar_id: String,
+    pub external_id: Option<String>,
+    pub winner: String,
+    pub local_version: Value,
+    pub google_version: Value,
+    pub local_updated_at: Option<DateTime<Utc>>,
+    pub google_updated: Option<DateTime<Utc>>,
+    pub detected_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
+}
+
+/// Open conflicts (all of them with `all`), newest first, at most 500.
+pub async fn list(pool: &PgPool, all: bool) -> Result<Vec<ConflictRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ConflictRow,
+        r#"SELECT id, event_id, calendar_id, external_id, winner, local_version, google_version,
+                  local_updated_at, google_updated, detected_at, resolved_at, resolution
+             FROM conflicts WHERE $1 OR resolved_at IS NULL
+            ORDER BY detected_at DESC LIMIT 500"#,
+        all
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// What a resolution claimed: the event and both versions.
+pub struct Claimed {
+    pub event_id: Option<Uuid>,
+    pub local_version: Value,
+    pub google_version: Value,
+}
+
+/// Marks conflict `id` resolved with `keep`, if it is still open (the row lock makes concurrent
+/// callers wait, then find it resolved).
+pub async fn claim(
+    tx: &mut Transaction<'_, Postgres>,
+    id: Uuid,
+    keep: &str,
+) -> Result<Option<Claimed>, sqlx::Error> {
+    sqlx::query_as!(
+        Claimed,
+        "UPDATE conflicts SET resolved_at = now(), resolution = $2
+          WHERE id = $1 AND resolved_at IS NULL
+      RETURNING event_id, local_version, google_version",
+        id,
+        keep
+    )
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn exists(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar!("SELECT 1 AS one FROM conflicts WHERE id = $1", id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
+}

@@ -3,8 +3,10 @@
 
 pub mod calendars;
 pub mod conflicts;
+pub mod events;
 pub mod locks;
 pub mod outbox;
+pub mod status;
 pub mod sync_state;
 pub mod watch_channels;
 

@@ -1,5 +1,7 @@
 //! Stored watch channels: our database is the only registry (Google has no list API).
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
@@ -115,6 +117,94 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ChannelRow>, sqlx::Error> {
         ChannelRow,
         "SELECT id, calendar_id, resource_id, state, expiration, created_at, last_message_at
            FROM watch_channels ORDER BY calendar_id, created_at DESC"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// When the next calendar's renewal is due: the earliest, over active calendars, of their newest
+/// channel's due time: `margin` before it expires, or halfway through a life shorter than twice
+/// that, and never sooner than `min_after` after it was created.
+pub async fn next_renewal(
+pool: &PgPool,
+margin: Duration,
+min_after: Duration,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT MIN(due) FROM (
+             SELECT MAX(GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
+                                 w.created_at + make_interval(secs => $2))) AS due
+               FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
+              WHERE w.state = 'active' AND c.active
+              GROUP BY w.calendar_id
+             HAVING bool_and(w.expiration IS NOT NULL)) newest"#,
+        margin.as_secs_f64(),
+        min_after.as_secs_f64(),
+    )
+    .fetch_one(pool)
+    .await
+}
+
+pub async fn live_channels(pool: &PgPool, calendar_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM watch_channels WHERE calendar_id = $1 AND state = 'active'",
+        calendar_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Active channels whose calendar is no longer active in the config.
+pub async fn orphan_channels(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT w.id FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
+          WHERE w.state = 'active' AND NOT c.active"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Channels past their expiration are expired (Google stopped delivering).
+pub async fn expire_past(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE watch_channels SET state = 'expired', stopped_at = now()
+          WHERE state = 'active' AND expiration IS NOT NULL AND expiration <= now()"
+    )
+    .execute(pool)
+    .await?;
+    sqlx::query!(
+        "UPDATE watch_channels SET state = 'failed', stopped_at = now()
+          WHERE state = 'pending' AND created_at < now() - interval '10 minutes'"
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub struct NeedsChannel {
+    pub id: String,
+    pub casquette: String,
+}
+
+/// Active calendars with no live channel that is not yet due for renewal (the rule of
+/// [`next_renewal`]; a channel without expiration never is).
+pub async fn calendars_needing_channel(
+    pool: &PgPool,
+    margin: Duration,
+    min_after: Duration,
+) -> Result<Vec<NeedsChannel>, sqlx::Error> {
+    sqlx::query_as!(
+        NeedsChannel,
+        r#"SELECT c.id, c.casquette FROM calendars c
+            WHERE c.active
+              AND NOT EXISTS (SELECT 1 FROM watch_channels w
+                               WHERE w.calendar_id = c.id AND w.state = 'active'
+                                 AND (w.expiration IS NULL
+                                      OR GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
+                                                  w.created_at + make_interval(secs => $2)) > now()))
+            ORDER BY c.id"#,
+        margin.as_secs_f64(),
+        min_after.as_secs_f64(),
     )
     .fetch_all(pool)
     .await

@@ -106,7 +106,7 @@ impl ChannelManager {
 
     /// New channel first, then the calendar's older live channels are stopped (both deliver meanwhile).
     pub async fn renew(&self, calendar_id: &str) -> Result<Created, ChannelError> {
-        let old = live_channels(&self.pool, calendar_id).await?;
+        let old = channels::live_channels(&self.pool, calendar_id).await?;
         let created = self.create(calendar_id).await?;
         for id in old {
             if let Err(e) = self.stop(&id).await {
@@ -122,15 +122,15 @@ impl ChannelManager {
     /// covers the gap), and stops channels of calendars that left the config. Returns the number of
     /// channels created.
     pub async fn reconcile(&self) -> Result<usize, ChannelError> {
-        for orphan in orphan_channels(&self.pool).await? {
+        for orphan in channels::orphan_channels(&self.pool).await? {
             if let Err(e) = self.stop(&orphan).await {
                 tracing::warn!(channel = %orphan, error.cause = %e, "orphan channel not stopped");
             }
         }
-        expire_past(&self.pool).await?;
+        channels::expire_past(&self.pool).await?;
         let mut created = 0;
-        for cal in calendars_needing_channel(&self.pool, self.margin).await? {
-            let had_live = !live_channels(&self.pool, &cal.id).await?.is_empty();
+        for cal in channels::calendars_needing_channel(&self.pool, self.margin, MIN_RENEW_AFTER).await? {
+            let had_live = !channels::live_channels(&self.pool, &cal.id).await?.is_empty();
             let result = if had_live {
                 self.renew(&cal.id).await
             } else {
@@ -165,82 +165,6 @@ impl ChannelManager {
     /// twice the margin, and never sooner than [`MIN_RENEW_AFTER`] after it was created; older
     /// channels of the same calendar (one whose stop failed) do not count.
     pub async fn next_renewal(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        sqlx::query_scalar!(
-            r#"SELECT MIN(due) FROM (
-                 SELECT MAX(GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
-                                     w.created_at + make_interval(secs => $2))) AS due
-                   FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
-                  WHERE w.state = 'active' AND c.active
-                  GROUP BY w.calendar_id
-                 HAVING bool_and(w.expiration IS NOT NULL)) newest"#,
-            self.margin.as_secs_f64(),
-            MIN_RENEW_AFTER.as_secs_f64(),
-        )
-        .fetch_one(&self.pool)
-        .await
+        channels::next_renewal(&self.pool, self.margin, MIN_RENEW_AFTER).await
     }
-}
-
-async fn live_channels(pool: &PgPool, calendar_id: &str) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT id FROM watch_channels WHERE calendar_id = $1 AND state = 'active'",
-        calendar_id
-    )
-    .fetch_all(pool)
-    .await
-}
-
-/// Active channels whose calendar is no longer active in the config.
-async fn orphan_channels(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT w.id FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
-          WHERE w.state = 'active' AND NOT c.active"
-    )
-    .fetch_all(pool)
-    .await
-}
-
-/// Channels past their expiration are expired (Google stopped delivering).
-async fn expire_past(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE watch_channels SET state = 'expired', stopped_at = now()
-          WHERE state = 'active' AND expiration IS NOT NULL AND expiration <= now()"
-    )
-    .execute(pool)
-    .await?;
-    sqlx::query!(
-        "UPDATE watch_channels SET state = 'failed', stopped_at = now()
-          WHERE state = 'pending' AND created_at < now() - interval '10 minutes'"
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-struct NeedsChannel {
-    id: String,
-    casquette: String,
-}
-
-/// Active calendars with no live channel that is not yet due for renewal (the rule of
-/// [`ChannelManager::next_renewal`]; a channel without expiration never is).
-async fn calendars_needing_channel(
-    pool: &PgPool,
-    margin: Duration,
-) -> Result<Vec<NeedsChannel>, sqlx::Error> {
-    sqlx::query_as!(
-        NeedsChannel,
-        r#"SELECT c.id, c.casquette FROM calendars c
-            WHERE c.active
-              AND NOT EXISTS (SELECT 1 FROM watch_channels w
-                               WHERE w.calendar_id = c.id AND w.state = 'active'
-                                 AND (w.expiration IS NULL
-                                      OR GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
-                                                  w.created_at + make_interval(secs => $2)) > now()))
-            ORDER BY c.id"#,
-        margin.as_secs_f64(),
-        MIN_RENEW_AFTER.as_secs_f64(),
-    )
-    .fetch_all(pool)
-    .await
 }

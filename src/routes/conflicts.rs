@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::Admin;
 use super::events::model::{EventTime, Span};
+use crate::db::{conflicts, events};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -24,15 +25,7 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = sqlx::query!(
-        r#"SELECT id, event_id, calendar_id, external_id, winner, local_version, google_version,
-                  local_updated_at, google_updated, detected_at, resolved_at, resolution
-             FROM conflicts WHERE $1 OR resolved_at IS NULL
-            ORDER BY detected_at DESC LIMIT 500"#,
-        q.all
-    )
-    .fetch_all(&state.pool)
-    .await?;
+    let rows = conflicts::list(&state.pool, q.all).await?;
     let items: Vec<Value> = rows
         .into_iter()
         .map(|r| {
@@ -91,22 +84,10 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
     // The conflict row is claimed first, in the transaction that applies the choice: concurrent
     // callers wait on its lock, then find it resolved (409). Exactly one of them writes.
     let mut tx = pool.begin().await?;
-    let claimed = sqlx::query!(
-        "UPDATE conflicts SET resolved_at = now(), resolution = $2
-          WHERE id = $1 AND resolved_at IS NULL
-      RETURNING event_id, local_version, google_version",
-        id,
-        keep
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(c) = claimed else {
-        let exists = sqlx::query_scalar!("SELECT 1 AS one FROM conflicts WHERE id = $1", id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        return Err(match exists {
-            Some(_) => ApiError::Conflict("this conflict is already resolved".into()),
-            None => ApiError::NotFound("conflict".into()),
+    let Some(c) = conflicts::claim(&mut tx, id, keep).await? else {
+        return Err(match conflicts::exists(&mut tx, id).await? {
+            true => ApiError::Conflict("this conflict is already resolved".into()),
+            false => ApiError::NotFound("conflict".into()),
         });
     };
     let event_id = c
@@ -120,12 +101,7 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
     let deleted = v.get("deleted").and_then(Value::as_bool).unwrap_or(false)
         || v.get("status").and_then(Value::as_str) == Some("cancelled");
     if deleted {
-        sqlx::query!(
-            "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1",
-            event_id
-        )
-        .execute(&mut *tx)
-        .await?;
+        events::soft_delete(&mut tx, event_id).await?;
     } else {
         let span = Span::parse(&time(&v, "start")?, &time(&v, "end")?)?;
         let (start_at, end_at, start_date, end_date) = span.columns();
@@ -136,25 +112,23 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
             Some("tentative") => "tentative",
             _ => "confirmed",
         };
-        sqlx::query!(
-            "UPDATE events SET summary = $2, description = $3, location = $4, start_at = $5, end_at = $6,
-                    start_date = $7, end_date = $8, time_zone = COALESCE($9, time_zone), recurrence = $10,
-                    reminders = COALESCE($11, reminders), status = $12, deleted_at = NULL, updated_at = now()
-              WHERE id = $1",
-            event_id,
-            text(&v, "summary"),
-            text(&v, "description"),
-            text(&v, "location"),
-            start_at,
-            end_at,
-            start_date,
-            end_date,
-            span.time_zone,
-            recurrence.as_deref(),
-            v.get("reminders").cloned().filter(|r| !r.is_null()),
-            status,
+        events::restore_version(
+            &mut tx,
+            &events::KeptVersion {
+                event_id,
+                summary: text(&v, "summary"),
+                description: text(&v, "description"),
+                location: text(&v, "location"),
+                start_at,
+                end_at,
+                start_date,
+                end_date,
+                time_zone: span.time_zone,
+                recurrence,
+                reminders: v.get("reminders").cloned().filter(|r| !r.is_null()),
+                status,
+            },
         )
-        .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
