@@ -41,3 +41,23 @@ pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx
     tx.commit().await?;
     Ok(ids.len())
 }
+
+/// An active calendar's id and the zone Google last reported for it.
+pub struct CalendarZone {
+    pub id: String,
+    pub time_zone: Option<String>,
+}
+
+/// Active calendars (of one role, when given), with their reported zones.
+pub async fn active_zones(
+    pool: &PgPool,
+    casquette: Option<&str>,
+) -> Result<Vec<CalendarZone>, sqlx::Error> {
+    sqlx::query_as!(
+        CalendarZone,
+        "SELECT id, time_zone FROM calendars WHERE active AND ($1::text IS NULL OR casquette = $1) ORDER BY id",
+        casquette
+    )
+    .fetch_all(pool)
+    .await
+}

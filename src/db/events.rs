@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// Soft-deletes an event (the trigger queues the delete for Google).
@@ -62,4 +62,208 @@ pub async fn restore_version(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// One stored event, as the API shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRecord {
+    pub id: Uuid,
+    pub calendar_id: String,
+    pub casquette: String,
+    pub external_id: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub end_at: Option<DateTime<Utc>>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub time_zone: Option<String>,
+    pub recurrence: Option<Vec<String>>,
+    pub recurring_event_id: Option<String>,
+    pub original_start: Option<String>,
+    pub reminders: Option<Value>,
+    pub status: String,
+    pub etag: Option<String>,
+    pub google_updated: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub html_link: Option<String>,
+}
+
+/// A live (not deleted) event by its local id.
+pub async fn fetch(pool: &PgPool, id: Uuid) -> Result<Option<EventRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        EventRecord,
+        r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                  start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+             FROM events WHERE id = $1 AND deleted_at IS NULL"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// The API list's filters; `limit` and `offset` page by start time.
+pub struct ListFilter<'a> {
+    pub calendar: Option<&'a str>,
+    pub casquette: Option<&'a str>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub async fn list(pool: &PgPool, q: &ListFilter<'_>) -> Result<Vec<EventRecord>, sqlx::Error> {
+    sqlx::query_as!(
+        EventRecord,
+        r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                  start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+             FROM events
+            WHERE deleted_at IS NULL
+              AND ($1::text IS NULL OR calendar_id = $1)
+              AND ($2::text IS NULL OR casquette = $2)
+              AND ($3::timestamptz IS NULL OR COALESCE(end_at, end_date::timestamptz) > $3)
+              AND ($4::timestamptz IS NULL OR COALESCE(start_at, start_date::timestamptz) < $4)
+            ORDER BY COALESCE(start_at, start_date::timestamptz), id
+            LIMIT $5 OFFSET $6"#,
+        q.calendar,
+        q.casquette,
+        q.from,
+        q.to,
+        q.limit,
+        q.offset,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A new local event (the trigger resolves the role and queues it for Google).
+pub struct NewLocal<'a> {
+    pub calendar_id: &'a str,
+    pub summary: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub end_at: Option<DateTime<Utc>>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub time_zone: Option<&'a str>,
+    pub recurrence: Option<&'a [String]>,
+    pub reminders: Option<&'a Value>,
+    pub status: &'a str,
+}
+
+pub async fn insert_local(pool: &PgPool, e: &NewLocal<'_>) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO events (calendar_id, summary, description, location, start_at, end_at, start_date, end_date,
+                             time_zone, recurrence, reminders, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        e.calendar_id,
+        e.summary,
+        e.description,
+        e.location,
+        e.start_at,
+        e.end_at,
+        e.start_date,
+        e.end_date,
+        e.time_zone,
+        e.recurrence,
+        e.reminders,
+        e.status,
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// A partial change: `Some(v)` sets a column to `v` (`Some(None)` clears it), `None` keeps it.
+pub struct LocalPatch<'a> {
+    pub summary: Option<Option<&'a str>>,
+    pub description: Option<Option<&'a str>>,
+    pub location: Option<Option<&'a str>>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub end_at: Option<DateTime<Utc>>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub time_zone: Option<&'a str>,
+    pub recurrence: Option<Option<&'a [String]>>,
+    pub reminders: Option<Option<&'a Value>>,
+    pub status: &'a str,
+}
+
+pub async fn patch_local(pool: &PgPool, id: Uuid, p: &LocalPatch<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE events SET
+            summary = CASE WHEN $2 THEN $3 ELSE summary END,
+            description = CASE WHEN $4 THEN $5 ELSE description END,
+            location = CASE WHEN $6 THEN $7 ELSE location END,
+            start_at = $8, end_at = $9, start_date = $10, end_date = $11, time_zone = $12,
+            recurrence = CASE WHEN $13 THEN $14 ELSE recurrence END,
+            reminders = CASE WHEN $15 THEN $16 ELSE reminders END,
+            status = $17
+          WHERE id = $1 AND deleted_at IS NULL",
+        id,
+        p.summary.is_some(),
+        p.summary.flatten(),
+        p.description.is_some(),
+        p.description.flatten(),
+        p.location.is_some(),
+        p.location.flatten(),
+        p.start_at,
+        p.end_at,
+        p.start_date,
+        p.end_date,
+        p.time_zone,
+        p.recurrence.is_some(),
+        p.recurrence.flatten(),
+        p.reminders.is_some(),
+        p.reminders.flatten(),
+        p.status,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Soft-deletes a live event; the number of rows deleted (0: none was live).
+pub async fn delete_local(pool: &PgPool, id: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1 AND deleted_at IS NULL",
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The rows that may fall in one day of a calendar: the day's events, every live series and every
+/// exception (a soft-deleted exception reads as cancelled).
+pub async fn for_day(
+    pool: &PgPool,
+    calendar_id: &str,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    day: NaiveDate,
+) -> Result<Vec<EventRecord>, sqlx::Error> {
+    sqlx::query_as!(
+            EventRecord,
+            r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                      start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                      CASE WHEN deleted_at IS NULL THEN status ELSE 'cancelled' END AS "status!",
+                      etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+                 FROM events
+                WHERE calendar_id = $1 AND (
+                      (recurrence IS NOT NULL AND deleted_at IS NULL)
+                   OR recurring_event_id IS NOT NULL
+                   OR (deleted_at IS NULL AND start_at < $3 AND end_at > $2)
+                   OR (deleted_at IS NULL AND start_date <= $4 AND end_date > $4))"#,
+            calendar_id,
+            from,
+            until,
+            day,
+        )
+    .fetch_all(pool)
+    .await
 }

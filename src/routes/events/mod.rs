@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::Admin;
 use super::input;
+use crate::db::events;
 use crate::error::ApiError;
 use model::{EventRecord, EventTime, NewEvent, Span};
 
@@ -32,17 +33,9 @@ pub struct ListQuery {
 }
 
 async fn fetch(pool: &sqlx::PgPool, id: Uuid) -> Result<EventRecord, ApiError> {
-    sqlx::query_as!(
-        EventRecord,
-        r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
-                  start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
-                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
-             FROM events WHERE id = $1 AND deleted_at IS NULL"#,
-        id
-    )
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| ApiError::NotFound("event".into()))
+    events::fetch(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("event".into()))
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
@@ -88,27 +81,17 @@ pub async fn list(
     }
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let offset = q.offset.unwrap_or(0).max(0);
-    let rows = sqlx::query_as!(
-        EventRecord,
-        r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
-                  start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
-                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
-             FROM events
-            WHERE deleted_at IS NULL
-              AND ($1::text IS NULL OR calendar_id = $1)
-              AND ($2::text IS NULL OR casquette = $2)
-              AND ($3::timestamptz IS NULL OR COALESCE(end_at, end_date::timestamptz) > $3)
-              AND ($4::timestamptz IS NULL OR COALESCE(start_at, start_date::timestamptz) < $4)
-            ORDER BY COALESCE(start_at, start_date::timestamptz), id
-            LIMIT $5 OFFSET $6"#,
-        q.calendar,
-        q.casquette,
-        q.from,
-        q.to,
-        limit + 1,
-        offset,
+    let rows = events::list(
+        &state.pool,
+        &events::ListFilter {
+            calendar: q.calendar.as_deref(),
+            casquette: q.casquette.as_deref(),
+            from: q.from,
+            to: q.to,
+            limit: limit + 1,
+            offset,
+        },
     )
-    .fetch_all(&state.pool)
     .await?;
     let more = rows.len() as i64 > limit;
     let items: Vec<Value> = rows
@@ -158,24 +141,23 @@ pub async fn create(
         }
     }
     let (start_at, end_at, start_date, end_date) = span.columns();
-    let id: Uuid = sqlx::query_scalar!(
-        "INSERT INTO events (calendar_id, summary, description, location, start_at, end_at, start_date, end_date,
-                             time_zone, recurrence, reminders, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        calendar,
-        e.summary,
-        e.description,
-        e.location,
-        start_at,
-        end_at,
-        start_date,
-        end_date,
-        span.time_zone,
-        e.recurrence.as_deref(),
-        e.reminders,
-        status,
+    let id = events::insert_local(
+        &state.pool,
+        &events::NewLocal {
+            calendar_id: &calendar,
+            summary: e.summary.as_deref(),
+            description: e.description.as_deref(),
+            location: e.location.as_deref(),
+            start_at,
+            end_at,
+            start_date,
+            end_date,
+            time_zone: span.time_zone.as_deref(),
+            recurrence: e.recurrence.as_deref(),
+            reminders: e.reminders.as_ref(),
+            status: &status,
+        },
     )
-    .fetch_one(&state.pool)
     .await?;
     let record = fetch(&state.pool, id).await?;
     Ok(HttpResponse::Created().json(record.to_json()))
@@ -262,35 +244,23 @@ pub async fn patch(
         None => current.status.clone(),
         Some(v) => model::patched_status(v)?.to_string(),
     };
-    sqlx::query!(
-        "UPDATE events SET
-            summary = CASE WHEN $2 THEN $3 ELSE summary END,
-            description = CASE WHEN $4 THEN $5 ELSE description END,
-            location = CASE WHEN $6 THEN $7 ELSE location END,
-            start_at = $8, end_at = $9, start_date = $10, end_date = $11, time_zone = $12,
-            recurrence = CASE WHEN $13 THEN $14 ELSE recurrence END,
-            reminders = CASE WHEN $15 THEN $16 ELSE reminders END,
-            status = $17
-          WHERE id = $1 AND deleted_at IS NULL",
+    events::patch_local(
+        &state.pool,
         id,
-        set_summary,
-        summary,
-        set_description,
-        description,
-        set_location,
-        location,
-        start_at,
-        end_at,
-        start_date,
-        end_date,
-        span.time_zone,
-        set_recurrence,
-        recurrence.as_deref(),
-        set_reminders,
-        reminders,
-        status,
+        &events::LocalPatch {
+            summary: set_summary.then_some(summary.as_deref()),
+            description: set_description.then_some(description.as_deref()),
+            location: set_location.then_some(location.as_deref()),
+            start_at,
+            end_at,
+            start_date,
+            end_date,
+            time_zone: span.time_zone.as_deref(),
+            recurrence: set_recurrence.then_some(recurrence.as_deref()),
+            reminders: set_reminders.then_some(reminders.as_ref()),
+            status: &status,
+        },
     )
-    .execute(&state.pool)
     .await?;
     Ok(HttpResponse::Ok().json(fetch(&state.pool, id).await?.to_json()))
 }
@@ -301,13 +271,8 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let done = sqlx::query!(
-        "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1 AND deleted_at IS NULL",
-        id
-    )
-    .execute(&state.pool)
-    .await?;
-    if done.rows_affected() == 0 {
+    let deleted = events::delete_local(&state.pool, id).await?;
+    if deleted == 0 {
         return Err(ApiError::NotFound("event".into()));
     }
     Ok(HttpResponse::NoContent().finish())

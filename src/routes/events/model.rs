@@ -3,7 +3,6 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
 use crate::error::ApiError;
 
@@ -144,32 +143,7 @@ pub fn recurrence(lines: &[String]) -> Result<(), ApiError> {
         .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-/// One stored event, as the API shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventRecord {
-    pub id: Uuid,
-    pub calendar_id: String,
-    pub casquette: String,
-    pub external_id: Option<String>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Vec<String>>,
-    pub recurring_event_id: Option<String>,
-    pub original_start: Option<String>,
-    pub reminders: Option<Value>,
-    pub status: String,
-    pub etag: Option<String>,
-    pub google_updated: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub html_link: Option<String>,
-}
+pub use crate::db::events::EventRecord;
 
 fn time_json(at: Option<DateTime<Utc>>, day: Option<NaiveDate>, tz: &Option<String>) -> Value {
     match (at, day) {

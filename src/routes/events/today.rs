@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::super::AppState;
 use super::super::auth::Admin;
 use super::model::EventRecord;
+use crate::db::{calendars, events};
 use crate::error::ApiError;
 use crate::recurrence::{Budget, Limits, Series, expand as expand_series, start_of_day};
 
@@ -37,19 +38,14 @@ pub async fn today(
     }
     let mut days: Vec<Day> = Vec::new();
     // Each calendar's zone: the config's, else the one Google reported at the last sync.
-    let calendars = sqlx::query!(
-        "SELECT id, time_zone FROM calendars WHERE active AND ($1::text IS NULL OR casquette = $1) ORDER BY id",
-        q.casquette
-    )
-    .fetch_all(&state.pool)
-    .await?;
+    let calendars = calendars::active_zones(&state.pool, q.casquette.as_deref()).await?;
     for cal in calendars {
         let configured = state
             .settings
             .calendar(&cal.id)
             .and_then(|c| c.time_zone.clone());
         let tz: chrono_tz::Tz = configured
-            .or(cal.time_zone)
+            .or(cal.time_zone.clone())
             .and_then(|z| z.parse().ok())
             .unwrap_or(chrono_tz::UTC);
         let day = q
@@ -57,25 +53,7 @@ pub async fn today(
             .unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
         let from = start_of_day(day, tz);
         let until = start_of_day(day.succ_opt().unwrap_or(day), tz);
-        let rows = sqlx::query_as!(
-            EventRecord,
-            r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
-                      start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
-                      CASE WHEN deleted_at IS NULL THEN status ELSE 'cancelled' END AS "status!",
-                      etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
-                 FROM events
-                WHERE calendar_id = $1 AND (
-                      (recurrence IS NOT NULL AND deleted_at IS NULL)
-                   OR recurring_event_id IS NOT NULL
-                   OR (deleted_at IS NULL AND start_at < $3 AND end_at > $2)
-                   OR (deleted_at IS NULL AND start_date <= $4 AND end_date > $4))"#,
-            cal.id,
-            from,
-            until,
-            day,
-        )
-        .fetch_all(&state.pool)
-        .await?;
+        let rows = events::for_day(&state.pool, &cal.id, from, until, day).await?;
         days.push(Day {
             tz,
             day,
