@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-pub use crate::db::status::{
-    CalendarStatus, DelayPoint, OpenConflict, Snapshot, full, gauges,
-};
+pub use crate::db::status::{CalendarStatus, DelayPoint, OpenConflict, Snapshot, full, gauges};
 
 /// Sets the gauges read from the database (channels, outbox, conflicts) in `metrics`.
 pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metrics::Metrics) {

@@ -12,9 +12,9 @@ pub async fn soft_delete(
     event_id: Uuid,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-            "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1",
-            event_id
-        )
+        "UPDATE events SET deleted_at = now(), status = 'cancelled' WHERE id = $1",
+        event_id
+    )
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -265,5 +265,44 @@ pub async fn for_day(
             day,
         )
     .fetch_all(pool)
+    .await
+}
+
+/// The columns of a local row that reach Google.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LocalEvent {
+    pub id: Uuid,
+    pub calendar_id: String,
+    pub casquette: String,
+    pub external_id: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub end_at: Option<DateTime<Utc>>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub time_zone: Option<String>,
+    pub recurrence: Option<Vec<String>>,
+    pub reminders: Option<Value>,
+    pub status: String,
+    pub etag: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub color: Option<String>,
+}
+
+/// A row as the writer sends it to Google (with its calendar's colour).
+pub async fn for_writer(pool: &PgPool, event_id: Uuid) -> Result<Option<LocalEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        LocalEvent,
+        r#"SELECT e.id, e.calendar_id, e.casquette, e.external_id, e.summary, e.description, e.location,
+                  e.start_at, e.end_at, e.start_date, e.end_date, e.time_zone, e.recurrence, e.reminders,
+                  e.status, e.etag, e.updated_at, e.deleted_at, c.color
+             FROM events e JOIN calendars c ON c.id = e.calendar_id
+            WHERE e.id = $1"#,
+        event_id
+    )
+    .fetch_optional(pool)
     .await
 }

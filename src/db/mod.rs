@@ -4,6 +4,7 @@
 pub mod calendars;
 pub mod conflicts;
 pub mod events;
+pub mod from_google;
 pub mod locks;
 pub mod outbox;
 pub mod status;

@@ -127,3 +127,27 @@ pub fn backoff(attempts: i32) -> Duration {
     let exp = attempts.clamp(1, 10) as u32;
     Duration::from_secs(2u64.pow(exp).min(600))
 }
+
+/// Drops an event's outbox entry (a newer Google version replaced the local change).
+pub async fn drop_for_event(
+    conn: &mut sqlx::PgConnection,
+    event_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM outbox WHERE event_id = $1", event_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Completes `job`'s entry inside a transaction, only for its generation (a newer local change
+/// re-queued since keeps its entry).
+pub async fn complete_in(conn: &mut sqlx::PgConnection, job: &Job) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM outbox WHERE event_id = $1 AND generation = $2",
+        job.event_id,
+        job.generation
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

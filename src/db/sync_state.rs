@@ -24,7 +24,6 @@ impl Counts {
     }
 }
 
-
 /// A calendar claimed for one run.
 #[derive(Debug, Clone)]
 pub struct Claim {

@@ -126,9 +126,9 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ChannelRow>, sqlx::Error> {
 /// channel's due time: `margin` before it expires, or halfway through a life shorter than twice
 /// that, and never sooner than `min_after` after it was created.
 pub async fn next_renewal(
-pool: &PgPool,
-margin: Duration,
-min_after: Duration,
+    pool: &PgPool,
+    margin: Duration,
+    min_after: Duration,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT MIN(due) FROM (

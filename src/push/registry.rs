@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use crate::db::watch_channels as channels;
 use super::token::ChannelTokens;
+use crate::db::watch_channels as channels;
 use crate::google::{GoogleClient, GoogleError, WatchRequest};
 use crate::sync::alerts::{Alert, AlertSink};
 
@@ -129,8 +129,12 @@ impl ChannelManager {
         }
         channels::expire_past(&self.pool).await?;
         let mut created = 0;
-        for cal in channels::calendars_needing_channel(&self.pool, self.margin, MIN_RENEW_AFTER).await? {
-            let had_live = !channels::live_channels(&self.pool, &cal.id).await?.is_empty();
+        for cal in
+            channels::calendars_needing_channel(&self.pool, self.margin, MIN_RENEW_AFTER).await?
+        {
+            let had_live = !channels::live_channels(&self.pool, &cal.id)
+                .await?
+                .is_empty();
             let result = if had_live {
                 self.renew(&cal.id).await
             } else {

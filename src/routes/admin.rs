@@ -6,8 +6,8 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Admin;
-use crate::error::ApiError;
 use crate::db::watch_channels as channels;
+use crate::error::ApiError;
 use crate::push::registry::{ChannelError, ChannelManager};
 
 fn manager(state: &AppState) -> Result<&ChannelManager, ApiError> {

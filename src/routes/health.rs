@@ -13,10 +13,13 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-
 /// 200 when PostgreSQL answers (`degraded` if Redis does not), 503 with a reason when PostgreSQL does not.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let calendars = tokio::time::timeout(PROBE_TIMEOUT, crate::db::status::calendar_states(&state.pool)).await;
+    let calendars = tokio::time::timeout(
+        PROBE_TIMEOUT,
+        crate::db::status::calendar_states(&state.pool),
+    )
+    .await;
     let redis_up = match &state.redis {
         Some(r) => r.ping().await,
         None => false,
@@ -48,4 +51,3 @@ fn unavailable(reason: &str, redis: &str) -> HttpResponse {
         "reason": reason,
     }))
 }
-

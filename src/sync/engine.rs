@@ -8,9 +8,10 @@ use sqlx::PgPool;
 
 use super::mapping::{EventRow, MappingError};
 use super::reconcile::{self, Window};
-use crate::db::sync_state::{self as state, Claim};
 use super::store::{self, Counts};
 use crate::config::SyncRange;
+use crate::db::from_google::{self, GoogleTx};
+use crate::db::sync_state::{self as state, Claim};
 use crate::google::{GoogleClient, GoogleError, ListParams};
 use crate::notify::{EventSummary, TelegramNotifier};
 
@@ -196,16 +197,16 @@ async fn apply(
     // a first import or a resync is not news).
     let before = match ctx.notifier {
         Some(_) if !step.full => {
-            store::previous_versions(ctx.pool, &claim.calendar_id, &step.rows).await?
+            from_google::previous_versions(ctx.pool, &claim.calendar_id, &step.rows).await?
         }
         _ => Vec::new(),
     };
-    let mut tx = store::begin_from_google(ctx.pool).await?;
+    let mut tx = GoogleTx::begin(ctx.pool).await?;
     if step.first
         && let Some(tz) = step.time_zone
         && claim.time_zone.as_deref() != Some(tz)
     {
-        store::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
+        from_google::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
     }
     let page_rows: Vec<serde_json::Value> = if before.is_empty() {
         Vec::new()
@@ -225,7 +226,7 @@ async fn apply(
             )
             .await?;
         }
-        if !state::save_token(&mut tx, claim, next).await? {
+        if !state::save_token(tx.transaction(), claim, next).await? {
             return Err(RunError::LeaseLost);
         }
     }

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Postgres, Transaction};
-
 use super::mapping::EventRow;
+use crate::db::from_google::{self, GoogleTx};
+use crate::db::outbox;
 
 /// Google changes that meet a pending local change of the same event: the newer side wins.
 /// The rows are locked before their outbox entries are touched, the order a local write takes
@@ -14,33 +14,12 @@ use super::mapping::EventRow;
 /// a newer Google version replaces the local change, which is kept in `conflicts`.
 /// Returns the rows to apply and how many were held back.
 pub(super) async fn last_write_wins(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut GoogleTx,
     calendar_id: &str,
     rows: Vec<EventRow>,
 ) -> Result<(Vec<EventRow>, u64), sqlx::Error> {
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-    let pending = sqlx::query!(
-        r#"SELECT e.id, e.external_id AS "external_id!", e.etag, e.updated_at, e.summary, e.description,
-                  e.location, e.start_at, e.end_at, e.start_date, e.end_date, e.deleted_at,
-                  jsonb_build_object(
-                      'id', e.id, 'summary', e.summary, 'description', e.description,
-                      'location', e.location, 'status', e.status, 'recurrence', e.recurrence,
-                      'reminders', e.reminders, 'updated_at', e.updated_at,
-                      'deleted', e.deleted_at IS NOT NULL,
-                      'start', CASE WHEN e.start_at IS NOT NULL
-                                    THEN jsonb_build_object('dateTime', e.start_at, 'timeZone', e.time_zone)
-                                    ELSE jsonb_build_object('date', e.start_date) END,
-                      'end', CASE WHEN e.end_at IS NOT NULL
-                                  THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
-                                  ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
-             FROM outbox o JOIN events e ON e.id = o.event_id
-            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)
-              FOR UPDATE OF e"#,
-        calendar_id,
-        &ids
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+    let pending = from_google::pending_local_changes(tx, calendar_id, &ids).await?;
     if pending.is_empty() {
         return Ok((rows, 0));
     }
@@ -82,7 +61,7 @@ pub(super) async fn last_write_wins(
             continue;
         }
         crate::db::conflicts::record_in(
-            tx,
+            tx.transaction(),
             &crate::db::conflicts::Conflict {
                 event_id: p.id,
                 calendar_id,
@@ -95,9 +74,7 @@ pub(super) async fn last_write_wins(
             },
         )
         .await?;
-        sqlx::query!("DELETE FROM outbox WHERE event_id = $1", p.id)
-            .execute(&mut **tx)
-            .await?;
+        outbox::drop_for_event(tx.conn(), p.id).await?;
         tracing::info!(calendar = %calendar_id, event = %p.id, winner = "google", "conflict settled");
         keep.push(row);
     }

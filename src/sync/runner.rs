@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::alerts::{Alert, AlertSink};
 use super::engine::{self, HEARTBEAT, LEASE, RunContext, RunError, RunReport};
-use crate::db::sync_state as state;
 use crate::config::Settings;
+use crate::db::sync_state as state;
 use crate::google::GoogleClient;
 use crate::metrics::Metrics;
 use crate::notify::TelegramNotifier;

@@ -10,29 +10,7 @@ use crate::sync::stamp::{Content, STAMP_PROPERTY};
 /// Private extended property that marks events calsync wrote (value: the local UUID).
 pub const CALSYNC_PROPERTY: &str = "calsync_id";
 
-/// The columns of a local row that reach Google.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LocalEvent {
-    pub id: Uuid,
-    pub calendar_id: String,
-    pub casquette: String,
-    pub external_id: Option<String>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Vec<String>>,
-    pub reminders: Option<Value>,
-    pub status: String,
-    pub etag: Option<String>,
-    pub updated_at: DateTime<Utc>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub color: Option<String>,
-}
+pub use crate::db::events::LocalEvent;
 
 /// Google's client-chosen id for a local UUID: its 32 lowercase hex digits (a subset of base32hex).
 pub fn google_id(local: Uuid) -> String {

@@ -8,9 +8,9 @@ use sqlx::PgPool;
 use tokio::task::{Id, JoinError, JoinSet};
 use uuid::Uuid;
 
-use crate::db::outbox::Job;
 use super::process::{self, Done, JobError};
 use crate::config::Reminder;
+use crate::db::outbox::Job;
 use crate::google::GoogleClient;
 
 /// Jobs in flight; dropping it aborts them (their leases lapse and they are claimed again).

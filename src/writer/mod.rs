@@ -13,11 +13,11 @@ use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::db::outbox;
 use crate::config::Reminder;
+use crate::db::outbox;
+use crate::db::outbox::Job;
 use crate::google::GoogleClient;
 use inflight::InFlight;
-use crate::db::outbox::Job;
 use process::{Done, JobError};
 
 /// Channel the outbox trigger notifies.

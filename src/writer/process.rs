@@ -6,9 +6,10 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use super::body::{LocalEvent, event_body, google_id};
-use crate::db::conflicts::{self, Conflict, Winner};
-use crate::db::outbox::Job;
 use crate::config::Reminder;
+use crate::db::conflicts::{self, Conflict, Winner};
+use crate::db::from_google::{self, GoogleTx};
+use crate::db::outbox::Job;
 use crate::google::{GoogleClient, GoogleError};
 use crate::sync::mapping::EventRow;
 use crate::sync::store;
@@ -45,40 +46,15 @@ pub enum JobError {
 }
 
 pub async fn load(pool: &PgPool, job: &Job) -> Result<Option<LocalEvent>, sqlx::Error> {
-    sqlx::query_as!(
-        LocalEvent,
-        r#"SELECT e.id, e.calendar_id, e.casquette, e.external_id, e.summary, e.description, e.location,
-                  e.start_at, e.end_at, e.start_date, e.end_date, e.time_zone, e.recurrence, e.reminders,
-                  e.status, e.etag, e.updated_at, e.deleted_at, c.color
-             FROM events e JOIN calendars c ON c.id = e.calendar_id
-            WHERE e.id = $1"#,
-        job.event_id
-    )
-    .fetch_optional(pool)
-    .await
+    crate::db::events::for_writer(pool, job.event_id).await
 }
 
 /// Stores what Google answered (id, etag, updated, raw) without re-entering the outbox, unless a
 /// sync stored a newer Google version meanwhile (its etag and JSON must not be rolled back).
 pub async fn adopt(pool: &PgPool, local: &LocalEvent, google: &Value) -> Result<(), JobError> {
     let row = EventRow::from_google(google)?;
-    let mut tx = pool.begin().await?;
-    store::mark_from_google(&mut tx).await?;
-    sqlx::query!(
-        "UPDATE events SET external_id = $2, etag = $3, google_updated = $4, sequence = $5, raw = $6,
-                google_lww_at = $7
-          WHERE id = $1
-            AND (google_updated IS NULL OR $4::timestamptz IS NULL OR google_updated <= $4)",
-        local.id,
-        row.external_id,
-        row.etag,
-        row.google_updated,
-        row.sequence,
-        row.raw,
-        row.effective_updated,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let mut tx = GoogleTx::begin(pool).await?;
+    from_google::store_answer(&mut tx, local.id, &row).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -174,15 +150,8 @@ async fn adopt_changed(
     mut local: LocalEvent,
     id: String,
 ) -> Result<Done, JobError> {
-    let mut tx = pool.begin().await?;
-    store::mark_from_google(&mut tx).await?;
-    sqlx::query!(
-        "UPDATE events SET external_id = $2 WHERE id = $1 AND external_id IS NULL",
-        local.id,
-        id
-    )
-    .execute(&mut *tx)
-    .await?;
+    let mut tx = GoogleTx::begin(pool).await?;
+    from_google::bind_google_id(&mut tx, local.id, &id).await?;
     tx.commit().await?;
     local.external_id = Some(id.clone());
     local.etag = None;
@@ -250,25 +219,16 @@ async fn settle(
     let row = EventRow::from_google(&theirs)?;
     let own_write =
         row.effective_updated == Some(local.updated_at) && row.content() == local.content();
-    let mut tx = pool.begin().await?;
-    store::mark_from_google(&mut tx).await?;
+    let mut tx = GoogleTx::begin(pool).await?;
     // The event row first, its outbox entry second: the order a local write takes them in (row,
     // then the trigger's outbox upsert), so the two never deadlock. The stored etag stays: if a
     // newer local write holds Google's version back, its patch must still meet If-Match (a blank
     // etag would let it overwrite, or revive, whatever Google holds by then).
-    sqlx::query!("SELECT id FROM events WHERE id = $1 FOR UPDATE", local.id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    from_google::lock_event(&mut tx, local.id).await?;
     if !own_write {
-        conflicts::record_in(&mut tx, &conflict).await?;
+        conflicts::record_in(tx.transaction(), &conflict).await?;
     }
-    sqlx::query!(
-        "DELETE FROM outbox WHERE event_id = $1 AND generation = $2",
-        local.id,
-        job.generation
-    )
-    .execute(&mut *tx)
-    .await?;
+    crate::db::outbox::complete_in(tx.conn(), job).await?;
     store::apply_page(&mut tx, cal, &local.casquette, vec![row]).await?;
     tx.commit().await?;
     if own_write {
