@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 use super::{Rig, pct, rss_mb};
+use crate::db::probes;
 use crate::push::token::ChannelTokens;
 use crate::sync::Trigger;
 
@@ -37,13 +36,10 @@ pub async fn idle_pub(rig: &Rig) -> anyhow::Result<()> {
 
 async fn idle(rig: &Rig) -> anyhow::Result<()> {
     wait("idle calendars", Duration::from_secs(600), || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM sync_state WHERE pending OR lease_owner IS NOT NULL",
-        )
-        .fetch_one(&rig.pool)
-        .await
-        .map(|n| n == 0)
-        .unwrap_or(false)
+        probes::busy_calendars(&rig.pool)
+            .await
+            .map(|n| n == 0)
+            .unwrap_or(false)
     })
     .await
 }
@@ -53,13 +49,10 @@ pub async fn wait_channels(rig: &Rig) -> anyhow::Result<()> {
         "a channel per calendar",
         Duration::from_secs(30),
         || async {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM watch_channels WHERE state = 'active'",
-            )
-            .fetch_one(&rig.pool)
-            .await
-            .map(|n| n >= 3)
-            .unwrap_or(false)
+            probes::active_channels(&rig.pool)
+                .await
+                .map(|n| n >= 3)
+                .unwrap_or(false)
         },
     )
     .await?;
@@ -84,17 +77,7 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
         .as_str()
         .ok_or_else(|| anyhow!("seed failed"))?
         .to_string();
-    let etag_of = || async {
-        sqlx::query_scalar::<_, Option<String>>(
-            "SELECT etag FROM events WHERE calendar_id = 'primary' AND external_id = $1",
-        )
-        .bind(&id)
-        .fetch_optional(&rig.pool)
-        .await
-        .ok()
-        .flatten()
-        .flatten()
-    };
+    let etag_of = || async { probes::etag_of(&rig.pool, "primary", &id).await };
     wait("the seed event", Duration::from_secs(30), || async {
         etag_of().await.as_deref() == ev["etag"].as_str()
     })
@@ -148,18 +131,7 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
             .await?
             .json()
             .await?;
-        let mut tx = rig.pool.begin().await?;
-        sqlx::query("SELECT set_config('calsync.origin', 'google', true)")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE events SET raw = $2 WHERE calendar_id = 'primary' AND external_id = $1",
-        )
-        .bind(&id)
-        .bind(&got)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        probes::store_raw(&rig.pool, "primary", &id, &got).await?;
         floor.push(ms(t0.elapsed()));
     }
     let (d, f) = (sorted(delays), sorted(floor));
@@ -191,12 +163,9 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
 
 /// Webhook acknowledgements under load, then list calls for one burst.
 pub async fn webhook(rig: &Rig, total: usize, burst: usize) -> anyhow::Result<Rows> {
-    let (channel, resource): (String, String) = sqlx::query_as(
-        "SELECT id, resource_id FROM watch_channels WHERE calendar_id = 'primary' AND state = 'active' LIMIT 1",
-    )
-    .fetch_one(&rig.pool)
-    .await
-    .context("no channel")?;
+    let (channel, resource) = probes::active_channel(&rig.pool, "primary")
+        .await
+        .context("no channel")?;
     let token =
         ChannelTokens::new("bench-channel-secret-0123456789abcdef").sign(&channel, "primary");
     let addr = rig.app_url.trim_start_matches("http://").to_string();
@@ -243,18 +212,7 @@ pub async fn full_sync(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
     rig.post(&format!("/calendars/{cal}/bulk"), json!({"count": n}))
         .await?;
     idle(rig).await?;
-    let drop_rows = || async {
-        let mut tx = rig.pool.begin().await?;
-        sqlx::query("SELECT set_config('calsync.origin', 'google', true)")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM events WHERE calendar_id = $1")
-            .bind(cal)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    };
+    let drop_rows = || async { probes::forget_calendar_rows(&rig.pool, cal).await };
     // A late push may still start a worker run: wait it out, then time our own full listing.
     let (report, secs) = loop {
         idle(rig).await?;
@@ -270,32 +228,10 @@ pub async fn full_sync(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
     let sync_rate = report.counts.created as f64 / secs;
 
     let columns = "calendar_id, casquette, external_id, status, summary, location, start_at, end_at, etag, google_updated, sequence, raw";
-    let mut conn = rig.pool.acquire().await?;
-    let mut dump = Vec::new();
-    {
-        let mut out = conn
-            .copy_out_raw(&format!(
-                "COPY (SELECT {columns} FROM events WHERE calendar_id = '{cal}') TO STDOUT"
-            ))
-            .await?;
-        while let Some(chunk) = out.next().await {
-            dump.extend_from_slice(&chunk?);
-        }
-    }
-    drop(conn);
+    let dump = probes::copy_out(&rig.pool, columns, cal).await?;
     drop_rows().await?;
-    let mut conn = rig.pool.acquire().await?;
     let t0 = Instant::now();
-    let mut tx = conn.begin().await?;
-    sqlx::query("SELECT set_config('calsync.origin', 'google', true)")
-        .execute(&mut *tx)
-        .await?;
-    let mut copy = tx
-        .copy_in_raw(&format!("COPY events ({columns}) FROM STDIN"))
-        .await?;
-    copy.send(dump).await?;
-    let copied = copy.finish().await?;
-    tx.commit().await?;
+    let copied = probes::copy_in(&rig.pool, columns, dump).await?;
     let copy_rate = copied as f64 / t0.elapsed().as_secs_f64();
     Ok(vec![
         (
@@ -316,17 +252,9 @@ pub async fn full_sync(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
 pub async fn writes(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
     idle(rig).await?;
     let t0 = Instant::now();
-    sqlx::query(
-        "INSERT INTO events (calendar_id, summary, start_at, end_at)
-         SELECT 'CALENDAR_ID_ENSEIGNANT', 'local ' || g, now() + g * interval '1 hour', now() + g * interval '1 hour' + interval '30 minutes'
-           FROM generate_series(1, $1) g",
-    )
-    .bind(n as i32)
-    .execute(&rig.pool)
-    .await?;
+    probes::insert_local_batch(&rig.pool, "CALENDAR_ID_ENSEIGNANT", n as i32).await?;
     wait("the outbox to drain", Duration::from_secs(1800), || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox")
-            .fetch_one(&rig.pool)
+        probes::outbox_depth(&rig.pool)
             .await
             .map(|c| c == 0)
             .unwrap_or(false)

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Failure;
 use crate::config::{Secret, Settings};
+use crate::db::probes;
 use crate::emulator::{Emulator, EmulatorConfig, dev_credentials};
 use crate::startup::{Application, Migrations};
 
@@ -162,14 +163,9 @@ pub async fn run(mut settings: Settings, changes: Option<u32>, every: u64) -> Re
             let cal = &settings.google_calendar.calendars
                 [(round as usize) % settings.google_calendar.calendars.len()];
             let t0 = Instant::now();
-            let id: uuid::Uuid = sqlx::query_scalar(
-                "INSERT INTO events (calendar_id, summary, start_at, end_at, time_zone)
-                 VALUES ($1, 'Ajouté depuis PostgreSQL', now() + interval '1 day', now() + interval '25 hours', 'Europe/Paris') RETURNING id",
-            )
-            .bind(&cal.id)
-            .fetch_one(&pool)
-            .await
-            .context("local insert")?;
+            let id = probes::insert_sample(&pool, &cal.id)
+                .await
+                .context("local insert")?;
             let url = control(&format!("/calendars/{}/events/{}", cal.id, id.simple()));
             wait_until(&shutdown, Duration::from_secs(30), || async {
                 http.get(&url)
@@ -199,18 +195,7 @@ pub async fn run(mut settings: Settings, changes: Option<u32>, every: u64) -> Re
             .context("change at Google")?;
         let etag = changed["etag"].as_str().unwrap_or_default().to_string();
         wait_until(&shutdown, Duration::from_secs(30), || async {
-            sqlx::query_scalar::<_, Option<String>>(
-                "SELECT etag FROM events WHERE calendar_id = $1 AND external_id = $2",
-            )
-            .bind(cal)
-            .bind(id)
-            .fetch_optional(&pool)
-            .await
-            .ok()
-            .flatten()
-            .flatten()
-            .as_deref()
-                == Some(etag.as_str())
+            probes::etag_of(&pool, cal, id).await.as_deref() == Some(etag.as_str())
         })
         .await?;
         let ms = t0.elapsed().as_millis();
@@ -233,10 +218,7 @@ pub async fn run(mut settings: Settings, changes: Option<u32>, every: u64) -> Re
 }
 
 async fn live_events(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events WHERE deleted_at IS NULL")
-        .fetch_one(pool)
-        .await
-        .unwrap_or(0)
+    probes::live_events(pool).await
 }
 
 async fn wait_until<F, Fut>(

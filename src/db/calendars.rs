@@ -61,3 +61,14 @@ pub async fn active_zones(
     .fetch_all(pool)
     .await
 }
+
+/// The zone Google reported for a calendar (`UTC` when it reported none; None: no such calendar).
+pub async fn zone_of(pool: &PgPool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT COALESCE(time_zone, 'UTC') FROM calendars WHERE id = $1",
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten())
+}

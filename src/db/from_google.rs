@@ -5,37 +5,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::sync_state::Counts;
 use crate::sync::mapping::EventRow;
 
-/// A transaction whose writes come from Google (the outbox trigger ignores them).
-pub struct GoogleTx(Transaction<'static, Postgres>);
-
-impl GoogleTx {
-    /// `BEGIN; SET LOCAL calsync.origin = 'google'`, in one round trip.
-    pub async fn begin(pool: &PgPool) -> Result<Self, sqlx::Error> {
-        Ok(Self(
-            pool.begin_with("BEGIN; SET LOCAL calsync.origin = 'google'")
-                .await?,
-        ))
-    }
-
-    pub fn conn(&mut self) -> &mut PgConnection {
-        &mut self.0
-    }
-
-    /// The transaction itself, for the shared helpers that take one (the conflicts recorder).
-    pub fn transaction(&mut self) -> &mut Transaction<'static, Postgres> {
-        &mut self.0
-    }
-
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.0.commit().await
-    }
-}
+pub use super::google_tx::GoogleTx;
 
 /// Events calsync inserted whose answer never came back (a crash, a lost response) carry the local
 /// row's client-chosen id: they belong to that row, never to a second one. Binding them here
@@ -326,55 +302,6 @@ pub async fn soft_delete_unlisted(
     .execute(tx.conn())
     .await?;
     Ok(gone.rows_affected())
-}
-
-/// A pending local change of an event that a Google page is about to change.
-pub struct PendingLocal {
-    pub id: Uuid,
-    pub external_id: String,
-    pub etag: Option<String>,
-    pub updated_at: DateTime<Utc>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub local_version: Value,
-}
-
-/// The events of `ids` with a pending (not parked) local change, locked in the order a local write
-/// takes them (row, then its outbox entry).
-pub async fn pending_local_changes(
-    tx: &mut GoogleTx,
-    calendar_id: &str,
-    ids: &[String],
-) -> Result<Vec<PendingLocal>, sqlx::Error> {
-    sqlx::query_as!(
-        PendingLocal,
-        r#"SELECT e.id, e.external_id AS "external_id!", e.etag, e.updated_at, e.summary, e.description,
-                  e.location, e.start_at, e.end_at, e.start_date, e.end_date, e.deleted_at,
-                  jsonb_build_object(
-                      'id', e.id, 'summary', e.summary, 'description', e.description,
-                      'location', e.location, 'status', e.status, 'recurrence', e.recurrence,
-                      'reminders', e.reminders, 'updated_at', e.updated_at,
-                      'deleted', e.deleted_at IS NOT NULL,
-                      'start', CASE WHEN e.start_at IS NOT NULL
-                                    THEN jsonb_build_object('dateTime', e.start_at, 'timeZone', e.time_zone)
-                                    ELSE jsonb_build_object('date', e.start_date) END,
-                      'end', CASE WHEN e.end_at IS NOT NULL
-                                  THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
-                                  ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
-             FROM outbox o JOIN events e ON e.id = o.event_id
-            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)
-              FOR UPDATE OF e"#,
-        calendar_id,
-        ids
-    )
-    .fetch_all(tx.conn())
-    .await
 }
 
 /// Stores what Google answered a write (id, etag, updated, raw), unless a sync stored a newer

@@ -5,8 +5,11 @@ pub mod calendars;
 pub mod conflicts;
 pub mod events;
 pub mod from_google;
+pub mod google_tx;
 pub mod locks;
 pub mod outbox;
+#[cfg(feature = "emulator")]
+pub mod probes;
 pub mod status;
 pub mod sync_state;
 pub mod watch_channels;

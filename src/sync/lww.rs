@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::mapping::EventRow;
-use crate::db::from_google::{self, GoogleTx};
+use crate::db::from_google::GoogleTx;
 use crate::db::outbox;
 
 /// Google changes that meet a pending local change of the same event: the newer side wins.
@@ -19,7 +19,7 @@ pub(super) async fn last_write_wins(
     rows: Vec<EventRow>,
 ) -> Result<(Vec<EventRow>, u64), sqlx::Error> {
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-    let pending = from_google::pending_local_changes(tx, calendar_id, &ids).await?;
+    let pending = crate::db::events::pending_local_changes(tx, calendar_id, &ids).await?;
     if pending.is_empty() {
         return Ok((rows, 0));
     }

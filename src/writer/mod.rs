@@ -139,15 +139,10 @@ impl Writer {
         let Some(notifier) = &self.notifier else {
             return;
         };
-        let zone: Option<String> = sqlx::query_scalar!(
-            "SELECT COALESCE(time_zone, 'UTC') FROM calendars WHERE id = $1",
-            calendar_id
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .ok()
-        .flatten()
-        .flatten();
+        let zone = crate::db::calendars::zone_of(&self.pool, calendar_id)
+            .await
+            .ok()
+            .flatten();
         let tz = zone
             .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
             .unwrap_or(chrono_tz::UTC);
