@@ -14,6 +14,8 @@ use tracing_actix_web::TracingLogger;
 
 use crate::background::Loops;
 use crate::config::Settings;
+use crate::push::cache::ChannelCache;
+use crate::push::inbox::PushInbox;
 use crate::push::renewal;
 use crate::routes::{self, AppState};
 use crate::sync::{poll, worker};
@@ -74,17 +76,23 @@ impl Application {
             Some(wake_tx),
             shutdown.clone(),
         );
+        let channel_cache = Arc::<ChannelCache>::default();
+        let inbox = PushInbox::new(
+            services.pool.clone(),
+            services.channel_tokens.clone(),
+            channel_cache.clone(),
+            marker,
+        );
         let state = AppState {
             pool: services.pool.clone(),
             redis: services.redis.clone(),
             settings: services.settings.clone(),
             metrics: services.metrics.clone(),
-            channel_tokens: services.channel_tokens.clone(),
             channels: services.channels.clone(),
             syncer: services.syncer.clone(),
             notifier: services.notifier.clone(),
-            channel_cache: Arc::default(),
-            marker,
+            channel_cache,
+            inbox,
             signins: Arc::default(),
         };
         let (port, server) = http_server(state.clone(), listener)?;
