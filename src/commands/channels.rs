@@ -1,14 +1,14 @@
-//! `calsync channels list | renew [--calendar ID] | stop CHANNEL_ID`.
+//! `calsync channels list | renew [--calendar ID] | stop CHANNEL_ID`: built [`Services`], no listener,
+//! no workers; the channel registry is called directly.
 
-use anyhow::{Context, anyhow};
-use tokio_util::sync::CancellationToken;
+use anyhow::Context;
 
 use super::Failure;
 use crate::cli::ChannelsCommand;
 use crate::config::Settings;
-use crate::startup::{Application, Migrations};
+use crate::services::Services;
 
-pub async fn run(mut settings: Settings, command: &ChannelsCommand) -> Result<(), Failure> {
+pub async fn run(settings: Settings, command: &ChannelsCommand) -> Result<(), Failure> {
     crate::telemetry::init(settings.telemetry.log_format, true);
     if let ChannelsCommand::List = command {
         let pool = crate::db::pool(&settings.database).context("bad database settings")?;
@@ -29,21 +29,19 @@ pub async fn run(mut settings: Settings, command: &ChannelsCommand) -> Result<()
         return Ok(());
     }
     crate::config::require_credentials(&settings)?;
-    // An application without workers or a listener of its own: the same wiring as `serve`.
-    settings.server.workers_enabled = false;
-    settings.server.bind_address = "127.0.0.1:0".into();
-    let app = Application::build(settings, Migrations::Apply, CancellationToken::new())
-        .await
-        .context("startup failed")?;
-    let manager = app.state().channels.clone().ok_or_else(|| {
-        anyhow!("push is not configured: set WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET")
-    })?;
+    let services = Services::build(settings).await.context("startup failed")?;
+    let result = manage(&services, command).await;
+    services.close().await;
+    result
+}
+
+async fn manage(services: &Services, command: &ChannelsCommand) -> Result<(), Failure> {
+    let manager = services.channel_manager()?;
     match command {
         ChannelsCommand::Renew { calendar } => {
             let ids: Vec<String> = match calendar {
                 Some(id) => vec![id.clone()],
-                None => app
-                    .state()
+                None => services
                     .settings
                     .google_calendar
                     .calendars

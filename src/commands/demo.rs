@@ -14,7 +14,8 @@ use super::Failure;
 use crate::config::{Secret, Settings};
 use crate::db::probes;
 use crate::emulator::{Emulator, EmulatorConfig, dev_credentials};
-use crate::startup::{Application, Migrations};
+use crate::services::Services;
+use crate::startup::Application;
 
 /// Sample events per role: (summary, location, day offset, hour, minutes long).
 const SAMPLES: [(&str, &str, &str, i64, u32, i64); 6] = [
@@ -120,15 +121,13 @@ pub async fn run(mut settings: Settings, changes: Option<u32>, every: u64) -> Re
         .jwt_secret
         .get_or_insert_with(|| Secret::new(random()))
         .clone();
-    let app = Application::build_on(
-        settings.clone(),
-        Migrations::Apply,
-        shutdown.clone(),
-        listener,
-    )
-    .await
-    .context("startup (is PostgreSQL running? DATABASE_URL)")?;
-    let pool = app.state().pool.clone();
+    let services = Services::builder(settings.clone())
+        .shutdown(shutdown.clone())
+        .build()
+        .await
+        .context("startup (is PostgreSQL running? DATABASE_URL)")?;
+    let pool = services.pool.clone();
+    let app = Application::serve(services, listener).context("startup")?;
     let server = tokio::spawn(app.run_until_stopped());
     let token = crate::admin_auth::mint(jwt.expose(), "demo", Duration::from_secs(86_400))
         .context("admin token")?;

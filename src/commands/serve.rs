@@ -1,11 +1,12 @@
-//! `calsync serve` and `calsync migrate`.
+//! `calsync serve` (the [`Services`] behind the HTTP server and the workers) and `calsync migrate`.
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::Failure;
 use crate::config::Settings;
-use crate::startup::{Application, Migrations};
+use crate::services::{Migrations, Services};
+use crate::startup::Application;
 
 pub async fn serve(settings: Settings, migrate: bool) -> Result<(), Failure> {
     crate::config::require_credentials(&settings)?;
@@ -17,9 +18,15 @@ pub async fn serve(settings: Settings, migrate: bool) -> Result<(), Failure> {
     } else {
         Migrations::Skip
     };
-    let app = Application::build(settings, migrations, shutdown)
+    let listener =
+        std::net::TcpListener::bind(&settings.server.bind_address).context("startup failed")?;
+    let services = Services::builder(settings)
+        .migrations(migrations)
+        .shutdown(shutdown)
+        .build()
         .await
         .context("startup failed")?;
+    let app = Application::serve(services, listener).context("startup failed")?;
     tracing::info!(port = app.port(), "calsync listening");
     app.run_until_stopped().await?;
     tracing::info!("calsync stopped");

@@ -1,13 +1,13 @@
 //! `calsync sync [--calendar ID] [--full]`: one run now, a progress spinner on a terminal, a summary, non-zero on failure.
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use super::Failure;
 use crate::config::Settings;
+use crate::services::{Role, Services};
 use crate::sync::{Outcome, Trigger};
 
 pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Result<(), Failure> {
@@ -31,22 +31,14 @@ pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Re
             .map(|c| c.id.clone())
             .collect(),
     };
-    let pool = crate::db::pool(&settings.database).context("bad database settings")?;
-    crate::db::migrate(&pool)
-        .await
-        .context("migrations failed")?;
-    crate::db::calendars::reconcile(&pool, &settings)
-        .await
-        .context("calendars not stored")?;
-    let syncer = crate::startup::build_syncer(
-        Arc::new(settings),
-        pool.clone(),
-        None,
-        crate::metrics::Metrics::new(),
-        std::sync::Arc::new(crate::sync::alerts::LogAlerts),
-    )
-    .await
-    .context("google client")?;
+    let services = Services::builder(settings)
+        .role(Role::OneShot)
+        .build()
+        .await?;
+    let syncer = services
+        .syncer
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("google client not built"))?;
 
     let terminal = std::io::stderr().is_terminal();
     let mut failures = 0;
@@ -86,7 +78,7 @@ pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Re
             }
         }
     }
-    pool.close().await;
+    services.close().await;
     if failures > 0 {
         return Err(anyhow::anyhow!("{failures} of {} calendars failed", ids.len()).into());
     }

@@ -22,7 +22,6 @@ use sqlx::PgPool;
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::push::registry::ChannelManager;
-use crate::push::token::ChannelTokens;
 use crate::redis_health::RedisHealth;
 use crate::sync::Syncer;
 
@@ -33,18 +32,16 @@ pub struct AppState {
     pub redis: Option<RedisHealth>,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
-    /// Verifies `X-Goog-Channel-Token`; None when `CHANNEL_TOKEN_SECRET` is unset (pushes then get 503).
-    pub channel_tokens: Option<ChannelTokens>,
     /// Channel lifecycle; None when push is not configured.
     pub channels: Option<ChannelManager>,
     /// Runs syncs on demand; None when Google sync is off.
     pub syncer: Option<Syncer>,
     /// Telegram notifications; None when not configured.
     pub notifier: Option<crate::notify::TelegramNotifier>,
-    /// Active channels in memory: a push costs no channel lookup.
+    /// Active channels in memory (shared with `inbox`): a channel stopped here is forgotten at once.
     pub channel_cache: Arc<crate::push::cache::ChannelCache>,
-    /// Group commit of the webhook's pending marks.
-    pub marker: crate::push::marker::PendingMarker,
+    /// Decides each push (`POST /webhooks/google`).
+    pub inbox: crate::push::inbox::PushInbox,
     /// Admin sign-ins: token policy, failures limited per client address.
     pub signins: Arc<crate::signin::SignInGuard>,
 }
