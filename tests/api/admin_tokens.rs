@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
+use calsync_testkit::{SAMPLE_CONFIG, TestApp, create_database, spawn_app_with, wait_for};
 use serde_json::{Value, json};
-
-use crate::helpers::{SAMPLE_CONFIG, TestApp, create_database, spawn_app_with};
 
 const SECRET: &str = "test-admin-secret-0123456789abcdef";
 
@@ -165,7 +164,7 @@ async fn serve() -> (String, tokio::process::Child) {
         .env_clear()
         .env("CALENDAR_CONFIG_PATH", &cfg)
         .env("DATABASE_URL", &db_url)
-        .env("REDIS_URL", crate::helpers::REDIS_URL.as_str())
+        .env("REDIS_URL", calsync_testkit::REDIS_URL.as_str())
         .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
         .env("ADMIN_JWT_SECRET", SECRET)
         .env("CALSYNC__GOOGLE_CALENDAR__ENABLED", "false")
@@ -179,13 +178,13 @@ async fn serve() -> (String, tokio::process::Child) {
         .unwrap();
     let address = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("{address}/healthz")).send().await.is_ok() {
-            return (address, child);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("calsync serve did not start");
+    wait_for(
+        "calsync serve to start",
+        Duration::from_secs(10),
+        async || http.get(format!("{address}/healthz")).send().await.is_ok(),
+    )
+    .await;
+    (address, child)
 }
 
 #[tokio::test]

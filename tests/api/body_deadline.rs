@@ -3,10 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use calsync_testkit::{TestApp, spawn_app_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-use crate::helpers::{TestApp, spawn_app_with};
 
 /// Sends `head` (and a body announced but trickled one byte every 300 ms); returns the status line
 /// of the answer and how long it took, or None if none came within 8 s.

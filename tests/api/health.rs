@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
+use calsync_testkit::{admin_exec, poll, spawn_app};
 use serde_json::Value;
-
-use crate::helpers::{admin_exec, spawn_app};
 
 #[tokio::test]
 async fn healthz_is_ok() {
@@ -67,13 +66,15 @@ async fn readyz_is_503_while_postgres_is_unreachable_and_recovers() {
     ))
     .await;
     let mut status = 0;
-    for _ in 0..50 {
-        status = app.get("/readyz").await.status().as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    poll(
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        async || {
+            status = app.get("/readyz").await.status().as_u16();
+            status == 200
+        },
+    )
+    .await;
     assert_eq!(status, 200, "readiness must come back once PostgreSQL does");
 }
 

@@ -4,11 +4,10 @@
 use std::time::{Duration, Instant};
 
 use calsync::push::token::ChannelTokens;
+use calsync_testkit::{
+    CALENDARS, Google, TestApp, create_database, spawn_on_database, spawn_synced_app, wait_for,
+};
 use serde_json::{Value, json};
-
-use crate::google_env::{CALENDARS, Google, spawn_on_database, spawn_synced_app};
-use crate::helpers::wait_for;
-use crate::helpers::{TestApp, create_database};
 
 pub(crate) fn admin_token() -> String {
     calsync::admin_auth::mint(

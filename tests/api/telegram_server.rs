@@ -4,13 +4,10 @@
 
 use std::time::Duration;
 
+use calsync_testkit::{FakeTelegram, Google, spawn_synced_app, wait_for};
 use serde_json::{Value, json};
 
-use crate::fake_telegram::FakeTelegram;
-use crate::google_env::{Google, spawn_synced_app};
-use crate::helpers::wait_for;
-
-fn text(r: &crate::fake_telegram::Recorded) -> String {
+fn text(r: &calsync_testkit::Recorded) -> String {
     r.body["text"].as_str().unwrap_or_default().to_string()
 }
 

@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use calsync::sync::{Outcome, Syncer, Trigger};
 use calsync::writer::Writer;
+use calsync_testkit::{Google, TestApp, spawn_synced_app, syncer};
 use serde_json::{Value, json};
-
-use crate::google_env::{Google, spawn_synced_app, syncer};
-use crate::helpers::TestApp;
 
 pub(crate) struct Env {
     pub(crate) google: Google,
