@@ -54,12 +54,14 @@ async fn lifetimes_nbf_and_revocations_are_enforced() {
     let cutoff = chrono::DateTime::from_timestamp(now - 60, 0)
         .unwrap()
         .to_rfc3339();
-    let app = spawn_app_with(&[
-        ("CALSYNC__ADMIN__TOKEN_MAX_TTL_SECS", "86400"),
-        ("CALSYNC__ADMIN__TOKENS_NOT_BEFORE", &cutoff),
-        ("CALSYNC__ADMIN__REVOKED_TOKEN_IDS", "lost-laptop, old-n8n"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .with_settings(|s| {
+            s.admin.token_max_ttl_secs = 86400;
+            s.admin.tokens_not_before = Some(cutoff.clone());
+            s.admin.revoked_token_ids = vec!["lost-laptop".into(), "old-n8n".into()];
+        })
+        .spawn()
+        .await;
     let fresh = signed(claims(now, now + 600));
     assert_eq!(status_with(&app, &fresh).await, 200);
     for (what, token) in [

@@ -44,7 +44,10 @@ fn head(path: &str, extra: &str, content_type: &str) -> String {
 
 #[tokio::test]
 async fn trickled_bodies_get_408_within_the_deadline() {
-    let app = spawn_app_with(&[("CALSYNC__SERVER__BODY_READ_TIMEOUT_SECS", "1")]).await;
+    let app = TestApp::builder()
+        .with_settings(|s| s.server.body_read_timeout_secs = 1)
+        .spawn()
+        .await;
     let token = calsync::admin_auth::mint(
         "test-admin-secret-0123456789abcdef",
         "t",
