@@ -183,7 +183,7 @@ async fn serve() -> (String, tokio::process::Child) {
     wait_for(
         "calsync serve to start",
         Duration::from_secs(10),
-        async || http.get(format!("{address}/healthz")).send().await.is_ok(),
+        || async { http.get(format!("{address}/healthz")).send().await.is_ok() },
     )
     .await;
     (address, child)

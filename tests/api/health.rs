@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use calsync_testkit::{admin_exec, poll, spawn_app};
+use calsync_testkit::{admin_exec, poll_until, spawn_app};
 use serde_json::Value;
 
 #[tokio::test]
@@ -65,14 +65,11 @@ async fn readyz_is_503_while_postgres_is_unreachable_and_recovers() {
         app.db_name
     ))
     .await;
-    let mut status = 0;
-    poll(
+    let status = poll_until(
         Duration::from_secs(5),
         Duration::from_millis(100),
-        async || {
-            status = app.get("/readyz").await.status().as_u16();
-            status == 200
-        },
+        || async { app.get("/readyz").await.status().as_u16() },
+        |status| *status == 200,
     )
     .await;
     assert_eq!(status, 200, "readiness must come back once PostgreSQL does");

@@ -5,7 +5,9 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use calsync_testkit::{CALENDARS, Google, TestApp, poll, spawn_synced_app, wait_for, wait_ok};
+use calsync_testkit::{
+    CALENDARS, Google, TestApp, poll, poll_until, spawn_synced_app, wait_for, wait_ok,
+};
 use serde_json::json;
 
 async fn synced_app(google: &Google) -> TestApp {
@@ -103,7 +105,7 @@ impl Driver {
             "chromedriver to start",
             Duration::from_secs(20),
             Duration::from_millis(100),
-            async || {
+            || async {
                 let connector = hyper_util::client::legacy::connect::HttpConnector::new();
                 fantoccini::ClientBuilder::new(connector)
                     .capabilities(caps.clone())
@@ -178,14 +180,11 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
         .await
         .unwrap();
 
-    let mut page = String::new();
-    poll(
+    let page = poll_until(
         Duration::from_secs(10),
         Duration::from_millis(100),
-        async || {
-            page = driver.source().await;
-            page.contains("Calendars")
-        },
+        || driver.source(),
+        |page| page.contains("Calendars"),
     )
     .await;
     for role in ["medecin", "enseignant", "chercheur"] {
@@ -219,7 +218,7 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
     let resolved = poll(
         Duration::from_secs(10),
         Duration::from_millis(100),
-        async || driver.source().await.contains("Open conflicts (0)"),
+        || async { driver.source().await.contains("Open conflicts (0)") },
     )
     .await;
     assert!(resolved, "the page shows the conflict resolved");

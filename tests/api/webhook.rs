@@ -1,7 +1,7 @@
 //! `POST /webhooks/google`: header validation, forged pushes, unknown channels, durable dirty marks, PostgreSQL outage.
 
 use calsync::push::token::ChannelTokens;
-use calsync_testkit::{TestApp, admin_exec, poll, spawn_app};
+use calsync_testkit::{TestApp, admin_exec, poll_until, spawn_app};
 use reqwest::StatusCode;
 
 const SECRET: &str = "test-channel-secret-0123456789abcdef";
@@ -204,17 +204,16 @@ async fn with_postgres_down_the_webhook_answers_503_so_google_retries() {
     ))
     .await;
     // Google's retry lands once the database is back.
-    let mut status = 0;
-    poll(
+    let status = poll_until(
         std::time::Duration::from_secs(5),
         std::time::Duration::from_millis(100),
-        async || {
-            status = push(&app, &headers("chan-d", "res-d", "exists", &token))
+        || async {
+            push(&app, &headers("chan-d", "res-d", "exists", &token))
                 .await
                 .status()
-                .as_u16();
-            status == 200
+                .as_u16()
         },
+        |status| *status == 200,
     )
     .await;
     assert_eq!(status, 200);

@@ -60,7 +60,7 @@ async fn count_after(r: &Receiver, n: usize) -> usize {
     poll(
         Duration::from_secs(2),
         Duration::from_millis(20),
-        async || r.seen.lock().unwrap().len() >= n,
+        || async { r.seen.lock().unwrap().len() >= n },
     )
     .await;
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -37,7 +37,7 @@ async fn wait_stats(
         "the stats to reach the expected state",
         WAIT,
         Duration::from_millis(10),
-        async || {
+        || async {
             let stats = notifier.stats();
             if done(&stats) { Ok(stats) } else { Err(stats) }
         },

@@ -73,7 +73,9 @@ async fn logs_carry_no_token_text_title_or_location() {
     wait_for(
         "the deliveries to finish",
         Duration::from_secs(5),
-        async || down.stats().failed > 0 && notifier.stats().sent + notifier.stats().failed >= 3,
+        || async {
+            down.stats().failed > 0 && notifier.stats().sent + notifier.stats().failed >= 3
+        },
     )
     .await;
     stop.cancel();

@@ -7,7 +7,7 @@
 //! - [`google`]: the emulated Google of one test ([`Google`]) and calsync wired to it;
 //! - [`emulator`]: a bare emulator handle for tests of the emulator itself ([`Emu`]);
 //! - [`telegram`]: a local fake of Telegram's Bot API ([`FakeTelegram`]);
-//! - [`wait`]: polling until something holds ([`wait_for`], [`poll`], [`wait_ok`]).
+//! - [`wait`]: polling until something holds ([`wait_for`], [`poll`], [`poll_until`], [`wait_ok`]).
 //!
 //! Everything here panics with a message naming what failed: it serves tests, not production.
 
@@ -25,4 +25,4 @@ pub use google::{
     CALENDARS, Google, spawn_on_database, spawn_synced_app, start_synced_app, syncer,
 };
 pub use telegram::{FakeTelegram, Recorded, Reply, unreachable_base_url};
-pub use wait::{poll, wait_for, wait_ok};
+pub use wait::{poll, poll_until, wait_for, wait_ok};

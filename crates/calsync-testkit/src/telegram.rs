@@ -121,7 +121,7 @@ impl FakeTelegram {
             &format!("{n} requests"),
             within,
             Duration::from_millis(10),
-            async || {
+            || async {
                 let got = self.requests();
                 if got.len() >= n {
                     Ok(got)
