@@ -1,7 +1,7 @@
 //! The emulated Google for tests: an emulator per test, dev credentials on disk, and calsync wired to it.
 //! Everything that knows the emulator's control API lives here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use calsync::emulator::{Emulator, EmulatorConfig, dev_credentials};
 use serde_json::{Value, json};
@@ -57,18 +57,7 @@ impl Google {
 
     /// Environment that points calsync at this emulator.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("GOOGLE_API_BASE_URL".into(), self.emu.api_base_url()),
-            ("GOOGLE_TOKEN_URL".into(), self.emu.token_url()),
-            (
-                "GOOGLE_CALENDAR_TOKEN_PATH".into(),
-                self.creds.join("token.json").display().to_string(),
-            ),
-            (
-                "GOOGLE_CLIENT_SECRET_PATH".into(),
-                self.creds.join("client_secret.json").display().to_string(),
-            ),
-        ]
+        emulator_env(&self.emu, &self.creds)
     }
 
     pub async fn control(&self, method: &str, path: &str, body: Value) -> Value {
@@ -192,6 +181,22 @@ impl Google {
         )
         .await;
     }
+}
+
+/// Environment that points calsync at `emu`, with the dev credentials written under `creds`.
+pub fn emulator_env(emu: &Emulator, creds: &Path) -> Vec<(String, String)> {
+    vec![
+        ("GOOGLE_API_BASE_URL".into(), emu.api_base_url()),
+        ("GOOGLE_TOKEN_URL".into(), emu.token_url()),
+        (
+            "GOOGLE_CALENDAR_TOKEN_PATH".into(),
+            creds.join("token.json").display().to_string(),
+        ),
+        (
+            "GOOGLE_CLIENT_SECRET_PATH".into(),
+            creds.join("client_secret.json").display().to_string(),
+        ),
+    ]
 }
 
 /// An access token from the emulator's token endpoint, by the dev credentials' refresh grant.
