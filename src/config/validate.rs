@@ -22,6 +22,13 @@ impl ConfigError {
     }
 }
 
+impl Settings {
+    /// The rules loading checks, for settings built or edited in code (the test kit's typed overrides).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate(self)
+    }
+}
+
 /// Rules that hold for every command.
 pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
     let gc = &s.google_calendar;

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
+use calsync_testkit::{SAMPLE_CONFIG, TestApp, create_database, spawn_app_with, wait_for};
 use serde_json::{Value, json};
-
-use crate::helpers::{SAMPLE_CONFIG, TestApp, create_database, spawn_app_with};
 
 const SECRET: &str = "test-admin-secret-0123456789abcdef";
 
@@ -55,12 +54,14 @@ async fn lifetimes_nbf_and_revocations_are_enforced() {
     let cutoff = chrono::DateTime::from_timestamp(now - 60, 0)
         .unwrap()
         .to_rfc3339();
-    let app = spawn_app_with(&[
-        ("CALSYNC__ADMIN__TOKEN_MAX_TTL_SECS", "86400"),
-        ("CALSYNC__ADMIN__TOKENS_NOT_BEFORE", &cutoff),
-        ("CALSYNC__ADMIN__REVOKED_TOKEN_IDS", "lost-laptop, old-n8n"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .with_settings(|s| {
+            s.admin.token_max_ttl_secs = 86400;
+            s.admin.tokens_not_before = Some(cutoff.clone());
+            s.admin.revoked_token_ids = vec!["lost-laptop".into(), "old-n8n".into()];
+        })
+        .spawn()
+        .await;
     let fresh = signed(claims(now, now + 600));
     assert_eq!(status_with(&app, &fresh).await, 200);
     for (what, token) in [
@@ -165,7 +166,7 @@ async fn serve() -> (String, tokio::process::Child) {
         .env_clear()
         .env("CALENDAR_CONFIG_PATH", &cfg)
         .env("DATABASE_URL", &db_url)
-        .env("REDIS_URL", crate::helpers::REDIS_URL.as_str())
+        .env("REDIS_URL", calsync_testkit::REDIS_URL.as_str())
         .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
         .env("ADMIN_JWT_SECRET", SECRET)
         .env("CALSYNC__GOOGLE_CALENDAR__ENABLED", "false")
@@ -179,13 +180,13 @@ async fn serve() -> (String, tokio::process::Child) {
         .unwrap();
     let address = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http.get(format!("{address}/healthz")).send().await.is_ok() {
-            return (address, child);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("calsync serve did not start");
+    wait_for(
+        "calsync serve to start",
+        Duration::from_secs(10),
+        || async { http.get(format!("{address}/healthz")).send().await.is_ok() },
+    )
+    .await;
+    (address, child)
 }
 
 #[tokio::test]

@@ -5,12 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use calsync_testkit::{Google, SAMPLE_CONFIG};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdout};
-
-use crate::google_env::Google;
-use crate::helpers::SAMPLE_CONFIG;
 
 const BIN: &str = env!("CARGO_BIN_EXE_calsync");
 

@@ -3,10 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use calsync_testkit::{TestApp, spawn_app_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-use crate::helpers::{TestApp, spawn_app_with};
 
 /// Sends `head` (and a body announced but trickled one byte every 300 ms); returns the status line
 /// of the answer and how long it took, or None if none came within 8 s.
@@ -45,7 +44,10 @@ fn head(path: &str, extra: &str, content_type: &str) -> String {
 
 #[tokio::test]
 async fn trickled_bodies_get_408_within_the_deadline() {
-    let app = spawn_app_with(&[("CALSYNC__SERVER__BODY_READ_TIMEOUT_SECS", "1")]).await;
+    let app = TestApp::builder()
+        .with_settings(|s| s.server.body_read_timeout_secs = 1)
+        .spawn()
+        .await;
     let token = calsync::admin_auth::mint(
         "test-admin-secret-0123456789abcdef",
         "t",

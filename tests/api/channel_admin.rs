@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
+use calsync_testkit::{Google, spawn_synced_app, wait_for};
 use serde_json::{Value, json};
 
-use crate::google_env::{Google, spawn_synced_app};
-use crate::helpers::wait_for;
 use crate::push_pipeline::{active_channels, admin_token};
 
 #[tokio::test]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::helpers::{SAMPLE_CONFIG, create_database};
+use calsync_testkit::{SAMPLE_CONFIG, create_database};
 
 const BIN: &str = env!("CARGO_BIN_EXE_calsync");
 
@@ -254,7 +254,7 @@ async fn the_demo_runs_push_sync_end_to_end_and_exits() {
         .env_clear()
         .env("CALENDAR_CONFIG_PATH", &cfg)
         .env("DATABASE_URL", &db_url)
-        .env("REDIS_URL", crate::helpers::REDIS_URL.as_str())
+        .env("REDIS_URL", calsync_testkit::REDIS_URL.as_str())
         .kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
         .await
@@ -284,7 +284,7 @@ async fn the_quick_benchmark_prints_its_table() {
         .env_clear()
         .env("CALENDAR_CONFIG_PATH", &cfg)
         .env("DATABASE_URL", &db_url)
-        .env("REDIS_URL", crate::helpers::REDIS_URL.as_str())
+        .env("REDIS_URL", calsync_testkit::REDIS_URL.as_str())
         .env("RUST_LOG", "warn")
         .kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())

@@ -1,8 +1,7 @@
 //! Resolving one conflict from several callers at once: exactly one wins (200), the others get 409.
 
+use calsync_testkit::spawn_app;
 use serde_json::json;
-
-use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn concurrent_resolutions_of_one_conflict_succeed_exactly_once() {

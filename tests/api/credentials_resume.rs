@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
+use calsync_testkit::{Google, TestApp, spawn_synced_app, wait_for};
 use serde_json::json;
-
-use crate::google_env::{Google, spawn_synced_app};
-use crate::helpers::{TestApp, wait_for};
 
 async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()

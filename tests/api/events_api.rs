@@ -1,8 +1,7 @@
 //! `/api/v1/events` and `/api/v1/events/today`: JWT, validation, partial patches, soft deletes, recurrence expansion.
 
+use calsync_testkit::{TestApp, spawn_app};
 use serde_json::{Value, json};
-
-use crate::helpers::{TestApp, spawn_app};
 
 fn token() -> String {
     calsync::admin_auth::mint(

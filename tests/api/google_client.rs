@@ -4,15 +4,14 @@
 use std::sync::Arc;
 
 use calsync::google::{GoogleClient, GoogleError, ListParams};
+use calsync_testkit::{Google, spawn_synced_app, syncer};
 use serde_json::{Value, json};
-
-use crate::google_env::{Google, spawn_synced_app, syncer};
 
 fn settings(google: &Google, extra: &[(&str, &str)]) -> calsync::config::Settings {
     let mut vars: Vec<(String, String)> = google.env();
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    crate::helpers::test_settings("postgres://postgres@127.0.0.1/unused", &refs)
+    calsync_testkit::test_settings("postgres://postgres@127.0.0.1/unused", &refs)
 }
 
 #[tokio::test]

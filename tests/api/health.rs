@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
+use calsync_testkit::{admin_exec, poll_until, spawn_app};
 use serde_json::Value;
-
-use crate::helpers::{admin_exec, spawn_app};
 
 #[tokio::test]
 async fn healthz_is_ok() {
@@ -66,14 +65,13 @@ async fn readyz_is_503_while_postgres_is_unreachable_and_recovers() {
         app.db_name
     ))
     .await;
-    let mut status = 0;
-    for _ in 0..50 {
-        status = app.get("/readyz").await.status().as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = poll_until(
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        || async { app.get("/readyz").await.status().as_u16() },
+        |status| *status == 200,
+    )
+    .await;
     assert_eq!(status, 200, "readiness must come back once PostgreSQL does");
 }
 

@@ -1,9 +1,8 @@
 //! Bad client input gets a 400 that names the field: NUL in text, malformed `reminders`, and a PATCH
 //! that would make a timed event recurring without a time zone.
 
+use calsync_testkit::{TestApp, spawn_app};
 use serde_json::{Value, json};
-
-use crate::helpers::{TestApp, spawn_app};
 
 fn token() -> String {
     calsync::admin_auth::mint(

@@ -2,9 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use calsync_testkit::{ADMIN_URL, create_database};
 use sqlx::{Connection, Executor, PgConnection};
-
-use crate::helpers::{ADMIN_URL, create_database};
 
 #[tokio::test]
 async fn a_listener_that_cannot_reconnect_is_retried_at_a_slow_pace() {

@@ -1,4 +1,5 @@
 //! Black-box tests of the calsync server: real HTTP, a real PostgreSQL database per test, real Redis.
+//! The harness (TestApp, the emulated Google, the fake Telegram, waits) is the `calsync-testkit` crate.
 
 mod admin_tokens;
 mod auth_login;
@@ -8,14 +9,9 @@ mod cli;
 mod conflict_resolve;
 mod credentials_resume;
 mod events_api;
-#[path = "../notify/fake_telegram.rs"]
-#[allow(dead_code)]
-mod fake_telegram;
 mod full_resync;
 mod google_client;
-mod google_env;
 mod health;
-mod helpers;
 mod input_checks;
 mod listen;
 mod lww_races;

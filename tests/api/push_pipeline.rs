@@ -4,11 +4,10 @@
 use std::time::{Duration, Instant};
 
 use calsync::push::token::ChannelTokens;
+use calsync_testkit::{
+    CALENDARS, Google, TestApp, create_database, spawn_on_database, spawn_synced_app, wait_for,
+};
 use serde_json::{Value, json};
-
-use crate::google_env::{CALENDARS, Google, spawn_on_database, spawn_synced_app};
-use crate::helpers::wait_for;
-use crate::helpers::{TestApp, create_database};
 
 pub(crate) fn admin_token() -> String {
     calsync::admin_auth::mint(
@@ -312,14 +311,14 @@ async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
     let google = Google::start().await;
     // Channels live 20 s and are renewed 16 s before they expire: about 4 s after they are made,
     // with a wide margin before they lapse even on a loaded machine.
-    let app = spawn_synced_app(
-        &google,
-        &[
-            ("CALSYNC__PUSH__CHANNEL_TTL_SECS", "20"),
-            ("CALSYNC__PUSH__RENEW_MARGIN_SECS", "16"),
-        ],
-    )
-    .await;
+    let app = TestApp::builder()
+        .synced_to(&google)
+        .with_settings(|s: &mut calsync::config::Settings| {
+            s.push.channel_ttl_secs = 20;
+            s.push.renew_margin_secs = 16;
+        })
+        .spawn()
+        .await;
     wait_for("channels", Duration::from_secs(15), || async {
         active_channels(&app).await.len() == 3
     })
@@ -366,11 +365,11 @@ async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
 #[tokio::test]
 async fn dropped_pushes_are_recovered_by_the_fallback_poll() {
     let google = Google::start().await;
-    let app = spawn_synced_app(
-        &google,
-        &[("CALSYNC__GOOGLE_CALENDAR__SYNC_INTERVAL_SECONDS", "2")],
-    )
-    .await;
+    let app = TestApp::builder()
+        .synced_to(&google)
+        .with_settings(|s| s.google_calendar.sync_interval_seconds = Some(2))
+        .spawn()
+        .await;
     wait_for("channels", Duration::from_secs(15), || async {
         active_channels(&app).await.len() == 3
     })

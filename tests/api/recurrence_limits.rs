@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use calsync_testkit::{Google, TestApp, spawn_app, start_synced_app};
 use serde_json::{Value, json};
-
-use crate::google_env::{Google, start_synced_app};
-use crate::helpers::{TestApp, spawn_app};
 
 fn token() -> String {
     calsync::admin_auth::mint(

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use calsync::config::RedisSettings;
 use calsync::redis_health::{LastSync, RedisHealth};
-
-use crate::helpers::{REDIS_URL, SAMPLE_CONFIG};
+use calsync_testkit::{REDIS_URL, SAMPLE_CONFIG};
 
 fn settings(prefix: &str) -> RedisSettings {
     RedisSettings {

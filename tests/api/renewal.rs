@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use calsync::push::registry::ChannelManager;
 use calsync::push::token::ChannelTokens;
+use calsync_testkit::{Google, TestApp, create_database, spawn_synced_app, syncer, wait_for};
 use chrono::Utc;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
-
-use crate::google_env::{Google, spawn_synced_app, syncer};
-use crate::helpers::{TestApp, create_database, wait_for};
 
 /// A channel manager asking Google for `ttl` and renewing `margin` before expiry (no loop running).
 async fn manager(google: &Google, ttl: Duration, margin: Duration) -> (TestApp, ChannelManager) {

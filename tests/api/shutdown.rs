@@ -3,11 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use calsync_testkit::{Google, database_url, start_synced_app, wait_for};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
-
-use crate::google_env::{Google, start_synced_app};
-use crate::helpers::{database_url, wait_for};
 
 #[tokio::test]
 async fn a_sync_run_stuck_on_a_slow_google_does_not_hold_up_shutdown() {

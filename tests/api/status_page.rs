@@ -3,13 +3,12 @@
 //! its button. Also: `/metrics` exposes every family the Grafana dashboard charts.
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use calsync_testkit::{
+    CALENDARS, Google, TestApp, poll, poll_until, spawn_synced_app, wait_for, wait_ok,
+};
 use serde_json::json;
-
-use crate::google_env::{CALENDARS, Google, spawn_synced_app};
-use crate::helpers::TestApp;
-use crate::helpers::wait_for;
 
 async fn synced_app(google: &Google) -> TestApp {
     let app = spawn_synced_app(google, &[]).await;
@@ -101,25 +100,20 @@ impl Driver {
                          "--window-size=1200,900", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--no-first-run"]}),
         );
-        let start = Instant::now();
-        let client = loop {
-            // chromedriver listens a moment after it starts; plain HTTP on loopback.
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match fantoccini::ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) => {
-                    assert!(
-                        start.elapsed() < Duration::from_secs(20),
-                        "chromedriver did not start: {e}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        };
+        // chromedriver listens a moment after it starts; plain HTTP on loopback.
+        let client = wait_ok(
+            "chromedriver to start",
+            Duration::from_secs(20),
+            Duration::from_millis(100),
+            || async {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                fantoccini::ClientBuilder::new(connector)
+                    .capabilities(caps.clone())
+                    .connect(&url)
+                    .await
+            },
+        )
+        .await;
         Self {
             _child: child,
             client,
@@ -186,12 +180,13 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
         .await
         .unwrap();
 
-    let mut page = driver.source().await;
-    let start = Instant::now();
-    while !page.contains("Calendars") && start.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        page = driver.source().await;
-    }
+    let page = poll_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || driver.source(),
+        |page| page.contains("Calendars"),
+    )
+    .await;
     for role in ["medecin", "enseignant", "chercheur"] {
         assert!(page.contains(role), "role {role} on the page:\n{page}");
     }
@@ -220,14 +215,13 @@ async fn the_status_page_renders_in_chromium_and_resolves_a_conflict() {
         .click()
         .await
         .unwrap();
-    let start = Instant::now();
-    while !driver.source().await.contains("Open conflicts (0)") {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the page shows the conflict resolved"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let resolved = poll(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async { driver.source().await.contains("Open conflicts (0)") },
+    )
+    .await;
+    assert!(resolved, "the page shows the conflict resolved");
     let (resolution, summary): (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT c.resolution, e.summary FROM conflicts c JOIN events e ON e.id = c.event_id WHERE c.id = $1",
     )

@@ -5,10 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use calsync::sync::{Outcome, Syncer, Trigger};
+use calsync_testkit::{Google, TestApp, spawn_synced_app, syncer};
 use serde_json::{Value, json};
-
-use crate::google_env::{Google, spawn_synced_app, syncer};
-use crate::helpers::TestApp;
 
 pub(crate) async fn setup(extra: &[(&str, &str)]) -> (Google, TestApp, Syncer) {
     let google = Google::start().await;

@@ -4,13 +4,11 @@
 
 use std::time::Duration;
 
+use calsync::config::{Secret, Settings};
+use calsync_testkit::{FakeTelegram, Google, TestApp, wait_for};
 use serde_json::{Value, json};
 
-use crate::fake_telegram::FakeTelegram;
-use crate::google_env::{Google, spawn_synced_app};
-use crate::helpers::wait_for;
-
-fn text(r: &crate::fake_telegram::Recorded) -> String {
+fn text(r: &calsync_testkit::Recorded) -> String {
     r.body["text"].as_str().unwrap_or_default().to_string()
 }
 
@@ -18,19 +16,19 @@ fn text(r: &crate::fake_telegram::Recorded) -> String {
 async fn the_server_sends_the_seeds_three_message_kinds() {
     let telegram = FakeTelegram::start().await;
     let google = Google::start().await;
-    let app = spawn_synced_app(
-        &google,
-        &[
-            ("TELEGRAM_BOT_TOKEN", "123456:test-token"),
-            ("TELEGRAM_CHAT_ID", "-1001"),
-            ("TELEGRAM_API_BASE_URL", telegram.base_url.as_str()),
-            ("CALSYNC__TELEGRAM__TOPIC_ACTIONS", "11"),
-            ("CALSYNC__TELEGRAM__TOPIC_EMAIL", "22"),
-            ("CALSYNC__TELEGRAM__TOPIC_SYSTEM", "33"),
-            ("CALSYNC__GOOGLE__MAX_RETRY_SECS", "1"),
-        ],
-    )
-    .await;
+    let app = TestApp::builder()
+        .synced_to(&google)
+        .with_settings(|s: &mut Settings| {
+            s.telegram.bot_token = Some(Secret::new("123456:test-token"));
+            s.telegram.chat_id = Some("-1001".into());
+            s.telegram.api_base_url = telegram.base_url.clone();
+            s.telegram.topic_actions = Some(11);
+            s.telegram.topic_email = Some(22);
+            s.telegram.topic_system = Some(33);
+            s.google.max_retry_secs = 1;
+        })
+        .spawn()
+        .await;
     wait_for(
         "a first sync of every calendar",
         Duration::from_secs(20),

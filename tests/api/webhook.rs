@@ -1,9 +1,8 @@
 //! `POST /webhooks/google`: header validation, forged pushes, unknown channels, durable dirty marks, PostgreSQL outage.
 
 use calsync::push::token::ChannelTokens;
+use calsync_testkit::{TestApp, admin_exec, poll_until, spawn_app};
 use reqwest::StatusCode;
-
-use crate::helpers::{TestApp, admin_exec, spawn_app};
 
 const SECRET: &str = "test-channel-secret-0123456789abcdef";
 
@@ -205,17 +204,18 @@ async fn with_postgres_down_the_webhook_answers_503_so_google_retries() {
     ))
     .await;
     // Google's retry lands once the database is back.
-    let mut status = 0;
-    for _ in 0..50 {
-        status = push(&app, &headers("chan-d", "res-d", "exists", &token))
-            .await
-            .status()
-            .as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let status = poll_until(
+        std::time::Duration::from_secs(5),
+        std::time::Duration::from_millis(100),
+        || async {
+            push(&app, &headers("chan-d", "res-d", "exists", &token))
+                .await
+                .status()
+                .as_u16()
+        },
+        |status| *status == 200,
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(pending(&app, "primary").await);
 }

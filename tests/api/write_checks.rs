@@ -1,7 +1,7 @@
 //! The write contract's checks on plain SQL: the role on INSERT, end before start, unknown zones,
 //! recurring timed rows without a zone; each refusal names its column.
 
-use crate::helpers::{TestApp, spawn_app};
+use calsync_testkit::{TestApp, spawn_app};
 
 async fn refused(app: &TestApp, sql: &str) -> String {
     let err = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))

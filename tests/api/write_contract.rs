@@ -1,6 +1,6 @@
 //! The events table's write contract for plain SQL: role resolution, outbox for local writes only, soft deletes.
 
-use crate::helpers::spawn_app;
+use calsync_testkit::spawn_app;
 
 #[tokio::test]
 async fn a_plain_sql_insert_by_role_is_queued_for_google() {
@@ -64,7 +64,7 @@ async fn a_plain_sql_insert_by_role_is_queued_for_google() {
     );
 }
 
-async fn count_outbox(app: &crate::helpers::TestApp, id: uuid::Uuid) -> i64 {
+async fn count_outbox(app: &calsync_testkit::TestApp, id: uuid::Uuid) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM outbox WHERE event_id = $1")
         .bind(id)
         .fetch_one(&app.pool)

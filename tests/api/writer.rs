@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use calsync::sync::{Outcome, Syncer, Trigger};
 use calsync::writer::Writer;
+use calsync_testkit::{Google, TestApp, spawn_synced_app, syncer};
 use serde_json::{Value, json};
-
-use crate::google_env::{Google, spawn_synced_app, syncer};
-use crate::helpers::TestApp;
 
 pub(crate) struct Env {
     pub(crate) google: Google,
@@ -257,14 +255,14 @@ async fn a_change_google_refuses_is_parked_without_blocking_others() {
 #[tokio::test]
 async fn an_insert_whose_answer_times_out_still_yields_exactly_one_event() {
     let google = Google::start().await;
-    let app = spawn_synced_app(
-        &google,
-        &[
-            ("CALSYNC__SERVER__WORKERS_ENABLED", "false"),
-            ("CALSYNC__GOOGLE__REQUEST_TIMEOUT_SECS", "1"),
-        ],
-    )
-    .await;
+    let app = TestApp::builder()
+        .synced_to(&google)
+        .with_settings(|s| {
+            s.server.workers_enabled = false;
+            s.google.request_timeout_secs = 1;
+        })
+        .spawn()
+        .await;
     let s = syncer(&app).await;
     let writer = Writer {
         pool: app.pool.clone(),

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use calsync_testkit::wait_for;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::wait_for;
 use crate::writer::{consult, env};
 
 #[tokio::test]

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use calsync::emulator::{Emulator, EmulatorConfig, dev_credentials};
+use calsync_testkit::google::{access_token, emulator_env};
 use serde_json::{Value, json};
 
 /// The calendars of the sample config (config/calendar_config.yaml), created at "Google".
-pub const CALENDARS: [&str; 3] = ["primary", "CALENDAR_ID_ENSEIGNANT", "CALENDAR_ID_CHERCHEUR"];
+pub use calsync_testkit::CALENDARS;
 
 pub struct Google {
     emu: Emulator,
@@ -53,42 +54,13 @@ impl Google {
                 .await
                 .expect("calendar created");
         }
-        let token: Value = google
-            .http
-            .post(google.emu.token_url())
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", dev_credentials::CLIENT_ID),
-                ("client_secret", dev_credentials::CLIENT_SECRET),
-                ("refresh_token", dev_credentials::REFRESH_TOKEN),
-            ])
-            .send()
-            .await
-            .expect("token request")
-            .json()
-            .await
-            .expect("token body");
-        google.access_token = token["access_token"]
-            .as_str()
-            .expect("access token")
-            .to_string();
+        google.access_token = access_token(&google.http, &google.emu).await;
         google
     }
 
     /// Environment that points calsync at this emulator.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("GOOGLE_API_BASE_URL".into(), self.emu.api_base_url()),
-            ("GOOGLE_TOKEN_URL".into(), self.emu.token_url()),
-            (
-                "GOOGLE_CALENDAR_TOKEN_PATH".into(),
-                self.creds.join("token.json").display().to_string(),
-            ),
-            (
-                "GOOGLE_CLIENT_SECRET_PATH".into(),
-                self.creds.join("client_secret.json").display().to_string(),
-            ),
-        ]
+        emulator_env(&self.emu, &self.creds)
     }
 
     /// One control-API call; `Err` carries the status and body of a refusal.

@@ -2,24 +2,16 @@
 //! restart it, every backend of the seed's database terminated).
 
 use std::os::unix::fs::MetadataExt;
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use calsync_testkit::{ADMIN_URL, database_url, poll};
 use sqlx::{Connection, Executor, PgConnection};
-
-/// Where test databases are created (`TEST_DATABASE_URL`, default the local server), as in tests/api.
-pub static ADMIN_URL: LazyLock<String> = LazyLock::new(|| {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-});
 
 /// Creates an empty database with a unique name and returns its URL and name.
 pub async fn create_database(label: &str) -> (String, String) {
     let name = format!("calsync_conv_{label}_{}", uuid::Uuid::new_v4().simple());
     admin_exec(&format!(r#"CREATE DATABASE "{name}""#)).await;
-    let mut url = url::Url::parse(&ADMIN_URL).expect("TEST_DATABASE_URL");
-    url.set_path(&name);
-    (url.to_string(), name)
+    (database_url(&name), name)
 }
 
 pub async fn drop_database(name: &str) {
@@ -135,17 +127,15 @@ async fn terminate_backends(db_name: &str) {
 }
 
 async fn wait_accepting(timeout: Duration) {
-    let start = Instant::now();
-    loop {
-        if let Ok(mut c) = PgConnection::connect(&ADMIN_URL).await
-            && c.execute("SELECT 1").await.is_ok()
-        {
-            return;
+    let accepting = poll(timeout, Duration::from_millis(100), || async {
+        match PgConnection::connect(&ADMIN_URL).await {
+            Ok(mut c) => c.execute("SELECT 1").await.is_ok(),
+            Err(_) => false,
         }
-        assert!(
-            start.elapsed() < timeout,
-            "PostgreSQL did not accept connections within {timeout:?} of its restart"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert!(
+        accepting,
+        "PostgreSQL did not accept connections within {timeout:?} of its restart"
+    );
 }

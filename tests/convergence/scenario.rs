@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use calsync_testkit::poll;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -68,14 +69,10 @@ fn log_path(topology: Topology, seed: u64, replica: usize) -> PathBuf {
 }
 
 async fn wait_for_channels(google: &Google, at_least: usize, timeout: Duration) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if google.live_channels().await.len() >= at_least {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
+    poll(timeout, Duration::from_millis(100), || async {
+        google.live_channels().await.len() >= at_least
+    })
+    .await
 }
 
 pub async fn run_seed(seed: u64, topology: Topology) {

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use calsync_testkit::poll;
 use reqwest::Method;
 use serde_json::json;
 
@@ -56,12 +57,12 @@ fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
 }
 
 async fn count_after(r: &Receiver, n: usize) -> usize {
-    for _ in 0..100 {
-        if r.seen.lock().unwrap().len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll(
+        Duration::from_secs(2),
+        Duration::from_millis(20),
+        || async { r.seen.lock().unwrap().len() >= n },
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     r.seen.lock().unwrap().len()
 }

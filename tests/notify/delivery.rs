@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 use calsync::config::{Secret, TelegramSettings};
 use calsync::notify::{Enqueued, NotifierOptions, NotifyStats, TelegramNotifier};
 use calsync::sync::alerts::{Alert, AlertSink};
+use calsync_testkit::{FakeTelegram, Reply, unreachable_base_url, wait_ok};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::fake_telegram::{FakeTelegram, Reply, unreachable_base_url};
 use crate::{consultation, fast_options, settings, started};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -33,18 +33,16 @@ async fn wait_stats(
     notifier: &TelegramNotifier,
     done: impl Fn(&NotifyStats) -> bool,
 ) -> NotifyStats {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let stats = notifier.stats();
-        if done(&stats) {
-            return stats;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "stats never reached the expected state: {stats:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_ok(
+        "the stats to reach the expected state",
+        WAIT,
+        Duration::from_millis(10),
+        || async {
+            let stats = notifier.stats();
+            if done(&stats) { Ok(stats) } else { Err(stats) }
+        },
+    )
+    .await
 }
 
 #[tokio::test]

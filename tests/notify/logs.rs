@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use calsync::sync::alerts::Alert;
+use calsync_testkit::{FakeTelegram, Reply, unreachable_base_url, wait_for};
 use serde_json::json;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::fake_telegram::{FakeTelegram, Reply, unreachable_base_url};
 use crate::{TOKEN, consultation, fast_options, meeting_before_after, settings, started};
 
 #[derive(Clone, Default)]
@@ -70,14 +70,14 @@ async fn logs_carry_no_token_text_title_or_location() {
 
     let (down, stop_down) = started(&settings(&unreachable_base_url(), "fr"), fast_options());
     down.notify_event_added(&consultation());
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while down.stats().failed == 0 || notifier.stats().sent + notifier.stats().failed < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "deliveries did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for(
+        "the deliveries to finish",
+        Duration::from_secs(5),
+        || async {
+            down.stats().failed > 0 && notifier.stats().sent + notifier.stats().failed >= 3
+        },
+    )
+    .await;
     stop.cancel();
     stop_down.cancel();
     tokio::time::sleep(Duration::from_millis(50)).await;

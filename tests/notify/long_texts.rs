@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use calsync::notify::Enqueued;
+use calsync_testkit::FakeTelegram;
 
-use crate::fake_telegram::FakeTelegram;
 use crate::{LINK, consultation, fast_options, meeting_before_after, settings, started};
 
 const WAIT: Duration = Duration::from_secs(5);

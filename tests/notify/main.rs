@@ -1,7 +1,7 @@
 //! Telegram notifications against a local fake of the Bot API: texts, topics, retries, de-duplication, non-blocking sends.
+//! The fake is `calsync_testkit::FakeTelegram`.
 
 mod delivery;
-mod fake_telegram;
 mod logs;
 mod long_texts;
 mod messages;

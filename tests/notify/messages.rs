@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use calsync::notify::Enqueued;
 use calsync::sync::alerts::{Alert, AlertSink};
+use calsync_testkit::FakeTelegram;
 use serde_json::json;
 
-use crate::fake_telegram::FakeTelegram;
 use crate::{
     CHAT, LINK, SEND_PATH, consultation, fast_options, meeting_before_after, settings, started,
 };

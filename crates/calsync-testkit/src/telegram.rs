@@ -47,6 +47,7 @@ struct State {
     fallback: Option<Reply>,
 }
 
+/// The fake server: its base URL, and what it was sent.
 pub struct FakeTelegram {
     pub base_url: String,
     state: Arc<Mutex<State>>,
@@ -116,19 +117,20 @@ impl FakeTelegram {
 
     /// Waits until at least `n` requests arrived (panics after `within`).
     pub async fn wait_for(&self, n: usize, within: Duration) -> Vec<Recorded> {
-        let deadline = Instant::now() + within;
-        loop {
-            let got = self.requests();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "expected {n} requests, got {}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        crate::wait::wait_ok(
+            &format!("{n} requests"),
+            within,
+            Duration::from_millis(10),
+            || async {
+                let got = self.requests();
+                if got.len() >= n {
+                    Ok(got)
+                } else {
+                    Err(format!("expected {n} requests, got {}", got.len()))
+                }
+            },
+        )
+        .await
     }
 }
 

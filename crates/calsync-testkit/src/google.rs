@@ -1,20 +1,18 @@
-//! The emulated Google for API tests: an emulator per test, dev credentials on disk, and calsync wired to it.
+//! The emulated Google for tests: an emulator per test, dev credentials on disk, and calsync wired to it.
 //! Everything that knows the emulator's control API lives here.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use calsync::emulator::{Emulator, EmulatorConfig};
-use calsync::startup::{Application, Migrations};
+use calsync::emulator::{Emulator, EmulatorConfig, dev_credentials};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestApp, create_database, test_settings};
+use crate::app::TestApp;
 
 /// The calendars of the sample config, created at "Google".
 pub const CALENDARS: [&str; 3] = ["primary", "CALENDAR_ID_ENSEIGNANT", "CALENDAR_ID_CHERCHEUR"];
 
+/// One test's emulated Google: the sample config's calendars, dev credentials on disk, a bearer token.
 pub struct Google {
     pub emu: Emulator,
     pub http: reqwest::Client,
@@ -32,14 +30,13 @@ impl Google {
         .expect("emulator starts");
         let creds =
             std::env::temp_dir().join(format!("calsync-creds-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&creds).unwrap();
-        calsync::emulator::dev_credentials::write(&creds, &emu.token_url())
-            .expect("dev credentials");
+        std::fs::create_dir_all(&creds).expect("a directory for the dev credentials");
+        dev_credentials::write(&creds, &emu.token_url()).expect("dev credentials");
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()
-            .unwrap();
-        let google = Self {
+            .expect("http client");
+        let mut google = Self {
             emu,
             http,
             creds,
@@ -54,47 +51,13 @@ impl Google {
                 )
                 .await;
         }
-        let token: Value = google
-            .http
-            .post(google.emu.token_url())
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", calsync::emulator::dev_credentials::CLIENT_ID),
-                (
-                    "client_secret",
-                    calsync::emulator::dev_credentials::CLIENT_SECRET,
-                ),
-                (
-                    "refresh_token",
-                    calsync::emulator::dev_credentials::REFRESH_TOKEN,
-                ),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Self {
-            access_token: token["access_token"].as_str().unwrap().to_string(),
-            ..google
-        }
+        google.access_token = access_token(&google.http, &google.emu).await;
+        google
     }
 
     /// Environment that points calsync at this emulator.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("GOOGLE_API_BASE_URL".into(), self.emu.api_base_url()),
-            ("GOOGLE_TOKEN_URL".into(), self.emu.token_url()),
-            (
-                "GOOGLE_CALENDAR_TOKEN_PATH".into(),
-                self.creds.join("token.json").display().to_string(),
-            ),
-            (
-                "GOOGLE_CLIENT_SECRET_PATH".into(),
-                self.creds.join("client_secret.json").display().to_string(),
-            ),
-        ]
+        emulator_env(&self.emu, &self.creds)
     }
 
     pub async fn control(&self, method: &str, path: &str, body: Value) -> Value {
@@ -105,9 +68,12 @@ impl Google {
             "DELETE" => self.http.delete(url),
             _ => self.http.get(url),
         };
-        let resp = req.send().await.unwrap();
+        let resp = req
+            .send()
+            .await
+            .expect("the emulator's control API answers");
         let status = resp.status();
-        let text = resp.text().await.unwrap();
+        let text = resp.text().await.expect("a control API body");
         assert!(status.is_success(), "control {path}: {status} {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
@@ -125,9 +91,9 @@ impl Google {
             .json(&body)
             .send()
             .await
-            .unwrap();
+            .expect("the emulator's API answers");
         assert!(resp.status().is_success(), "insert: {}", resp.status());
-        resp.json().await.unwrap()
+        resp.json().await.expect("an event as JSON")
     }
 
     pub async fn patch(&self, cal: &str, id: &str, body: Value) -> Value {
@@ -139,9 +105,9 @@ impl Google {
             .json(&body)
             .send()
             .await
-            .unwrap();
+            .expect("the emulator's API answers");
         assert!(resp.status().is_success(), "patch: {}", resp.status());
-        resp.json().await.unwrap()
+        resp.json().await.expect("an event as JSON")
     }
 
     pub async fn delete(&self, cal: &str, id: &str) {
@@ -152,7 +118,7 @@ impl Google {
             )
             .send()
             .await
-            .unwrap();
+            .expect("the emulator's API answers");
         assert!(resp.status().is_success(), "delete: {}", resp.status());
     }
 
@@ -167,7 +133,13 @@ impl Google {
             if let Some(p) = &page {
                 req = req.query(&[("pageToken", p)]);
             }
-            let body: Value = req.send().await.unwrap().json().await.unwrap();
+            let body: Value = req
+                .send()
+                .await
+                .expect("the emulator's API answers")
+                .json()
+                .await
+                .expect("a listing as JSON");
             items.extend(body["items"].as_array().cloned().unwrap_or_default());
             match body["nextPageToken"].as_str() {
                 Some(p) => page = Some(p.to_string()),
@@ -211,10 +183,51 @@ impl Google {
     }
 }
 
+/// Environment that points calsync at `emu`, with the dev credentials written under `creds`.
+pub fn emulator_env(emu: &Emulator, creds: &Path) -> Vec<(String, String)> {
+    vec![
+        ("GOOGLE_API_BASE_URL".into(), emu.api_base_url()),
+        ("GOOGLE_TOKEN_URL".into(), emu.token_url()),
+        (
+            "GOOGLE_CALENDAR_TOKEN_PATH".into(),
+            creds.join("token.json").display().to_string(),
+        ),
+        (
+            "GOOGLE_CLIENT_SECRET_PATH".into(),
+            creds.join("client_secret.json").display().to_string(),
+        ),
+    ]
+}
+
+/// An access token from the emulator's token endpoint, by the dev credentials' refresh grant.
+pub async fn access_token(http: &reqwest::Client, emu: &Emulator) -> String {
+    let token: Value = http
+        .post(emu.token_url())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", dev_credentials::CLIENT_ID),
+            ("client_secret", dev_credentials::CLIENT_SECRET),
+            ("refresh_token", dev_credentials::REFRESH_TOKEN),
+        ])
+        .send()
+        .await
+        .expect("the emulator's token endpoint answers")
+        .json()
+        .await
+        .expect("the emulator's token is JSON");
+    token["access_token"]
+        .as_str()
+        .expect("the emulator grants an access token")
+        .to_string()
+}
+
 /// calsync wired to `google`, on its own database; push points back at its own port.
 pub async fn spawn_synced_app(google: &Google, extra: &[(&str, &str)]) -> TestApp {
-    let (db_url, db_name) = create_database().await;
-    spawn_on_database(google, &db_url, &db_name, extra).await
+    TestApp::builder()
+        .synced_to(google)
+        .with_env(extra)
+        .spawn()
+        .await
 }
 
 /// Like [`spawn_synced_app`], with the server's task (to see when it has stopped).
@@ -222,8 +235,11 @@ pub async fn start_synced_app(
     google: &Google,
     extra: &[(&str, &str)],
 ) -> (TestApp, JoinHandle<anyhow::Result<()>>) {
-    let (db_url, db_name) = create_database().await;
-    start_on_database(google, &db_url, &db_name, extra).await
+    TestApp::builder()
+        .synced_to(google)
+        .with_env(extra)
+        .start()
+        .await
 }
 
 /// A second replica (or a restart) on an existing database.
@@ -233,51 +249,12 @@ pub async fn spawn_on_database(
     db_name: &str,
     extra: &[(&str, &str)],
 ) -> TestApp {
-    start_on_database(google, db_url, db_name, extra).await.0
-}
-
-async fn start_on_database(
-    google: &Google,
-    db_url: &str,
-    db_name: &str,
-    extra: &[(&str, &str)],
-) -> (TestApp, JoinHandle<anyhow::Result<()>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let public = format!("http://127.0.0.1:{port}");
-    let mut vars: Vec<(String, String)> = google.env();
-    vars.push(("WEBHOOK_PUBLIC_URL".into(), public.clone()));
-    vars.push(("CALSYNC__SERVER__WORKERS_ENABLED".into(), "true".into()));
-    vars.push(("CALSYNC__GOOGLE_CALENDAR__ENABLED".into(), "true".into()));
-    for (k, v) in extra {
-        vars.push((k.to_string(), v.to_string()));
-    }
-    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let settings = test_settings(db_url, &refs);
-    let shutdown = CancellationToken::new();
-    let app = Application::build_on(
-        settings.clone(),
-        Migrations::Apply,
-        shutdown.clone(),
-        listener,
-    )
-    .await
-    .expect("application builds");
-    let pool = app.state().pool.clone();
-    let server = tokio::spawn(app.run_until_stopped());
-    let app = TestApp {
-        address: public,
-        port,
-        pool,
-        db_name: db_name.to_string(),
-        settings,
-        shutdown,
-        client: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap(),
-    };
-    (app, server)
+    TestApp::builder()
+        .synced_to(google)
+        .on_database(db_url, db_name)
+        .with_env(extra)
+        .spawn()
+        .await
 }
 
 /// A `Syncer` for `app` (tests that drive runs themselves, with the workers off).

@@ -1,0 +1,46 @@
+//! Test databases: a fresh PostgreSQL database per test, and admin statements against their server.
+
+use std::sync::LazyLock;
+
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+/// Where test databases are created (`TEST_DATABASE_URL`, default the local server).
+pub static ADMIN_URL: LazyLock<String> = LazyLock::new(|| {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+});
+
+/// The Redis every test app uses (`REDIS_URL`, default the local server), each under its own key prefix.
+pub static REDIS_URL: LazyLock<String> = LazyLock::new(|| {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+});
+
+/// Creates an empty database with a unique name and returns its URL and name.
+pub async fn create_database() -> (String, String) {
+    let name = format!("calsync_test_{}", Uuid::new_v4().simple());
+    let mut conn = PgConnection::connect(&ADMIN_URL)
+        .await
+        .expect("PostgreSQL must be running (see README)");
+    conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await
+        .expect("create test database");
+    (database_url(&name), name)
+}
+
+/// The URL of the test database `name` (e.g. to look at it after its server stopped).
+pub fn database_url(name: &str) -> String {
+    let mut url = url::Url::parse(&ADMIN_URL).expect("TEST_DATABASE_URL must be a URL");
+    url.set_path(name);
+    url.to_string()
+}
+
+/// Runs `sql` against the admin database (e.g. to cut a test database off and bring it back).
+pub async fn admin_exec(sql: &str) {
+    let mut conn = PgConnection::connect(&ADMIN_URL)
+        .await
+        .expect("admin connection");
+    conn.execute(sqlx::AssertSqlSafe(sql.to_string()))
+        .await
+        .expect("admin statement");
+}
