@@ -1,11 +1,27 @@
-//! The sync's side of last-write-wins: a page from Google against the pending local changes of the
-//! same events. The newer side wins; a local change that loses is kept in `conflicts`.
+//! Last-write-wins: the one rule both sides apply ([`decide`]: the newer of the local `updated_at`
+//! and Google's version, timed by calsync's write stamp when the content is calsync's own), and the
+//! sync's side of it: a page from Google against the pending local changes of the same events. A
+//! local change that loses is kept in `conflicts`. The writer applies the same rule after a 412.
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use super::mapping::EventRow;
+use crate::db::conflicts::Winner;
 use crate::db::from_google::GoogleTx;
 use crate::db::outbox;
+
+/// Who wins between a local change made at `local_updated_at` and Google's version, timed as
+/// last-write-wins sees it (`EventRow::effective_updated`: Google's `updated`, or the local time a
+/// calsync stamp carries). A version without a time never wins over a local change.
+pub fn decide(local_updated_at: DateTime<Utc>, google_effective: Option<DateTime<Utc>>) -> Winner {
+    if google_effective.is_none_or(|g| local_updated_at > g) {
+        Winner::Local
+    } else {
+        Winner::Google
+    }
+}
 
 /// Google changes that meet a pending local change of the same event: the newer side wins.
 /// The rows are locked before their outbox entries are touched, the order a local write takes
@@ -55,8 +71,7 @@ pub(super) async fn last_write_wins(
             keep.push(row);
             continue;
         }
-        let local_newer = row.effective_updated.is_none_or(|g| p.updated_at > g);
-        if local_newer {
+        if decide(p.updated_at, row.effective_updated) == Winner::Local {
             held += 1;
             continue;
         }
@@ -66,7 +81,7 @@ pub(super) async fn last_write_wins(
                 event_id: p.id,
                 calendar_id,
                 external_id: Some(&p.external_id),
-                winner: crate::db::conflicts::Winner::Google,
+                winner: Winner::Google,
                 local_version: p.local_version.clone(),
                 google_version: row.raw.clone(),
                 local_updated_at: Some(p.updated_at),
@@ -79,4 +94,25 @@ pub(super) async fn last_write_wins(
         keep.push(row);
     }
     Ok((keep, held))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newer_side_wins_and_a_tie_goes_to_google() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let local = t("2026-12-01T10:00:00Z");
+        assert_eq!(
+            decide(local, Some(t("2026-12-01T09:59:59Z"))),
+            Winner::Local
+        );
+        assert_eq!(
+            decide(local, Some(t("2026-12-01T10:00:01Z"))),
+            Winner::Google
+        );
+        assert_eq!(decide(local, Some(local)), Winner::Google);
+        assert_eq!(decide(local, None), Winner::Local);
+    }
 }

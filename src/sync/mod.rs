@@ -2,7 +2,7 @@
 
 pub mod alerts;
 pub mod engine;
-mod lww;
+pub mod lww;
 pub mod mapping;
 pub mod poll;
 pub mod reconcile;

@@ -172,7 +172,7 @@ async fn settle(
     let their_time = google_updated(&theirs);
     // Google's version timed as last-write-wins sees it (calsync's own earlier write: its local time).
     let their_lww = EventRow::from_google(&theirs)?.effective_updated;
-    let local_wins = their_lww.is_none_or(|t| local.updated_at > t);
+    let local_wins = crate::sync::lww::decide(local.updated_at, their_lww) == Winner::Local;
     let their_etag = theirs
         .get("etag")
         .and_then(Value::as_str)
