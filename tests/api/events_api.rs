@@ -1,35 +1,8 @@
 //! `/api/v1/events` and `/api/v1/events/today`: JWT, validation, partial patches, soft deletes, recurrence expansion.
 
+use calsync_testkit::api::call;
 use calsync_testkit::{TestApp, spawn_app};
 use serde_json::{Value, json};
-
-fn token() -> String {
-    calsync::admin_auth::mint(
-        "test-admin-secret-0123456789abcdef",
-        "tests",
-        std::time::Duration::from_secs(600),
-    )
-    .unwrap()
-}
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method, format!("{}{}", app.address, path))
-        .bearer_auth(token());
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 fn consult() -> Value {
     json!({"casquette": "medecin", "summary": "Consultation cardio", "location": "Cabinet médical",

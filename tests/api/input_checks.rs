@@ -1,35 +1,9 @@
 //! Bad client input gets a 400 that names the field: NUL in text, malformed `reminders`, and a PATCH
 //! that would make a timed event recurring without a time zone.
 
-use calsync_testkit::{TestApp, spawn_app};
+use calsync_testkit::api::call;
+use calsync_testkit::spawn_app;
 use serde_json::{Value, json};
-
-fn token() -> String {
-    calsync::admin_auth::mint(
-        "test-admin-secret-0123456789abcdef",
-        "tests",
-        std::time::Duration::from_secs(600),
-    )
-    .unwrap()
-}
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method, format!("{}{}", app.address, path))
-        .bearer_auth(token());
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 fn event() -> Value {
     json!({"casquette": "medecin", "summary": "Consultation",

@@ -9,14 +9,7 @@ use calsync_testkit::{
 };
 use serde_json::{Value, json};
 
-pub(crate) fn admin_token() -> String {
-    calsync::admin_auth::mint(
-        "test-admin-secret-0123456789abcdef",
-        "tests",
-        Duration::from_secs(600),
-    )
-    .unwrap()
-}
+pub(crate) use calsync_testkit::api::admin_token;
 
 pub(crate) async fn active_channels(app: &TestApp) -> Vec<(String, String, Option<String>)> {
     sqlx::query_as("SELECT id, calendar_id, resource_id FROM watch_channels WHERE state = 'active' ORDER BY calendar_id, created_at")

@@ -3,35 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use calsync_testkit::{Google, TestApp, spawn_app, start_synced_app};
+use calsync_testkit::api::{admin_token as token, call};
+use calsync_testkit::{Google, spawn_app, start_synced_app};
 use serde_json::{Value, json};
-
-fn token() -> String {
-    calsync::admin_auth::mint(
-        "test-admin-secret-0123456789abcdef",
-        "tests",
-        Duration::from_secs(600),
-    )
-    .unwrap()
-}
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method, format!("{}{}", app.address, path))
-        .bearer_auth(token());
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 fn series(rule: &str) -> Value {
     json!({"casquette": "medecin", "summary": "x",

@@ -1,5 +1,6 @@
 //! calsync's test kit: what the test binaries under tests/ share instead of each redefining it.
 //!
+//! - [`api`]: admin tokens and authenticated calls to the admin API;
 //! - [`app`]: [`TestApp`], calsync on a fresh PostgreSQL database with its own Redis key prefix and a
 //!   port of its own, built with [`TestApp::builder`] from typed [`Settings`](calsync::config::Settings)
 //!   edits (or the environment's string pairs, as the older [`spawn_app_with`] takes them);
@@ -11,6 +12,7 @@
 //!
 //! Everything here panics with a message naming what failed: it serves tests, not production.
 
+pub mod api;
 pub mod app;
 pub mod database;
 pub mod emulator;
