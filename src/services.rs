@@ -299,11 +299,21 @@ fn channel_manager(
     if !settings.push.enabled {
         return None;
     }
-    let (Some(public), Some(tokens)) = (&settings.server.public_url, tokens) else {
-        tracing::warn!(
-            "push disabled: WEBHOOK_PUBLIC_URL or CHANNEL_TOKEN_SECRET is not set; the fallback poll alone keeps calendars in sync"
-        );
-        return None;
+    let (public, tokens) = match (&settings.server.public_url, tokens) {
+        (Some(public), Some(tokens)) => (public, tokens),
+        (public, tokens) => {
+            // Name exactly what is missing, so the operator sets the right variable.
+            let missing = match (public.is_none(), tokens.is_none()) {
+                (true, true) => "WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET are not set",
+                (true, false) => "WEBHOOK_PUBLIC_URL is not set",
+                _ => "CHANNEL_TOKEN_SECRET is not set",
+            };
+            tracing::warn!(
+                missing,
+                "push disabled: {missing}; the fallback poll alone keeps calendars in sync"
+            );
+            return None;
+        }
     };
     Some(ChannelManager {
         pool: syncer.pool.clone(),
