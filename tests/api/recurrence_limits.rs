@@ -269,3 +269,31 @@ async fn shutdown_is_prompt_while_dense_expansions_run() {
     // 1 s grace, expansions end by their 1.5 s deadline, then the pool closes.
     assert!(took < Duration::from_secs(8), "shutdown took {took:?}");
 }
+
+/// A series soft-deleted with plain SQL (`deleted_at` set, status untouched) leaves `/today` at once,
+/// before the writer has told Google.
+#[tokio::test]
+async fn a_series_soft_deleted_by_sql_leaves_today_at_once() {
+    let app = spawn_app().await;
+    let body = json!({"casquette": "medecin", "summary": "Staff",
+        "start": {"dateTime": "2026-02-16T09:00:00+01:00", "timeZone": "Europe/Paris"},
+        "end": {"dateTime": "2026-02-16T10:00:00+01:00", "timeZone": "Europe/Paris"},
+        "recurrence": ["RRULE:FREQ=DAILY;COUNT=10"]});
+    let (status, created) = call(&app, reqwest::Method::POST, "/api/v1/events", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let day = "/api/v1/events/today?casquette=medecin&date=2026-02-18";
+    let (_, before) = call(&app, reqwest::Method::GET, day, None).await;
+    assert_eq!(
+        before["items"].as_array().map(Vec::len),
+        Some(1),
+        "{before}"
+    );
+    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    sqlx::query("UPDATE events SET deleted_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, after) = call(&app, reqwest::Method::GET, day, None).await;
+    assert_eq!(after["items"], json!([]), "{after}");
+}
