@@ -50,8 +50,7 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
         n == 1
     })
     .await;
-    let text = app.get("/metrics").await.text().await.unwrap();
-    for needle in [
+    let needles = [
         "calsync_sync_runs_total{calendar=\"primary\",role=\"medecin\",trigger=\"push\",outcome=\"ok\"}",
         // prometheus-client writes `le` first: label order carries no meaning in the format.
         "calsync_sync_run_seconds_bucket{le=\"+Inf\",trigger=\"push\"}",
@@ -65,7 +64,18 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
         "calsync_channel_expiry_seconds{calendar=\"primary\",role=\"medecin\"}",
         "calsync_outbox_depth 0",
         "calsync_conflicts_open 0",
-    ] {
+    ];
+    // Pushes are delivered off Google's request path and counted when the webhook answers, which can
+    // come after the change is already in the database (a catch-up run may have fetched it first):
+    // read /metrics until every family is there.
+    let text = poll_until(
+        Duration::from_secs(20),
+        Duration::from_millis(200),
+        || async { app.get("/metrics").await.text().await.unwrap_or_default() },
+        |text: &String| needles.iter().all(|n| text.contains(n)),
+    )
+    .await;
+    for needle in needles {
         assert!(text.contains(needle), "missing {needle}:\n{text}");
     }
 }
