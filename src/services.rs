@@ -74,6 +74,7 @@ pub struct ServicesBuilder {
     migrations: Migrations,
     role: Role,
     shutdown: CancellationToken,
+    database_wait: Duration,
 }
 
 impl ServicesBuilder {
@@ -92,6 +93,13 @@ impl ServicesBuilder {
         self
     }
 
+    /// How long a server waits for PostgreSQL to answer at startup ([`crate::db::STARTUP_WAIT`]
+    /// unless set; the demo waits a few seconds). A one-shot command tries once.
+    pub fn database_wait(mut self, wait: Duration) -> Self {
+        self.database_wait = wait;
+        self
+    }
+
     /// Connects the stores (lazily), applies migrations if asked, mirrors the configured calendars
     /// and builds the Google client, the syncer and the channel manager.
     pub async fn build(self) -> anyhow::Result<Services> {
@@ -100,9 +108,15 @@ impl ServicesBuilder {
             migrations,
             role,
             shutdown,
+            database_wait,
         } = self;
         let settings = Arc::new(settings);
         let pool = crate::db::pool(&settings.database).context("bad database settings")?;
+        let wait = match role {
+            Role::Server => database_wait,
+            Role::OneShot => Duration::ZERO,
+        };
+        crate::db::reach::wait_until_reachable(&settings.database, wait).await?;
         prepare_database(&pool, &settings, migrations, role).await?;
         let metrics = Metrics::new();
         let (redis, notifier) = match role {
@@ -125,12 +139,13 @@ impl ServicesBuilder {
             .as_ref()
             .map(|s| ChannelTokens::new(s.expose()));
         let (syncer, channels) = if settings.google_calendar.enabled || role == Role::OneShot {
-            let mut syncer = build_syncer(
+            let mut syncer = build_syncer_until(
                 settings.clone(),
                 pool.clone(),
                 redis.clone(),
                 metrics.clone(),
                 alerts.clone(),
+                Some(shutdown.clone()),
             )
             .await
             .context("google client")?;
@@ -174,6 +189,7 @@ impl Services {
             migrations: Migrations::Apply,
             role: Role::Server,
             shutdown: CancellationToken::new(),
+            database_wait: crate::db::STARTUP_WAIT,
         }
     }
 
@@ -274,9 +290,24 @@ pub async fn build_syncer(
     metrics: Arc<Metrics>,
     alerts: Arc<dyn AlertSink>,
 ) -> anyhow::Result<Syncer> {
-    let client = crate::google::GoogleClient::from_settings(&settings.google)
+    build_syncer_until(settings, pool, redis, metrics, alerts, None).await
+}
+
+/// [`build_syncer`], with Google calls (and their retry waits) ended at `shutdown`.
+async fn build_syncer_until(
+    settings: Arc<Settings>,
+    pool: PgPool,
+    redis: Option<RedisHealth>,
+    metrics: Arc<Metrics>,
+    alerts: Arc<dyn AlertSink>,
+    shutdown: Option<CancellationToken>,
+) -> anyhow::Result<Syncer> {
+    let mut client = crate::google::GoogleClient::from_settings(&settings.google)
         .await?
         .with_metrics(metrics.clone());
+    if let Some(shutdown) = shutdown {
+        client = client.with_shutdown(shutdown);
+    }
     Ok(Syncer {
         pool,
         client: Arc::new(client),

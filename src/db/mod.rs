@@ -10,6 +10,7 @@ pub mod locks;
 pub mod outbox;
 #[cfg(feature = "emulator")]
 pub mod probes;
+pub mod reach;
 pub mod status;
 pub mod sync_state;
 pub mod watch_channels;

@@ -69,6 +69,12 @@ impl TokenProvider {
         client_secret_path: Option<&Path>,
         token_url: Option<&str>,
     ) -> Result<Self, GoogleError> {
+        if !token_path.exists() {
+            return Err(GoogleError::Credentials(format!(
+                "no token file at {}: run `calsync auth login` to create it",
+                token_path.display()
+            )));
+        }
         let file = read_json(token_path)?;
         let secret = match client_secret_path {
             Some(p) if p.exists() => {
@@ -290,10 +296,7 @@ impl TokenProvider {
                     .send()
                     .await
                     .map_err(|e| Attempt::Retry {
-                        error: GoogleError::Transient(format!(
-                            "token endpoint: {}",
-                            e.without_url()
-                        )),
+                        error: GoogleError::transport(&e),
                         after: None,
                     })?;
                 let status = resp.status().as_u16();
