@@ -50,6 +50,7 @@ async fn startup_watches_every_calendar_and_a_google_change_arrives_by_push() {
     )
     .await;
     quiet(&app).await;
+    let before_push = chrono::Utc::now();
     let event = google
         .insert("CALENDAR_ID_CHERCHEUR", json!({"summary": "Séminaire", "start": {"dateTime": "2030-05-05T10:00:00Z"}, "end": {"dateTime": "2030-05-05T11:00:00Z"}}))
         .await;
@@ -71,6 +72,21 @@ async fn startup_watches_every_calendar_and_a_google_change_arrives_by_push() {
         .await
         .unwrap();
     assert_eq!(trigger, "push");
+    // The admin view's last message is the push's, not the watch's `sync` message.
+    let (status, body) =
+        calsync_testkit::api::call(&app, reqwest::Method::GET, "/admin/channels", None).await;
+    assert_eq!(status, 200, "{body}");
+    let channel = body["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["calendar_id"] == "CALENDAR_ID_CHERCHEUR" && c["state"] == "active")
+        .cloned()
+        .unwrap_or_else(|| panic!("{body}"));
+    let last: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(channel["last_message_at"].clone())
+            .unwrap_or_else(|e| panic!("{e}: {channel}"));
+    assert!(last > before_push, "{channel}");
 }
 
 /// `events.list` calls for the `primary` calendar in the emulator's request log.
