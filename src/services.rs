@@ -320,6 +320,15 @@ async fn build_syncer_until(
     })
 }
 
+/// What keeps push off, naming exactly the missing variable(s), so the operator sets the right one.
+fn push_missing(public_url_set: bool, token_secret_set: bool) -> &'static str {
+    match (public_url_set, token_secret_set) {
+        (false, false) => "WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET are not set",
+        (false, true) => "WEBHOOK_PUBLIC_URL is not set",
+        _ => "CHANNEL_TOKEN_SECRET is not set",
+    }
+}
+
 /// The channel manager, when push can work: a public URL, a token secret, and push enabled.
 fn channel_manager(
     settings: &Settings,
@@ -333,12 +342,7 @@ fn channel_manager(
     let (public, tokens) = match (&settings.server.public_url, tokens) {
         (Some(public), Some(tokens)) => (public, tokens),
         (public, tokens) => {
-            // Name exactly what is missing, so the operator sets the right variable.
-            let missing = match (public.is_none(), tokens.is_none()) {
-                (true, true) => "WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET are not set",
-                (true, false) => "WEBHOOK_PUBLIC_URL is not set",
-                _ => "CHANNEL_TOKEN_SECRET is not set",
-            };
+            let missing = push_missing(public.is_some(), tokens.is_some());
             tracing::warn!(
                 missing,
                 "push disabled: {missing}; the fallback poll alone keeps calendars in sync"
@@ -355,4 +359,19 @@ fn channel_manager(
         margin: Duration::from_secs(settings.push.renew_margin_secs),
         alerts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_missing;
+
+    #[test]
+    fn the_push_warning_names_only_what_is_missing() {
+        assert_eq!(push_missing(true, false), "CHANNEL_TOKEN_SECRET is not set");
+        assert_eq!(push_missing(false, true), "WEBHOOK_PUBLIC_URL is not set");
+        assert_eq!(
+            push_missing(false, false),
+            "WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET are not set"
+        );
+    }
 }

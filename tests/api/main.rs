@@ -9,6 +9,7 @@ mod cli;
 mod conflict_resolve;
 mod credentials_resume;
 mod database_errors;
+mod docs_recipe;
 mod events_api;
 mod full_resync;
 mod google_client;
