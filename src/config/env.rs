@@ -12,6 +12,10 @@ pub(crate) const FIXED: &[(&str, &[&str])] = &[
     ),
     ("GOOGLE_CALENDAR_TOKEN_PATH", &["google", "token_path"]),
     (
+        "GOOGLE_CALENDAR_TOKEN_ENC_PATH",
+        &["google", "token_enc_path"],
+    ),
+    (
         "GOOGLE_SERVICE_ACCOUNT_KEY_PATH",
         &["google", "service_account_key_path"],
     ),

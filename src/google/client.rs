@@ -69,20 +69,37 @@ impl GoogleClient {
             .user_agent(concat!("calsync/", env!("CARGO_PKG_VERSION"), " (gzip)"))
             .build()
             .map_err(|e| GoogleError::Credentials(format!("http client: {e}")))?;
-        let auth = match (&s.service_account_key_path, &s.token_path) {
-            (Some(key), _) => TokenProvider::service_account(
+        let auth = match (
+            &s.service_account_key_path,
+            &s.token_enc_path,
+            &s.token_path,
+        ) {
+            (Some(key), _, _) => TokenProvider::service_account(
                 http.clone(),
                 key,
                 s.impersonate_user.as_deref(),
                 s.token_url.as_deref(),
             )?,
-            (None, Some(token)) => TokenProvider::user(
+            (None, Some(enc), plain) => {
+                tracing::info!(
+                    plain_path_ignored = plain.is_some(),
+                    "google token: the SOPS-encrypted file (GOOGLE_CALENDAR_TOKEN_ENC_PATH) is used, \
+                     not GOOGLE_CALENDAR_TOKEN_PATH"
+                );
+                TokenProvider::user_sops(
+                    http.clone(),
+                    enc,
+                    s.client_secret_path.as_deref(),
+                    s.token_url.as_deref(),
+                )?
+            }
+            (None, None, Some(token)) => TokenProvider::user(
                 http.clone(),
                 token,
                 s.client_secret_path.as_deref(),
                 s.token_url.as_deref(),
             )?,
-            (None, None) => {
+            (None, None, None) => {
                 return Err(GoogleError::Credentials(
                     "no Google credential configured".into(),
                 ));

@@ -23,6 +23,7 @@ mod recurrence_limits;
 mod redis_key;
 mod renewal;
 mod shutdown;
+mod sops_tokens;
 mod status_page;
 mod sync_engine;
 mod telegram_server;
