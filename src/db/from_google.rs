@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::db::sync_state::Counts;
+use crate::db::sync_runs::Counts;
 use crate::sync::mapping::EventRow;
 
 pub use super::google_tx::GoogleTx;

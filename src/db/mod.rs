@@ -11,6 +11,7 @@ pub mod outbox;
 #[cfg(feature = "emulator")]
 pub mod probes;
 pub mod status;
+pub mod sync_runs;
 pub mod sync_state;
 pub mod watch_channels;
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::mapping::EventRow;
 use crate::db::from_google::{self, GoogleTx};
-pub use crate::db::sync_state::Counts;
+pub use crate::db::sync_runs::Counts;
 
 /// Upserts one page of Google events: one statement for live events, two for cancellations.
 pub async fn apply_page(
