@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::Admin;
 use super::events::model::{EventTime, Span};
 use crate::db::conflicts::{self, Winner};
-use crate::db::events;
+use crate::db::events::{self, EventStatus};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -113,23 +113,29 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
             .get("recurrence")
             .and_then(|r| serde_json::from_value(r.clone()).ok());
         let status = match text(&v, "status").as_deref() {
-            Some("tentative") => "tentative",
-            _ => "confirmed",
+            Some("tentative") => EventStatus::Tentative,
+            _ => EventStatus::Confirmed,
         };
+        let (summary, description, location) = (
+            text(&v, "summary"),
+            text(&v, "description"),
+            text(&v, "location"),
+        );
+        let reminders = v.get("reminders").filter(|r| !r.is_null());
         events::restore_version(
             &mut tx,
-            &events::KeptVersion {
-                event_id,
-                summary: text(&v, "summary"),
-                description: text(&v, "description"),
-                location: text(&v, "location"),
+            event_id,
+            &events::LocalColumns {
+                summary: summary.as_deref(),
+                description: description.as_deref(),
+                location: location.as_deref(),
                 start_at,
                 end_at,
                 start_date,
                 end_date,
-                time_zone: span.time_zone,
-                recurrence,
-                reminders: v.get("reminders").cloned().filter(|r| !r.is_null()),
+                time_zone: span.time_zone.as_deref(),
+                recurrence: recurrence.as_deref(),
+                reminders,
                 status,
             },
         )
