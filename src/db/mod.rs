@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod probes;
 pub mod reach;
 pub mod status;
+pub mod sync_runs;
 pub mod sync_state;
 pub mod watch_channels;
 

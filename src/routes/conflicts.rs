@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::Admin;
 use super::events::model::{EventTime, Span};
-use crate::db::{conflicts, events};
+use crate::db::conflicts::{self, Winner};
+use crate::db::events::{self, EventStatus};
 use crate::error::ApiError;
 
 #[derive(Debug, Deserialize)]
@@ -76,11 +77,15 @@ pub async fn resolve(
 
 /// Re-applies the kept version of conflict `id` as a fresh local write; returns the event's id.
 pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, ApiError> {
-    if keep != "local" && keep != "google" {
-        return Err(ApiError::BadRequest(
-            "keep must be \"local\" or \"google\"".into(),
-        ));
-    }
+    let keep = match keep {
+        "local" => Winner::Local,
+        "google" => Winner::Google,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "keep must be \"local\" or \"google\"".into(),
+            ));
+        }
+    };
     // The conflict row is claimed first, in the transaction that applies the choice: concurrent
     // callers wait on its lock, then find it resolved (409). Exactly one of them writes.
     let mut tx = pool.begin().await?;
@@ -93,10 +98,9 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
     let event_id = c
         .event_id
         .ok_or_else(|| ApiError::Conflict("the event no longer exists".into()))?;
-    let v = if keep == "local" {
-        c.local_version
-    } else {
-        c.google_version
+    let v = match keep {
+        Winner::Local => c.local_version,
+        Winner::Google => c.google_version,
     };
     let deleted = v.get("deleted").and_then(Value::as_bool).unwrap_or(false)
         || v.get("status").and_then(Value::as_str) == Some("cancelled");
@@ -109,23 +113,29 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
             .get("recurrence")
             .and_then(|r| serde_json::from_value(r.clone()).ok());
         let status = match text(&v, "status").as_deref() {
-            Some("tentative") => "tentative",
-            _ => "confirmed",
+            Some("tentative") => EventStatus::Tentative,
+            _ => EventStatus::Confirmed,
         };
+        let (summary, description, location) = (
+            text(&v, "summary"),
+            text(&v, "description"),
+            text(&v, "location"),
+        );
+        let reminders = v.get("reminders").filter(|r| !r.is_null());
         events::restore_version(
             &mut tx,
-            &events::KeptVersion {
-                event_id,
-                summary: text(&v, "summary"),
-                description: text(&v, "description"),
-                location: text(&v, "location"),
+            event_id,
+            &events::LocalColumns {
+                summary: summary.as_deref(),
+                description: description.as_deref(),
+                location: location.as_deref(),
                 start_at,
                 end_at,
                 start_date,
                 end_date,
-                time_zone: span.time_zone,
-                recurrence,
-                reminders: v.get("reminders").cloned().filter(|r| !r.is_null()),
+                time_zone: span.time_zone.as_deref(),
+                recurrence: recurrence.as_deref(),
+                reminders,
                 status,
             },
         )

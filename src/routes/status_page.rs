@@ -116,7 +116,7 @@ fn render(snap: &Snapshot, now: DateTime<Utc>) -> Markup {
                     tr {
                         td { (ago(Some(c.detected_at), now)) }
                         td { (c.calendar_id) }
-                        td { (c.winner) }
+                        td { (c.winner.as_str()) }
                         td {
                             form method="post" action={ "/status/conflicts/" (c.id) "/resolve" } {
                                 button name="keep" value="local" { "keep local" }

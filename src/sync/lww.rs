@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::mapping::EventRow;
 use crate::db::conflicts::Winner;
+use crate::db::events::GoogleVersion;
 use crate::db::from_google::GoogleTx;
 use crate::db::outbox;
 
 /// Who wins between a local change made at `local_updated_at` and Google's version, timed as
-/// last-write-wins sees it (`EventRow::effective_updated`: Google's `updated`, or the local time a
+/// last-write-wins sees it (`GoogleVersion::google_lww_at`: Google's `updated`, or the local time a
 /// calsync stamp carries). A version without a time never wins over a local change.
 pub fn decide(local_updated_at: DateTime<Utc>, google_effective: Option<DateTime<Utc>>) -> Winner {
     if google_effective.is_none_or(|g| local_updated_at > g) {
@@ -32,8 +32,8 @@ pub fn decide(local_updated_at: DateTime<Utc>, google_effective: Option<DateTime
 pub(super) async fn last_write_wins(
     tx: &mut GoogleTx,
     calendar_id: &str,
-    rows: Vec<EventRow>,
-) -> Result<(Vec<EventRow>, u64), sqlx::Error> {
+    rows: Vec<GoogleVersion>,
+) -> Result<(Vec<GoogleVersion>, u64), sqlx::Error> {
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
     let pending = crate::db::events::pending_local_changes(tx, calendar_id, &ids).await?;
     if pending.is_empty() {
@@ -42,7 +42,7 @@ pub(super) async fn last_write_wins(
     let by_id: HashMap<&str, usize> = pending
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.external_id.as_str(), i))
+        .filter_map(|(i, p)| Some((p.external_id.as_deref()?, i)))
         .collect();
     let mut keep = Vec::with_capacity(rows.len());
     let mut held = 0;
@@ -55,34 +55,25 @@ pub(super) async fn last_write_wins(
             keep.push(row);
             continue;
         }
-        let local = super::stamp::Content {
-            live: p.deleted_at.is_none(),
-            summary: p.summary.as_deref(),
-            description: p.description.as_deref(),
-            location: p.location.as_deref(),
-            start_at: p.start_at,
-            end_at: p.end_at,
-            start_date: p.start_date,
-            end_date: p.end_date,
-        };
-        let same_content = local == row.content();
+        let same_content = p.content() == row.content();
         if same_content {
             // calsync's own write coming back before its etag was stored: bookkeeping only.
             keep.push(row);
             continue;
         }
-        if decide(p.updated_at, row.effective_updated) == Winner::Local {
+        if decide(p.updated_at, row.google_lww_at) == Winner::Local {
             held += 1;
             continue;
         }
+        let local_version = crate::db::events::local_version(tx, p.id).await?;
         crate::db::conflicts::record_in(
             tx.transaction(),
             &crate::db::conflicts::Conflict {
                 event_id: p.id,
                 calendar_id,
-                external_id: Some(&p.external_id),
+                external_id: p.external_id.as_deref(),
                 winner: Winner::Google,
-                local_version: p.local_version.clone(),
+                local_version,
                 google_version: row.raw.clone(),
                 local_updated_at: Some(p.updated_at),
                 google_updated: row.google_updated,

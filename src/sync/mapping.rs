@@ -1,33 +1,10 @@
-//! Google event JSON → the columns of one `events` row (raw JSON kept whole, unknown fields included).
+//! Google event JSON → the columns of one `events` row that Google's version sets (a
+//! `db::events::GoogleVersion`; raw JSON kept whole, unknown fields included).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-/// One Google event, flattened for the batched upsert.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub external_id: String,
-    pub status: String,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Vec<String>>,
-    pub recurring_event_id: Option<String>,
-    pub original_start: Option<String>,
-    pub reminders: Option<Value>,
-    pub etag: Option<String>,
-    pub google_updated: Option<DateTime<Utc>>,
-    /// The time last-write-wins compares: the local time of the version calsync wrote when Google
-    /// still holds exactly that (see `stamp`), else Google's `updated`.
-    pub effective_updated: Option<DateTime<Utc>>,
-    pub sequence: Option<i32>,
-    pub raw: Value,
-}
+use crate::db::events::{EventStatus, GoogleVersion};
 
 /// Why an item of a Google page cannot be stored (the page is rejected, nothing half-applied).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,11 +15,7 @@ pub enum MappingError {
     BadField { id: String, field: &'static str },
 }
 
-impl EventRow {
-    pub fn is_cancelled(&self) -> bool {
-        self.status == "cancelled"
-    }
-
+impl GoogleVersion {
     /// Reads one item of an `events.list` page.
     pub fn from_google(raw: &Value) -> Result<Self, MappingError> {
         let id = raw
@@ -52,10 +25,16 @@ impl EventRow {
             .ok_or(MappingError::MissingId)?
             .to_string();
         let text = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
-        let status = text("status").unwrap_or_else(|| "confirmed".into());
+        let status = match raw.get("status").and_then(Value::as_str) {
+            None => EventStatus::Confirmed,
+            Some(s) => EventStatus::parse(s).ok_or_else(|| MappingError::BadField {
+                id: id.clone(),
+                field: "status",
+            })?,
+        };
         let (start_at, start_date, start_tz) = when(raw.get("start"), &id, "start")?;
         let (end_at, end_date, end_tz) = when(raw.get("end"), &id, "end")?;
-        let cancelled = status == "cancelled";
+        let cancelled = status == EventStatus::Cancelled;
         // A live event needs both ends of one kind (the table's check); cancelled tombstones may have none.
         let timed = start_at.is_some() && end_at.is_some();
         let all_day = start_date.is_some() && end_date.is_some();
@@ -127,10 +106,10 @@ impl EventRow {
                 .and_then(|n| i32::try_from(n).ok()),
             raw: raw.clone(),
             external_id: id,
-            effective_updated: google_updated,
+            google_lww_at: google_updated,
         };
         if let Some(t) = super::stamp::own_write_time(raw, &row.content()) {
-            row.effective_updated = Some(t);
+            row.google_lww_at = Some(t);
         }
         Ok(row)
     }
@@ -206,7 +185,7 @@ mod tests {
             "start": {"dateTime": "2026-02-17T14:00:00+01:00", "timeZone": "Europe/Paris"},
             "end": {"dateTime": "2026-02-17T15:00:00+01:00"}, "updated": "2026-02-16T10:00:00.123Z",
             "futureField": {"x": 1}, "sequence": 2});
-        let row = EventRow::from_google(&raw).unwrap();
+        let row = GoogleVersion::from_google(&raw).unwrap();
         assert_eq!(
             row.start_at.unwrap().to_rfc3339(),
             "2026-02-17T13:00:00+00:00"
@@ -218,14 +197,14 @@ mod tests {
 
     #[test]
     fn all_day_and_cancelled_instance_shapes() {
-        let day = EventRow::from_google(
+        let day = GoogleVersion::from_google(
             &json!({"id": "d1", "start": {"date": "2017-06-17"}, "end": {"date": "2017-06-18"}}),
         )
         .unwrap();
         assert_eq!(day.start_date.unwrap().to_string(), "2017-06-17");
         assert!(day.start_at.is_none());
         let gone =
-            EventRow::from_google(&json!({"id": "m_20250324T123000Z", "status": "cancelled",
+            GoogleVersion::from_google(&json!({"id": "m_20250324T123000Z", "status": "cancelled",
             "recurringEventId": "m", "originalStartTime": {"dateTime": "2025-03-24T12:30:00Z"}}))
             .unwrap();
         assert!(gone.is_cancelled());
@@ -234,7 +213,7 @@ mod tests {
 
     #[test]
     fn date_times_without_offset_use_their_time_zone() {
-        let row = EventRow::from_google(&json!({"id": "x",
+        let row = GoogleVersion::from_google(&json!({"id": "x",
             "start": {"dateTime": "2026-02-17T14:00:00", "timeZone": "Europe/Paris"},
             "end": {"dateTime": "2026-02-17T15:00:00", "timeZone": "Europe/Paris"}}))
         .unwrap();
@@ -245,7 +224,7 @@ mod tests {
         let no_zone = json!({"id": "x", "start": {"dateTime": "2026-02-17T14:00:00"},
             "end": {"dateTime": "2026-02-17T15:00:00"}});
         assert!(
-            EventRow::from_google(&no_zone).is_err(),
+            GoogleVersion::from_google(&no_zone).is_err(),
             "no offset and no zone"
         );
     }
@@ -253,18 +232,19 @@ mod tests {
     #[test]
     fn broken_items_are_errors_not_panics() {
         assert_eq!(
-            EventRow::from_google(&json!({"summary": "x"})),
+            GoogleVersion::from_google(&json!({"summary": "x"})),
             Err(MappingError::MissingId)
         );
         assert!(
-            EventRow::from_google(
+            GoogleVersion::from_google(
                 &json!({"id": "x", "start": {"dateTime": "yesterday"}, "end": {"dateTime": "x"}})
             )
             .is_err()
         );
         assert!(
-            EventRow::from_google(&json!({"id": "x", "start": {"date": "2020-01-01"}})).is_err()
+            GoogleVersion::from_google(&json!({"id": "x", "start": {"date": "2020-01-01"}}))
+                .is_err()
         );
-        assert!(EventRow::from_google(&json!({"id": "x", "recurrence": "RRULE", "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}})).is_err());
+        assert!(GoogleVersion::from_google(&json!({"id": "x", "recurrence": "RRULE", "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}})).is_err());
     }
 }

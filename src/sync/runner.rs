@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::alerts::{Alert, AlertSink};
 use super::engine::{self, HEARTBEAT, LEASE, RunContext, RunError, RunReport};
 use crate::config::Settings;
+use crate::db::sync_runs;
 use crate::db::sync_state as state;
 use crate::google::GoogleClient;
 use crate::metrics::Metrics;
@@ -17,25 +18,8 @@ use crate::redis_health::{LastSync, RedisHealth};
 /// Consecutive failed runs of a calendar before one system alert.
 pub const ALERT_AFTER_FAILURES: i32 = 3;
 
-/// What started a run (recorded in `sync_runs.trigger`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Push,
-    Poll,
-    Manual,
-    Api,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Push => "push",
-            Self::Poll => "poll",
-            Self::Manual => "manual",
-            Self::Api => "api",
-        }
-    }
-}
+/// What started a run; it lives in the data layer, which stores it (`sync_runs.trigger`).
+pub use crate::db::sync_runs::Trigger;
 
 /// Runs syncs; cheap to clone, one per process.
 #[derive(Clone)]
@@ -80,15 +64,8 @@ impl Syncer {
                     "pauses lifted and parked writes re-queued by an explicit sync");
             }
         }
-        let Some(claim) = state::claim(
-            &self.pool,
-            calendar_id,
-            self.owner,
-            LEASE,
-            trigger.as_str(),
-            full,
-        )
-        .await?
+        let Some(claim) =
+            state::claim(&self.pool, calendar_id, self.owner, LEASE, trigger, full).await?
         else {
             return Ok(match state::paused_reason(&self.pool, calendar_id).await? {
                 Some(reason) => Outcome::Paused(reason),
@@ -128,7 +105,7 @@ impl Syncer {
         };
         match result {
             Ok(report) => {
-                state::finish_run(
+                sync_runs::finish_run(
                     &self.pool,
                     run_id,
                     report.full,
@@ -180,7 +157,7 @@ impl Syncer {
             Err(err) => {
                 let permanent = err.permanent_reason();
                 let message = err.to_string();
-                if let Err(e) = state::finish_run(
+                if let Err(e) = sync_runs::finish_run(
                     &self.pool,
                     run_id,
                     full,

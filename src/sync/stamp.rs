@@ -63,6 +63,22 @@ impl Content<'_> {
     }
 }
 
+impl crate::db::events::EventRow {
+    /// The fields last-write-wins compares, of the local row (a deleted row is not live).
+    pub fn content(&self) -> Content<'_> {
+        Content {
+            live: self.deleted_at.is_none(),
+            summary: self.summary.as_deref(),
+            description: self.description.as_deref(),
+            location: self.location.as_deref(),
+            start_at: self.start_at,
+            end_at: self.end_at,
+            start_date: self.start_date,
+            end_date: self.end_date,
+        }
+    }
+}
+
 /// When calsync's stamp on `raw` still describes its content: the local time of that version.
 pub fn own_write_time(raw: &Value, content: &Content<'_>) -> Option<DateTime<Utc>> {
     let stamp = raw

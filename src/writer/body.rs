@@ -5,12 +5,11 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::config::Reminder;
+use crate::db::events::{EventRow, EventStatus, Outgoing};
 use crate::sync::stamp::{Content, STAMP_PROPERTY};
 
 /// Private extended property that marks events calsync wrote (value: the local UUID).
 pub const CALSYNC_PROPERTY: &str = "calsync_id";
-
-pub use crate::db::events::LocalEvent;
 
 /// Google's client-chosen id for a local UUID: its 32 lowercase hex digits (a subset of base32hex).
 pub fn google_id(local: Uuid) -> String {
@@ -60,7 +59,8 @@ pub fn color_id(hex: &str) -> Option<&'static str> {
 
 /// The full body for insert (with `id`) or patch (without): every field calsync owns, nulls included
 /// so a cleared local field clears at Google too.
-pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool) -> Value {
+pub fn event_body(out: &Outgoing, default_reminders: &[Reminder], with_id: bool) -> Value {
+    let e = &out.event;
     let mut body = Map::new();
     if with_id {
         body.insert("id".into(), json!(google_id(e.id)));
@@ -78,10 +78,9 @@ pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool)
     );
     body.insert(
         "status".into(),
-        json!(if e.status == "cancelled" {
-            "confirmed"
-        } else {
-            e.status.as_str()
+        json!(match e.status {
+            EventStatus::Cancelled => "confirmed",
+            live => live.as_str(),
         }),
     );
     if let Some(rec) = &e.recurrence {
@@ -95,7 +94,7 @@ pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool)
         None => json!({"useDefault": false, "overrides": default_reminders}),
     };
     body.insert("reminders".into(), reminders);
-    if let Some(color) = e.color.as_deref().and_then(color_id) {
+    if let Some(color) = out.color.as_deref().and_then(color_id) {
         body.insert("colorId".into(), json!(color));
     }
     body.insert(
@@ -109,28 +108,12 @@ pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool)
 }
 
 /// The write stamp of the content this body carries (see `sync::stamp`).
-fn stamp_of(e: &LocalEvent) -> String {
+fn stamp_of(e: &EventRow) -> String {
     Content {
         live: true,
         ..e.content()
     }
     .stamp(e.updated_at)
-}
-
-impl LocalEvent {
-    /// The fields last-write-wins compares.
-    pub fn content(&self) -> Content<'_> {
-        Content {
-            live: self.deleted_at.is_none(),
-            summary: self.summary.as_deref(),
-            description: self.description.as_deref(),
-            location: self.location.as_deref(),
-            start_at: self.start_at,
-            end_at: self.end_at,
-            start_date: self.start_date,
-            end_date: self.end_date,
-        }
-    }
 }
 
 #[cfg(test)]
