@@ -16,6 +16,7 @@ pub mod push;
 pub mod redis_health;
 pub mod retry;
 pub mod routes;
+pub mod runner;
 pub mod services;
 pub mod shutdown;
 pub mod signin;

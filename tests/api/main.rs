@@ -19,6 +19,7 @@ mod push_pipeline;
 mod recurrence_limits;
 mod redis_key;
 mod renewal;
+mod runner;
 mod shutdown;
 mod status_page;
 mod sync_engine;
