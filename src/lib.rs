@@ -2,8 +2,6 @@
 
 pub mod admin_auth;
 pub mod background;
-#[cfg(feature = "emulator")]
-pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
