@@ -93,6 +93,17 @@ where
     }
 }
 
+/// A LISTEN connection on `channel`, taken from `pool` and held for as long as the listener lives
+/// (sqlx reconnects it, and listens again, when it drops).
+pub async fn listen(
+    pool: &PgPool,
+    channel: &str,
+) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    Ok(listener)
+}
+
 /// Pause after a failed LISTEN receive: the connection is down and could not be re-established,
 /// so the caller's loop would otherwise spin (and log) as fast as connections are refused.
 const LISTEN_RETRY_PAUSE: Duration = Duration::from_secs(1);

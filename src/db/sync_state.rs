@@ -263,8 +263,9 @@ pub async fn mark_interrupted(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::E
 /// Marks calendars dirty because pushes said so (the webhook's group commit: one statement for all
 /// the pushes that arrived together). While a calendar is already dirty, only `last_push_at` moves,
 /// and at most every 100 ms: a burst costs few writes. The same statement records each channel's
-/// newest message (`watch_channels.last_message_at`, `last_message_number`, as throttled), so what
-/// `GET /admin/channels` shows moves with every accepted push at no extra commit.
+/// newest message (`watch_channels.last_message_at`, `last_message_number`; a batch writes a channel
+/// once, and a repeated or older message number not at all), so what `GET /admin/channels` shows
+/// moves with every accepted push at no extra commit.
 pub async fn mark_pending_pushes(
     pool: &PgPool,
     calendar_ids: &[String],
@@ -280,7 +281,7 @@ pub async fn mark_pending_pushes(
                     last_message_at = now()
                FROM unnest($2::text[], $3::bigint[]) AS m(id, number)
               WHERE w.id = m.id
-                AND (w.last_message_at IS NULL OR w.last_message_at < now() - interval '100 milliseconds')
+                AND m.number > COALESCE(w.last_message_number, 0)
            )
            UPDATE sync_state s
               SET pending = TRUE, last_push_at = now(),

@@ -80,22 +80,17 @@ impl Syncer {
             sync_range: self.settings.google_calendar.sync_range,
             notifier: self.notifier.as_ref(),
         };
-        let result = {
-            let run = engine::run(&ctx, &claim, full);
-            tokio::pin!(run);
-            let mut beat = tokio::time::interval(HEARTBEAT);
-            beat.tick().await;
-            loop {
-                tokio::select! {
-                    r = &mut run => break r,
-                    _ = beat.tick() => {
-                        if let Err(e) = state::heartbeat(&self.pool, &claim, LEASE).await {
-                            tracing::debug!(calendar = %calendar_id, error.cause = %e, "lease heartbeat failed");
-                        }
-                    }
+        let (pool, held) = (&self.pool, &claim);
+        let result = crate::runner::with_heartbeat(
+            engine::run(&ctx, &claim, full),
+            HEARTBEAT,
+            move || async move {
+                if let Err(e) = state::heartbeat(pool, held, LEASE).await {
+                    tracing::debug!(calendar = %calendar_id, error.cause = %e, "lease heartbeat failed");
                 }
-            }
-        };
+            },
+        )
+        .await;
         let labels = || {
             vec![
                 ("calendar", calendar_id.to_string()),

@@ -22,6 +22,7 @@ mod push_pipeline;
 mod recurrence_limits;
 mod redis_key;
 mod renewal;
+mod runner;
 mod shutdown;
 mod sops_tokens;
 mod status_page;

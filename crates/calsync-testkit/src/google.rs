@@ -1,5 +1,6 @@
-//! The emulated Google for tests: an emulator per test, dev credentials on disk, and the settings that wire calsync to it.
-//! Everything that knows the emulator's control API lives here.
+//! The emulated Google for tests: an emulator per test and dev credentials on disk (the environment
+//! that points calsync at it; [`crate::synced`] builds the app). Everything that knows the emulator's
+//! control API lives here.
 
 use std::path::{Path, PathBuf};
 
