@@ -40,7 +40,7 @@ pub enum Role {
     /// waited for at startup, the health key is written, Telegram is built when configured, and
     /// Google only when `google_calendar.enabled`.
     Server,
-    /// One run, then exit (`calsync sync`): PostgreSQL is not waited for, no health key, no Telegram
+    /// One run, then exit (`calsync sync`): PostgreSQL is not waited for, the health key written, no Telegram
     /// (no sender would run; alerts go to the log), no channel manager, and Google is built whatever
     /// `google_calendar.enabled` says.
     OneShot,
@@ -124,7 +124,8 @@ impl ServicesBuilder {
                 health_writer(&settings),
                 TelegramNotifier::from_settings(&settings.telegram),
             ),
-            Role::OneShot => (None, None),
+            // A manual sync counts as a sync: the seed's healthcheck reads its `calendar:last_sync`.
+            Role::OneShot => (health_writer(&settings), None),
         };
         if let Some(n) = &notifier {
             n.attach_metrics(metrics.clone());

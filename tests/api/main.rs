@@ -26,6 +26,7 @@ mod runner;
 mod shutdown;
 mod sops_tokens;
 mod status_page;
+mod sync_command;
 mod sync_engine;
 mod telegram_server;
 mod webhook;
