@@ -246,7 +246,10 @@ fn spawn_workers(
             worker::run(worker_syncer, worker::WorkerConfig::default(), wake, token)
         });
         loops.spawn("outbox writer", |token| writer.run(token));
-        let interval = services.settings.google_calendar.poll_interval();
+        let interval = poll::Intervals {
+            poll: services.settings.google_calendar.poll_interval(),
+            safety: services.settings.push.safety_interval(),
+        };
         let pool = services.pool.clone();
         loops.spawn("fallback poll", |token| poll::run(pool, interval, token));
     }

@@ -2,6 +2,7 @@
 
 mod env;
 mod load;
+mod push;
 mod validate;
 
 use std::path::PathBuf;
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 pub use load::{config_path, load, load_from_str};
+pub use push::PushSettings;
 pub use validate::{ConfigError, require_credentials};
 
 /// Google's production API base; any other base (the emulator, a test server) relaxes the https rule.
@@ -157,26 +159,6 @@ impl Default for RedisSettings {
             url: "redis://127.0.0.1:6379".into(),
             key_prefix: String::new(),
             timeout_secs: 2,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PushSettings {
-    pub enabled: bool,
-    /// Requested channel lifetime (Google's default and usual maximum: 7 days).
-    pub channel_ttl_secs: u64,
-    /// Renew a channel this long before it expires.
-    pub renew_margin_secs: u64,
-}
-
-impl Default for PushSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            channel_ttl_secs: 604_800,
-            renew_margin_secs: 86_400,
         }
     }
 }

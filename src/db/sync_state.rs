@@ -303,35 +303,47 @@ pub async fn mark_pending_pushes(
     .map(|rows| rows.into_iter().flatten().collect())
 }
 
-/// The earliest moment a calendar becomes due for the fallback poll (None: nothing configured).
+/// The earliest moment a calendar becomes due: for the fallback poll after `poll` without a live
+/// channel, for the safety sync after `safety` with one (None: nothing synced yet).
 pub async fn next_poll_due(
     pool: &PgPool,
-    interval: Duration,
+    poll: Duration,
+    safety: Duration,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT MIN(s.last_success_at + make_interval(secs => $1)) AS due
+        r#"SELECT MIN(s.last_success_at + make_interval(secs => CASE WHEN EXISTS (
+                      SELECT 1 FROM watch_channels w
+                       WHERE w.calendar_id = s.calendar_id AND w.state = 'active' AND w.expiration > now())
+                      THEN $2::float8 ELSE $1::float8 END)) AS due
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
             WHERE c.active AND s.error_reason IS NULL AND NOT s.pending"#,
-        interval.as_secs_f64()
+        poll.as_secs_f64(),
+        safety.as_secs_f64()
     )
     .fetch_one(pool)
     .await
 }
 
-/// Marks pending every calendar whose last success is older than `interval`; returns their ids.
-/// Never-synced calendars start pending already, and a calendar being synced is left alone.
+/// Marks pending every calendar due (see [`next_poll_due`]): push first, so a calendar whose channel
+/// is live is polled only by the safety sync, one without a live channel every `poll`. Returns
+/// their ids. Never-synced calendars start pending already, and a calendar being synced is left alone.
 pub async fn mark_due_for_poll(
     pool: &PgPool,
-    interval: Duration,
+    poll: Duration,
+    safety: Duration,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"UPDATE sync_state s SET pending = TRUE, pending_since = now()
              FROM calendars c
             WHERE c.id = s.calendar_id AND c.active AND s.error_reason IS NULL AND NOT s.pending
               AND (s.lease_until IS NULL OR s.lease_until < now())
-              AND s.last_success_at < now() - make_interval(secs => $1)
+              AND s.last_success_at < now() - make_interval(secs => CASE WHEN EXISTS (
+                      SELECT 1 FROM watch_channels w
+                       WHERE w.calendar_id = s.calendar_id AND w.state = 'active' AND w.expiration > now())
+                      THEN $2::float8 ELSE $1::float8 END)
         RETURNING s.calendar_id"#,
-        interval.as_secs_f64()
+        poll.as_secs_f64(),
+        safety.as_secs_f64()
     )
     .fetch_all(pool)
     .await

@@ -1,5 +1,6 @@
-//! The fallback poll: once per cluster (advisory lock), marks calendars with no recent successful sync as pending,
-//! sleeping exactly until the next one is due.
+//! The fallback poll and the safety sync: once per cluster (advisory lock), marks pending the calendars
+//! with no recent successful sync (after `poll` without a live channel, after `safety` with one: push
+//! first), sleeping until the next one is due, at most a minute, so a channel going bad is seen soon.
 
 use std::time::Duration;
 
@@ -13,8 +14,17 @@ pub const POLL_LOCK_KEY: i64 = 0x6361_6c73_706f_6c6c;
 /// How often a follower retries to become leader, and the longest the leader sleeps.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// How often calendars are synced without a push.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    /// Without a live channel (`sync_interval_minutes`).
+    pub poll: Duration,
+    /// With one (`push.safety_sync_hours`).
+    pub safety: Duration,
+}
+
 /// Runs until `shutdown`.
-pub async fn run(pool: PgPool, interval: Duration, shutdown: CancellationToken) {
+pub async fn run(pool: PgPool, interval: Intervals, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         match lead(&pool, interval, &shutdown).await {
             Ok(()) => {}
@@ -30,7 +40,7 @@ pub async fn run(pool: PgPool, interval: Duration, shutdown: CancellationToken) 
 /// Holds the leader lock on its own connection while scheduling; returns when it is not leader or on error.
 async fn lead(
     pool: &PgPool,
-    interval: Duration,
+    interval: Intervals,
     shutdown: &CancellationToken,
 ) -> Result<(), sqlx::Error> {
     let led = crate::db::locks::lead(pool, POLL_LOCK_KEY, async |conn| {
@@ -49,19 +59,19 @@ async fn lead(
 
 async fn schedule(
     pool: &PgPool,
-    interval: Duration,
+    interval: Intervals,
     shutdown: &CancellationToken,
     lock_conn: &mut sqlx::pool::PoolConnection<sqlx::Postgres>,
 ) -> Result<(), sqlx::Error> {
     loop {
-        let due = state::mark_due_for_poll(pool, interval).await?;
+        let due = state::mark_due_for_poll(pool, interval.poll, interval.safety).await?;
         if !due.is_empty() {
             tracing::info!(calendars = due.len(), "fallback poll: calendars due");
         }
-        let sleep = match state::next_poll_due(pool, interval).await? {
+        let sleep = match state::next_poll_due(pool, interval.poll, interval.safety).await? {
             Some(at) => (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO),
-            // Nothing synced yet: look again after one interval.
-            None => interval,
+            // Nothing synced yet: look again after the shorter interval.
+            None => interval.poll.min(interval.safety),
         }
         .clamp(Duration::from_millis(200), MAX_SLEEP);
         tokio::select! {

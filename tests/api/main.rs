@@ -18,6 +18,7 @@ mod input_checks;
 mod listen;
 mod lww_races;
 mod messages;
+mod push_first;
 mod push_pipeline;
 mod recurrence_limits;
 mod redis_key;

@@ -387,11 +387,15 @@ async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
 }
 
 #[tokio::test]
-async fn dropped_pushes_are_recovered_by_the_fallback_poll() {
+async fn dropped_pushes_are_recovered_by_the_safety_sync() {
     let google = Google::start().await;
+    // Live channels: the poll (an hour here) is not what catches up, the safety sync (2 s) is.
     let app = TestApp::builder()
         .synced_to(&google)
-        .with_settings(|s| s.google_calendar.sync_interval_seconds = Some(2))
+        .with_settings(|s| {
+            s.google_calendar.sync_interval_seconds = Some(3600);
+            s.push.safety_sync_seconds = Some(2);
+        })
         .spawn()
         .await;
     wait_for("channels", Duration::from_secs(15), || async {
@@ -405,7 +409,7 @@ async fn dropped_pushes_are_recovered_by_the_fallback_poll() {
         .await;
     let id = event["id"].as_str().unwrap().to_string();
     wait_for(
-        "the poll to bring the change",
+        "the safety sync to bring the change",
         Duration::from_secs(10),
         || async { synced_rows(&app, &id).await == 1 },
     )

@@ -44,11 +44,13 @@ pub fn shared_env(
             "CHANNEL_TOKEN_SECRET".into(),
             "convergence-channel-secret-0123456789abcdef".into(),
         ),
-        // The fallback poll every 2 s: what catches up after dropped pushes and expired channels.
+        // The fallback poll every 2 s (calendars without a live channel: expired ones) and the safety
+        // sync every 2 s (calendars with one): what catches up after dropped pushes.
         (
             "CALSYNC__GOOGLE_CALENDAR__SYNC_INTERVAL_SECONDS".into(),
             "2".into(),
         ),
+        ("CALSYNC__PUSH__SAFETY_SYNC_SECONDS".into(), "2".into()),
         ("CALSYNC__SERVER__SHUTDOWN_GRACE_SECS".into(), "1".into()),
         ("RUST_LOG".into(), log),
     ];
