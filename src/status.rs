@@ -35,6 +35,25 @@ pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metri
         "Seconds until each calendar's live channel expires.",
         &expiries,
     );
+    let polled: Vec<_> = snap
+        .calendars
+        .iter()
+        .filter(|c| !live.iter().any(|l| l.id == c.id))
+        .map(|c| {
+            let (_, reason) = crate::db::status::sync_mode(false, c.watch_refused.as_deref());
+            let labels = vec![
+                ("calendar", c.id.clone()),
+                ("role", c.role.clone()),
+                ("reason", reason.unwrap_or_default()),
+            ];
+            (labels, 1)
+        })
+        .collect();
+    metrics.set_gauges(
+        "calsync_calendar_on_poll",
+        "Calendars push cannot serve (no live channel, watch refused), kept by the fallback poll.",
+        &polled,
+    );
     metrics.set_gauges(
         "calsync_outbox_depth",
         "Local changes waiting to reach Google (parked ones excluded).",

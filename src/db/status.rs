@@ -28,6 +28,8 @@ pub struct CalendarStatus {
     /// Permanent error that paused syncing (invalid_grant, calendar gone).
     pub paused_reason: Option<String>,
     pub last_error: Option<String>,
+    /// Google's refusal to watch the calendar (push first: it runs on the fallback poll).
+    pub watch_refused: Option<String>,
 }
 
 /// An open last-write-wins conflict.
@@ -70,7 +72,7 @@ pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
             r#"SELECT c.id, c.name, c.casquette, c.color,
                       ch.state AS "channel_state?", ch.expiration AS "channel_expires?",
                       s.last_success_at, s.consecutive_failures AS "consecutive_failures?",
-                      s.error_reason,
+                      s.error_reason, s.watch_refused AS "watch_refused?",
                       (SELECT r.error FROM sync_runs r WHERE r.calendar_id = c.id AND r.status = 'failed'
                          AND r.started_at > COALESCE(s.last_success_at, '-infinity')
                        ORDER BY r.id DESC LIMIT 1) AS last_error,
@@ -122,6 +124,7 @@ pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
                 consecutive_failures: r.consecutive_failures.unwrap_or(0),
                 paused_reason: r.error_reason,
                 last_error: r.last_error,
+                watch_refused: r.watch_refused,
             })
             .collect(),
         outbox_depth: outbox.ready,
@@ -165,6 +168,18 @@ pub async fn full(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
     Ok(snap)
 }
 
+/// How a calendar is kept in sync: `push` (a live channel) or `poll` (the fallback poll), and why.
+pub fn sync_mode(live: bool, watch_refused: Option<&str>) -> (&'static str, Option<String>) {
+    match (live, watch_refused) {
+        (true, _) => ("push", None),
+        (false, Some("pushNotSupportedForRequestedResource")) => {
+            ("poll", Some("push not supported".into()))
+        }
+        (false, Some(reason)) => ("poll", Some(format!("watch refused: {reason}"))),
+        (false, None) => ("poll", Some("no live channel".into())),
+    }
+}
+
 /// One calendar as `/readyz` reports it.
 #[derive(Serialize)]
 pub struct CalendarReadiness {
@@ -174,6 +189,10 @@ pub struct CalendarReadiness {
     pub last_success_at: Option<DateTime<Utc>>,
     pub consecutive_failures: i32,
     pub error: Option<String>,
+    /// `push` or `poll` ([`sync_mode`]).
+    pub sync_mode: &'static str,
+    /// Why a calendar is on the poll (`push not supported`, `no live channel`, …).
+    pub push_reason: Option<String>,
 }
 
 pub async fn calendar_states(pool: &PgPool) -> Result<Vec<CalendarReadiness>, sqlx::Error> {
@@ -182,7 +201,9 @@ pub async fn calendar_states(pool: &PgPool) -> Result<Vec<CalendarReadiness>, sq
                   COALESCE(s.pending, TRUE) AS "pending!",
                   s.last_success_at,
                   COALESCE(s.consecutive_failures, 0) AS "consecutive_failures!",
-                  s.error_reason
+                  s.error_reason, s.watch_refused AS "watch_refused?",
+                  EXISTS (SELECT 1 FROM watch_channels w WHERE w.calendar_id = c.id
+                             AND w.state = 'active' AND w.expiration > now()) AS "live!"
              FROM calendars c LEFT JOIN sync_state s ON s.calendar_id = c.id
             WHERE c.active
             ORDER BY c.id"#
@@ -191,13 +212,18 @@ pub async fn calendar_states(pool: &PgPool) -> Result<Vec<CalendarReadiness>, sq
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| CalendarReadiness {
-            id: r.id,
-            casquette: r.casquette,
-            pending: r.pending,
-            last_success_at: r.last_success_at,
-            consecutive_failures: r.consecutive_failures,
-            error: r.error_reason,
+        .map(|r| {
+            let (sync_mode, push_reason) = sync_mode(r.live, r.watch_refused.as_deref());
+            CalendarReadiness {
+                id: r.id,
+                casquette: r.casquette,
+                pending: r.pending,
+                last_success_at: r.last_success_at,
+                consecutive_failures: r.consecutive_failures,
+                error: r.error_reason,
+                sync_mode,
+                push_reason,
+            }
         })
         .collect())
 }

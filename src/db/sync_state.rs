@@ -377,3 +377,35 @@ pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sql
         waiting,
     ))
 }
+
+/// Records that Google refused to watch `calendar_id` (`reason`: Google's, e.g.
+/// `pushNotSupportedForRequestedResource`); true when the calendar was not refused before (alert once).
+pub async fn record_watch_refusal(
+    pool: &PgPool,
+    calendar_id: &str,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let before = sqlx::query_scalar!(
+        r#"UPDATE sync_state n SET watch_refused = $2, watch_refused_at = now()
+             FROM sync_state o
+            WHERE n.calendar_id = o.calendar_id AND n.calendar_id = $1
+        RETURNING o.watch_refused"#,
+        calendar_id,
+        reason
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(matches!(before, Some(None)))
+}
+
+/// A channel was created: the calendar is watchable (again).
+pub async fn clear_watch_refusal(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE sync_state SET watch_refused = NULL, watch_refused_at = NULL
+          WHERE calendar_id = $1 AND watch_refused IS NOT NULL",
+        calendar_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -197,6 +197,9 @@ pub async fn calendars_needing_channel(
         NeedsChannel,
         r#"SELECT c.id, c.casquette FROM calendars c
             WHERE c.active
+              -- A calendar Google refused to watch is asked again once a day, not on every pass.
+              AND NOT EXISTS (SELECT 1 FROM sync_state s WHERE s.calendar_id = c.id
+                                 AND s.watch_refused_at > now() - interval '1 day')
               AND NOT EXISTS (SELECT 1 FROM watch_channels w
                                WHERE w.calendar_id = c.id AND w.state = 'active'
                                  AND (w.expiration IS NULL

@@ -143,8 +143,25 @@ impl ChannelManager {
             match result {
                 Ok(_) => {
                     created += 1;
+                    crate::db::sync_state::clear_watch_refusal(&self.pool, &cal.id).await?;
                     if !had_live {
                         crate::db::sync_state::mark_pending(&self.pool, &cal.id).await?;
+                    }
+                }
+                Err(ChannelError::Google(g)) if watch_refusal(&g).is_some() => {
+                    let reason = watch_refusal(&g).unwrap_or_default();
+                    let first =
+                        crate::db::sync_state::record_watch_refusal(&self.pool, &cal.id, &reason)
+                            .await?;
+                    tracing::warn!(calendar = %cal.id, casquette = %cal.casquette, reason = %reason,
+                        "Google refuses to watch this calendar: it runs on the fallback poll; watch asked again in a day");
+                    if first && !had_live {
+                        self.alerts
+                            .alert(&Alert::NoLiveChannel {
+                                calendar_id: cal.id.clone(),
+                                casquette: cal.casquette.clone(),
+                            })
+                            .await;
                     }
                 }
                 Err(e) => {
@@ -170,5 +187,61 @@ impl ChannelManager {
     /// channels of the same calendar (one whose stop failed) do not count.
     pub async fn next_renewal(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         channels::next_renewal(&self.pool, self.margin, MIN_RENEW_AFTER).await
+    }
+}
+
+/// Google's permanent refusal to watch a calendar (its reason), as opposed to a failure worth
+/// retrying soon: `pushNotSupportedForRequestedResource` (holiday and some subscribed calendars)
+/// and the other 400/403 answers to `events.watch`.
+pub fn watch_refusal(e: &GoogleError) -> Option<String> {
+    match e {
+        GoogleError::Permanent { status, reason } if matches!(status, 400 | 403) => {
+            Some(if reason.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                reason.clone()
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permanent_watch_errors_are_refusals_and_transient_ones_are_not() {
+        let refused = GoogleError::Permanent {
+            status: 400,
+            reason: "pushNotSupportedForRequestedResource".into(),
+        };
+        assert_eq!(
+            watch_refusal(&refused).as_deref(),
+            Some("pushNotSupportedForRequestedResource")
+        );
+        let forbidden = GoogleError::Permanent {
+            status: 403,
+            reason: String::new(),
+        };
+        assert_eq!(watch_refusal(&forbidden).as_deref(), Some("HTTP 403"));
+        for transient in [
+            GoogleError::Unavailable {
+                status: 503,
+                retry_after: None,
+            },
+            GoogleError::Transient("timeout".into()),
+            GoogleError::NotFound,
+        ] {
+            assert_eq!(watch_refusal(&transient), None, "{transient}");
+        }
+        assert_eq!(
+            crate::db::status::sync_mode(false, Some("pushNotSupportedForRequestedResource")),
+            ("poll", Some("push not supported".to_string()))
+        );
+        assert_eq!(
+            crate::db::status::sync_mode(true, Some("x")),
+            ("push", None)
+        );
     }
 }

@@ -66,7 +66,10 @@ fn channel(c: &CalendarStatus, now: DateTime<Utc>) -> Markup {
             }
         }
         (Some(_), Some(_)) => html! { span.bad { "expired" } },
-        _ => html! { span.bad { "none" } " (poll only)" },
+        _ => {
+            let (_, reason) = crate::db::status::sync_mode(false, c.watch_refused.as_deref());
+            html! { span.bad { "poll" } " (" (reason.unwrap_or_default()) ")" }
+        }
     }
 }
 
@@ -221,6 +224,7 @@ mod tests {
                 consecutive_failures: 0,
                 paused_reason: None,
                 last_error: None,
+                watch_refused: None,
             }],
             ..Snapshot::default()
         };
