@@ -10,7 +10,6 @@
 //! (summary, description, location, times, deletion) falls back to Google's own `updated`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Private extended property holding `<local updated_at in µs>:<digest>`.
@@ -63,13 +62,8 @@ impl Content<'_> {
     }
 }
 
-/// When calsync's stamp on `raw` still describes its content: the local time of that version.
-pub fn own_write_time(raw: &Value, content: &Content<'_>) -> Option<DateTime<Utc>> {
-    let stamp = raw
-        .get("extendedProperties")?
-        .get("private")?
-        .get(STAMP_PROPERTY)?
-        .as_str()?;
+/// The local time a stamp (an event's [`STAMP_PROPERTY`]) carries, while `content` still matches it.
+pub fn written_at(stamp: &str, content: &Content<'_>) -> Option<DateTime<Utc>> {
     let (micros, digest) = stamp.split_once(':')?;
     if digest != content.digest() {
         return None;
@@ -80,7 +74,13 @@ pub fn own_write_time(raw: &Value, content: &Content<'_>) -> Option<DateTime<Utc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::google::Event;
+    use serde_json::{Value, json};
+
+    /// The stamp of an event as the mapping reads it.
+    fn own_write_time(event: &Event, content: &Content<'_>) -> Option<DateTime<Utc>> {
+        written_at(event.private_property(STAMP_PROPERTY)?, content)
+    }
 
     fn content(summary: &str) -> Content<'_> {
         Content {
@@ -95,8 +95,12 @@ mod tests {
         }
     }
 
-    fn raw_with(stamp: &str) -> Value {
-        json!({"extendedProperties": {"private": {STAMP_PROPERTY: stamp}}})
+    fn raw_with(stamp: &str) -> Event {
+        read(json!({"extendedProperties": {"private": {STAMP_PROPERTY: stamp}}}))
+    }
+
+    fn read(raw: Value) -> Event {
+        Event::read(&raw).unwrap().event
     }
 
     #[test]
@@ -119,9 +123,12 @@ mod tests {
     #[test]
     fn missing_or_malformed_stamps_are_ignored() {
         let c = content("x");
-        assert_eq!(own_write_time(&json!({}), &c), None);
+        assert_eq!(own_write_time(&read(json!({})), &c), None);
         assert_eq!(own_write_time(&raw_with("garbage"), &c), None);
         assert_eq!(own_write_time(&raw_with("abc:def"), &c), None);
-        assert_eq!(own_write_time(&json!({"extendedProperties": 3}), &c), None);
+        assert_eq!(
+            own_write_time(&read(json!({"extendedProperties": 3})), &c),
+            None
+        );
     }
 }
