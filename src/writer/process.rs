@@ -1,7 +1,6 @@
 //! One outbox entry → Google: insert with the client-chosen id (409 = already done), patch or delete with
 //! `If-Match`; a 412 is settled by last-write-wins and the loser recorded.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -65,13 +64,6 @@ fn local_json(e: &LocalEvent, defaults: &[Reminder]) -> Value {
     v["updated_at"] = Value::from(e.updated_at.to_rfc3339());
     v["deleted"] = Value::from(e.deleted_at.is_some());
     v
-}
-
-fn google_updated(v: &Value) -> Option<DateTime<Utc>> {
-    v.get("updated")
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Sends one local change to Google.
@@ -169,14 +161,11 @@ async fn settle(
 ) -> Result<Done, JobError> {
     let cal = local.calendar_id.as_str();
     let theirs = client.get_event(cal, ext).await?;
-    let their_time = google_updated(&theirs);
+    let row = EventRow::from_google(&theirs)?;
     // Google's version timed as last-write-wins sees it (calsync's own earlier write: its local time).
-    let their_lww = EventRow::from_google(&theirs)?.effective_updated;
-    let local_wins = crate::sync::lww::decide(local.updated_at, their_lww) == Winner::Local;
-    let their_etag = theirs
-        .get("etag")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let local_wins =
+        crate::sync::lww::decide(local.updated_at, row.effective_updated) == Winner::Local;
+    let their_etag = row.etag.clone();
     let conflict = Conflict {
         event_id: local.id,
         calendar_id: cal,
@@ -189,7 +178,7 @@ async fn settle(
         local_version: local_json(local, defaults),
         google_version: theirs.clone(),
         local_updated_at: Some(local.updated_at),
-        google_updated: their_time,
+        google_updated: row.google_updated,
     };
     if local_wins {
         if local.deleted_at.is_some() {
@@ -216,7 +205,6 @@ async fn settle(
     // Google is newer: its version replaces the local row; the local change is kept in `conflicts`,
     // unless Google's version is this very local change, stamped by an earlier attempt whose answer
     // was lost (a retried patch meeting its own etag change): no conflict then, only the new etag.
-    let row = EventRow::from_google(&theirs)?;
     let own_write =
         row.effective_updated == Some(local.updated_at) && row.content() == local.content();
     let mut tx = GoogleTx::begin(pool).await?;
