@@ -4,7 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::stamp::{STAMP_PROPERTY, written_at};
+use super::lww::content::Content;
+use super::lww::stamp::{STAMP_PROPERTY, written_at};
 use crate::google::{Event, EventTime, Read, When};
 
 /// One Google event, flattened for the batched upsert.
@@ -140,8 +141,8 @@ impl EventRow {
     }
 
     /// The fields last-write-wins compares.
-    pub fn content(&self) -> super::stamp::Content<'_> {
-        super::stamp::Content {
+    pub fn content(&self) -> Content<'_> {
+        Content {
             live: !self.is_cancelled(),
             summary: self.summary.as_deref(),
             description: self.description.as_deref(),

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::config::Reminder;
 use crate::google::{Event, EventTime, ExtendedProperties};
-use crate::sync::stamp::{Content, STAMP_PROPERTY};
+use crate::sync::lww::content::Content;
+use crate::sync::lww::stamp::STAMP_PROPERTY;
 
 /// Private extended property that marks events calsync wrote (value: the local UUID).
 pub const CALSYNC_PROPERTY: &str = "calsync_id";

@@ -1,5 +1,5 @@
 //! One outbox entry → Google: insert with the client-chosen id (409 = already done), patch or delete with
-//! `If-Match`; a 412 is settled by last-write-wins and the loser recorded.
+//! `If-Match`; a 412 (or a 409 whose copy changed since) is settled by `sync::lww::decide` and the loser recorded.
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -10,6 +10,7 @@ use crate::db::conflicts::{self, Conflict, Winner};
 use crate::db::from_google::{self, GoogleTx};
 use crate::db::outbox::Job;
 use crate::google::{GoogleClient, GoogleError};
+use crate::sync::lww::{self, Decision, Google, Local, Met, Sides};
 use crate::sync::mapping::EventRow;
 use crate::sync::store;
 
@@ -91,11 +92,19 @@ pub async fn process(
                 Err(e) if e.is_duplicate() => {
                     let id = google_id(local.id);
                     let theirs = client.get_event(cal, &id).await?;
-                    if local.content() != EventRow::from_google(&theirs)?.content() {
+                    let row = EventRow::from_google(&theirs)?;
+                    let sides = Sides {
+                        met: Met::Listed,
+                        local: Local::of(&local),
+                        google: Google::of(&row),
+                    };
+                    match lww::decide(&sides) {
+                        Decision::Echo | Decision::Unchanged => theirs,
                         // Changed (or deleted) at Google since: settle it like any two-sided edit.
-                        return adopt_changed(pool, client, defaults, job, local, id).await;
+                        Decision::LocalWins | Decision::GoogleWins => {
+                            return adopt_changed(pool, client, defaults, job, local, id).await;
+                        }
                     }
-                    theirs
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -150,7 +159,7 @@ async fn adopt_changed(
     settle(pool, client, defaults, job, &local, &id).await
 }
 
-/// Both sides changed: the newer of local `updated_at` and Google `updated` wins on both sides.
+/// Both sides changed (Google refused `If-Match`): last-write-wins settles it on both sides.
 async fn settle(
     pool: &PgPool,
     client: &GoogleClient,
@@ -162,64 +171,56 @@ async fn settle(
     let cal = local.calendar_id.as_str();
     let theirs = client.get_event(cal, ext).await?;
     let row = EventRow::from_google(&theirs)?;
-    // Google's version timed as last-write-wins sees it (calsync's own earlier write: its local time).
-    let local_wins =
-        crate::sync::lww::decide(local.updated_at, row.effective_updated) == Winner::Local;
-    let their_etag = row.etag.clone();
-    let conflict = Conflict {
+    let decision = lww::decide(&Sides {
+        met: Met::Refused,
+        local: Local::of(local),
+        google: Google::of(&row),
+    });
+    let conflict = |winner| Conflict {
         event_id: local.id,
         calendar_id: cal,
         external_id: Some(ext),
-        winner: if local_wins {
-            Winner::Local
-        } else {
-            Winner::Google
-        },
+        winner,
         local_version: local_json(local, defaults),
         google_version: theirs.clone(),
         local_updated_at: Some(local.updated_at),
         google_updated: row.google_updated,
     };
-    if local_wins {
+    if decision == Decision::LocalWins {
+        let their_etag = row.etag.as_deref();
         if local.deleted_at.is_some() {
-            match client.delete_event(cal, ext, their_etag.as_deref()).await {
+            match client.delete_event(cal, ext, their_etag).await {
                 Ok(()) => {}
                 Err(e) if e.is_gone() || e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
             }
         } else {
-            let v = client
-                .patch_event(
-                    cal,
-                    ext,
-                    &event_body(local, defaults, false),
-                    their_etag.as_deref(),
-                )
-                .await?;
+            let body = event_body(local, defaults, false);
+            let v = client.patch_event(cal, ext, &body, their_etag).await?;
             adopt(pool, local, &v).await?;
         }
-        conflicts::record(pool, &conflict).await?;
+        conflicts::record(pool, &conflict(Winner::Local)).await?;
         tracing::info!(calendar = %cal, event = %local.id, winner = "local", "conflict settled");
         return Ok(Done::Written);
     }
-    // Google is newer: its version replaces the local row; the local change is kept in `conflicts`,
-    // unless Google's version is this very local change, stamped by an earlier attempt whose answer
-    // was lost (a retried patch meeting its own etag change): no conflict then, only the new etag.
-    let own_write =
-        row.effective_updated == Some(local.updated_at) && row.content() == local.content();
+    // Google's version replaces the local row. The local change is kept in `conflicts`, unless
+    // Google's version is this very change (`Echo`: stamped by an earlier attempt whose answer was
+    // lost, a retried patch meeting its own etag change): only the new etag then. (`Unchanged` is
+    // never decided after a refusal.)
+    let lost = decision.winner().map(conflict);
     let mut tx = GoogleTx::begin(pool).await?;
     // The event row first, its outbox entry second: the order a local write takes them in (row,
     // then the trigger's outbox upsert), so the two never deadlock. The stored etag stays: if a
     // newer local write holds Google's version back, its patch must still meet If-Match (a blank
     // etag would let it overwrite, or revive, whatever Google holds by then).
     from_google::lock_event(&mut tx, local.id).await?;
-    if !own_write {
-        conflicts::record_in(tx.transaction(), &conflict).await?;
+    if let Some(c) = &lost {
+        conflicts::record_in(tx.transaction(), c).await?;
     }
     crate::db::outbox::complete_in(tx.conn(), job).await?;
     store::apply_page(&mut tx, cal, &local.casquette, vec![row]).await?;
     tx.commit().await?;
-    if own_write {
+    if lost.is_none() {
         tracing::info!(calendar = %cal, event = %local.id, "retried write found already at google");
         return Ok(Done::Written);
     }

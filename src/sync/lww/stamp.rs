@@ -9,25 +9,13 @@
 //! counts only while Google's content still matches the digest, so any edit made at Google since
 //! (summary, description, location, times, deletion) falls back to Google's own `updated`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+
+use super::content::Content;
 
 /// Private extended property holding `<local updated_at in µs>:<digest>`.
 pub const STAMP_PROPERTY: &str = "calsync_written";
-
-/// The fields last-write-wins compares, borrowed from either side; equal content means a version
-/// is calsync's own write seen back.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Content<'a> {
-    pub live: bool,
-    pub summary: Option<&'a str>,
-    pub description: Option<&'a str>,
-    pub location: Option<&'a str>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-}
 
 impl Content<'_> {
     /// A short, stable digest (SHA-256, 16 hex digits) of the compared fields.
