@@ -74,7 +74,8 @@ pub enum Command {
         every: u64,
     },
     #[cfg(feature = "emulator")]
-    /// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a table.
+    /// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a
+    /// table (runs the `calsync-bench` binary built beside this one: `cargo build -p calsync-bench`).
     Bench {
         /// A small run (seconds), for smoke tests.
         #[arg(long)]

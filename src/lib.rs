@@ -2,8 +2,6 @@
 
 pub mod admin_auth;
 pub mod background;
-#[cfg(feature = "emulator")]
-pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -16,6 +14,8 @@ pub mod push;
 pub mod redis_health;
 pub mod retry;
 pub mod routes;
+pub mod runner;
+pub mod secrets;
 pub mod services;
 pub mod shutdown;
 pub mod signin;

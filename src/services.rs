@@ -74,6 +74,7 @@ pub struct ServicesBuilder {
     migrations: Migrations,
     role: Role,
     shutdown: CancellationToken,
+    database_wait: Duration,
 }
 
 impl ServicesBuilder {
@@ -92,6 +93,13 @@ impl ServicesBuilder {
         self
     }
 
+    /// How long a server waits for PostgreSQL to answer at startup ([`crate::db::STARTUP_WAIT`]
+    /// unless set; the demo waits a few seconds). A one-shot command tries once.
+    pub fn database_wait(mut self, wait: Duration) -> Self {
+        self.database_wait = wait;
+        self
+    }
+
     /// Connects the stores (lazily), applies migrations if asked, mirrors the configured calendars
     /// and builds the Google client, the syncer and the channel manager.
     pub async fn build(self) -> anyhow::Result<Services> {
@@ -100,9 +108,15 @@ impl ServicesBuilder {
             migrations,
             role,
             shutdown,
+            database_wait,
         } = self;
         let settings = Arc::new(settings);
         let pool = crate::db::pool(&settings.database).context("bad database settings")?;
+        let wait = match role {
+            Role::Server => database_wait,
+            Role::OneShot => Duration::ZERO,
+        };
+        crate::db::reach::wait_until_reachable(&settings.database, wait).await?;
         prepare_database(&pool, &settings, migrations, role).await?;
         let metrics = Metrics::new();
         let (redis, notifier) = match role {
@@ -125,12 +139,13 @@ impl ServicesBuilder {
             .as_ref()
             .map(|s| ChannelTokens::new(s.expose()));
         let (syncer, channels) = if settings.google_calendar.enabled || role == Role::OneShot {
-            let mut syncer = build_syncer(
+            let mut syncer = build_syncer_until(
                 settings.clone(),
                 pool.clone(),
                 redis.clone(),
                 metrics.clone(),
                 alerts.clone(),
+                Some(shutdown.clone()),
             )
             .await
             .context("google client")?;
@@ -174,6 +189,7 @@ impl Services {
             migrations: Migrations::Apply,
             role: Role::Server,
             shutdown: CancellationToken::new(),
+            database_wait: crate::db::STARTUP_WAIT,
         }
     }
 
@@ -274,9 +290,24 @@ pub async fn build_syncer(
     metrics: Arc<Metrics>,
     alerts: Arc<dyn AlertSink>,
 ) -> anyhow::Result<Syncer> {
-    let client = crate::google::GoogleClient::from_settings(&settings.google)
+    build_syncer_until(settings, pool, redis, metrics, alerts, None).await
+}
+
+/// [`build_syncer`], with Google calls (and their retry waits) ended at `shutdown`.
+async fn build_syncer_until(
+    settings: Arc<Settings>,
+    pool: PgPool,
+    redis: Option<RedisHealth>,
+    metrics: Arc<Metrics>,
+    alerts: Arc<dyn AlertSink>,
+    shutdown: Option<CancellationToken>,
+) -> anyhow::Result<Syncer> {
+    let mut client = crate::google::GoogleClient::from_settings(&settings.google)
         .await?
         .with_metrics(metrics.clone());
+    if let Some(shutdown) = shutdown {
+        client = client.with_shutdown(shutdown);
+    }
     Ok(Syncer {
         pool,
         client: Arc::new(client),
@@ -287,6 +318,15 @@ pub async fn build_syncer(
         owner: uuid::Uuid::new_v4(),
         notifier: None,
     })
+}
+
+/// What keeps push off, naming exactly the missing variable(s), so the operator sets the right one.
+fn push_missing(public_url_set: bool, token_secret_set: bool) -> &'static str {
+    match (public_url_set, token_secret_set) {
+        (false, false) => "WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET are not set",
+        (false, true) => "WEBHOOK_PUBLIC_URL is not set",
+        _ => "CHANNEL_TOKEN_SECRET is not set",
+    }
 }
 
 /// The channel manager, when push can work: a public URL, a token secret, and push enabled.
@@ -302,12 +342,7 @@ fn channel_manager(
     let (public, tokens) = match (&settings.server.public_url, tokens) {
         (Some(public), Some(tokens)) => (public, tokens),
         (public, tokens) => {
-            // Name exactly what is missing, so the operator sets the right variable.
-            let missing = match (public.is_none(), tokens.is_none()) {
-                (true, true) => "WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET are not set",
-                (true, false) => "WEBHOOK_PUBLIC_URL is not set",
-                _ => "CHANNEL_TOKEN_SECRET is not set",
-            };
+            let missing = push_missing(public.is_some(), tokens.is_some());
             tracing::warn!(
                 missing,
                 "push disabled: {missing}; the fallback poll alone keeps calendars in sync"
@@ -324,4 +359,19 @@ fn channel_manager(
         margin: Duration::from_secs(settings.push.renew_margin_secs),
         alerts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_missing;
+
+    #[test]
+    fn the_push_warning_names_only_what_is_missing() {
+        assert_eq!(push_missing(true, false), "CHANNEL_TOKEN_SECRET is not set");
+        assert_eq!(push_missing(false, true), "WEBHOOK_PUBLIC_URL is not set");
+        assert_eq!(
+            push_missing(false, false),
+            "WEBHOOK_PUBLIC_URL and CHANNEL_TOKEN_SECRET are not set"
+        );
+    }
 }

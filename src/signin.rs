@@ -57,7 +57,8 @@ impl SignInGuard {
             Ok(claims) => Ok(claims),
             Err(reason) => {
                 let failures = peer.map_or(0, |ip| self.record(ip, now));
-                tracing::warn!(
+                // Routine (an expired token, a typo): INFO. WARN is kept for an address over its limit.
+                tracing::info!(
                     via,
                     reason = reason.as_str(),
                     failures_this_minute = failures,

@@ -1,16 +1,16 @@
-//! Raw JSON → `calsync::sync::mapping::EventRow::from_google`.
+//! Raw JSON → `calsync::db::events::GoogleVersion::from_google` (in `sync::mapping`).
 //!
 //! Invalid JSON is skipped. An `events.list` page (an object with an `items`
 //! array) is mapped item by item as well, so whole Google responses are useful
 //! seeds.
 #![no_main]
 
-use calsync::sync::mapping::EventRow;
+use calsync::db::events::GoogleVersion;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 fn check(raw: &Value) {
-    let Ok(row) = EventRow::from_google(raw) else {
+    let Ok(row) = GoogleVersion::from_google(raw) else {
         return;
     };
     // What the batched upsert (and the table's check constraint) relies on.

@@ -1,4 +1,4 @@
-//! Structured Google-like events → `calsync::sync::mapping::EventRow::from_google`.
+//! Structured Google-like events → `calsync::db::events::GoogleVersion::from_google` (in `sync::mapping`).
 //!
 //! The fuzzer chooses the shape (timed / all-day / both / neither, cancelled or
 //! not, recurrence, updated, sequence) and date-time strings built from parts
@@ -8,7 +8,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use calsync::sync::mapping::EventRow;
+use calsync::db::events::GoogleVersion;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value, json};
 
@@ -221,7 +221,7 @@ impl Event {
 
 fuzz_target!(|event: Event| {
     let raw = event.json();
-    if let Ok(row) = EventRow::from_google(&raw) {
+    if let Ok(row) = GoogleVersion::from_google(&raw) {
         assert!(!row.external_id.is_empty());
         assert_eq!(row.start_at.is_some(), row.end_at.is_some());
         assert_eq!(row.start_date.is_some(), row.end_date.is_some());

@@ -76,7 +76,16 @@ async fn login(settings: &Settings, port: u16, timeout: u64) -> Result<(), Failu
     };
     let code = attempt.code_from_redirect(&redirect)?;
     let granted = installed_flow::exchange(&http()?, &client, &attempt, &code).await?;
-    installed_flow::write_token_file(&token_path, &granted)?;
+    let token_path = match &settings.google.token_enc_path {
+        Some(enc) => {
+            installed_flow::write_sops_token_file(enc, &granted)?;
+            enc.clone()
+        }
+        None => {
+            installed_flow::write_token_file(&token_path, &granted)?;
+            token_path
+        }
+    };
     println!(
         "\nLogged in as {}. Scopes: {}. Access token valid until {} (refreshed automatically).",
         granted
@@ -131,15 +140,23 @@ async fn status(settings: &Settings, offline: bool) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let (_, token_path) = paths(settings)?;
+    let (_, plain_path) = paths(settings)?;
+    let token_path = settings.google.token_enc_path.clone().unwrap_or(plain_path);
     let text = std::fs::read_to_string(&token_path).map_err(|e| {
         anyhow!(
             "no token file at {} ({e}): run `calsync auth login`",
             token_path.display()
         )
     })?;
-    let file: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not JSON", token_path.display()))?;
+    let file: Value = if settings.google.token_enc_path.is_some() {
+        println!("encryption:    SOPS (age), decrypted in memory");
+        crate::secrets::sops::open(&text)
+            .map(|(plain, _)| plain)
+            .with_context(|| format!("{}", token_path.display()))?
+    } else {
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", token_path.display()))?
+    };
     let get = |k: &str| {
         file.get(k)
             .and_then(Value::as_str)

@@ -121,11 +121,13 @@ pub async fn run(mut settings: Settings, changes: Option<u32>, every: u64) -> Re
         .jwt_secret
         .get_or_insert_with(|| Secret::new(random()))
         .clone();
+    // A newcomer without PostgreSQL should hear so within seconds, not after a server's minute.
     let services = Services::builder(settings.clone())
         .shutdown(shutdown.clone())
+        .database_wait(Duration::from_secs(3))
         .build()
         .await
-        .context("startup (is PostgreSQL running? DATABASE_URL)")?;
+        .context("startup")?;
     let pool = services.pool.clone();
     let app = Application::serve(services, listener).context("startup")?;
     let server = tokio::spawn(app.run_until_stopped());

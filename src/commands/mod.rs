@@ -2,6 +2,8 @@
 
 mod admin_token;
 mod auth;
+#[cfg(feature = "emulator")]
+mod bench;
 mod channels;
 #[cfg(feature = "emulator")]
 mod demo;
@@ -72,16 +74,9 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         #[cfg(feature = "emulator")]
         Command::Bench { quick } => {
-            let settings = load(&cli)?;
-            crate::telemetry::init(settings.telemetry.log_format, true);
-            let sizes = if *quick {
-                crate::bench::Sizes::quick()
-            } else {
-                crate::bench::Sizes::full()
-            };
-            crate::bench::run(settings, sizes)
-                .await
-                .map_err(Failure::Runtime)
+            // A broken config fails here, as every command's does (exit code 2).
+            load(&cli)?;
+            bench::run(cli.config.as_deref(), *quick).map_err(Failure::Runtime)
         }
         #[cfg(feature = "emulator")]
         Command::Demo { changes, every } => demo::run(load(&cli)?, *changes, *every).await,

@@ -36,6 +36,7 @@ pub async fn serve(settings: Settings, migrate: bool) -> Result<(), Failure> {
 pub async fn migrate(settings: Settings) -> Result<(), Failure> {
     crate::telemetry::init(settings.telemetry.log_format, true);
     let pool = crate::db::pool(&settings.database).context("bad database settings")?;
+    crate::db::reach::wait_until_reachable(&settings.database, std::time::Duration::ZERO).await?;
     crate::db::migrate(&pool)
         .await
         .context("migrations failed")?;

@@ -12,6 +12,10 @@ pub(crate) const FIXED: &[(&str, &[&str])] = &[
     ),
     ("GOOGLE_CALENDAR_TOKEN_PATH", &["google", "token_path"]),
     (
+        "GOOGLE_CALENDAR_TOKEN_ENC_PATH",
+        &["google", "token_enc_path"],
+    ),
+    (
         "GOOGLE_SERVICE_ACCOUNT_KEY_PATH",
         &["google", "service_account_key_path"],
     ),
@@ -30,18 +34,37 @@ pub(crate) const FIXED: &[(&str, &[&str])] = &[
 /// Prefix of the generic overrides: `CALSYNC__PUSH__RENEW_MARGIN_SECS=3600`.
 const GENERIC_PREFIX: &str = "CALSYNC__";
 
-/// Applies every override found in `vars` to the parsed YAML tree.
-pub(crate) fn apply(root: &mut Value, vars: &[(String, String)]) {
+/// A setting an environment variable gave: its dotted key (`database.max_connections`) and the variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Override {
+    pub key: String,
+    pub variable: String,
+}
+
+/// Applies every override found in `vars` to the parsed YAML tree; returns what each one set, so an
+/// error in a value can name the variable it came from rather than the file.
+pub(crate) fn apply(root: &mut Value, vars: &[(String, String)]) -> Vec<Override> {
+    let mut applied = Vec::new();
     for (name, value) in vars {
-        if let Some((_, path)) = FIXED.iter().find(|(n, _)| n == name) {
-            // Fixed variables are strings as given (a numeric chat id stays text).
-            set(root, path, Value::String(value.clone()));
-        } else if let Some(rest) = name.strip_prefix(GENERIC_PREFIX) {
-            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
-            let refs: Vec<&str> = path.iter().map(String::as_str).collect();
-            set(root, &refs, scalar(value));
-        }
+        let (path, value): (Vec<String>, Value) =
+            if let Some((_, path)) = FIXED.iter().find(|(n, _)| n == name) {
+                // Fixed variables are strings as given (a numeric chat id stays text).
+                let path = path.iter().map(|k| (*k).to_string()).collect();
+                (path, Value::String(value.clone()))
+            } else if let Some(rest) = name.strip_prefix(GENERIC_PREFIX) {
+                let path = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+                (path, scalar(value))
+            } else {
+                continue;
+            };
+        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        set(root, &refs, value);
+        applied.push(Override {
+            key: path.join("."),
+            variable: name.clone(),
+        });
     }
+    applied
 }
 
 /// An override's value read as a YAML scalar (`30`, `true`, `null`), or text when it is not one.
@@ -84,7 +107,7 @@ mod tests {
     #[test]
     fn fixed_and_generic_overrides_land_on_their_keys() {
         let mut root: Value = serde_yaml_ng::from_str("database: {url: a}\n").unwrap();
-        apply(
+        let applied = apply(
             &mut root,
             &[
                 ("DATABASE_URL".into(), "postgres://x".into()),
@@ -100,5 +123,17 @@ mod tests {
         assert_eq!(root["push"]["renew_margin_secs"], Value::Number(60.into()));
         assert_eq!(root["telegram"]["chat_id"], Value::String("12345".into()));
         assert!(root.get("unrelated").is_none());
+        let keys: Vec<(&str, &str)> = applied
+            .iter()
+            .map(|o| (o.key.as_str(), o.variable.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("database.url", "DATABASE_URL"),
+                ("push.renew_margin_secs", "CALSYNC__PUSH__RENEW_MARGIN_SECS"),
+                ("telegram.chat_id", "TELEGRAM_CHAT_ID"),
+            ]
+        );
     }
 }

@@ -192,6 +192,9 @@ pub struct GoogleSettings {
     pub client_secret_path: Option<PathBuf>,
     /// `GOOGLE_CALENDAR_TOKEN_PATH`.
     pub token_path: Option<PathBuf>,
+    /// `GOOGLE_CALENDAR_TOKEN_ENC_PATH`: the token as a SOPS file (age keys: `SOPS_AGE_KEY_FILE`,
+    /// `SOPS_AGE_KEY`), written back encrypted; used instead of `token_path` when set.
+    pub token_enc_path: Option<PathBuf>,
     /// `GOOGLE_SERVICE_ACCOUNT_KEY_PATH`.
     pub service_account_key_path: Option<PathBuf>,
     /// `GOOGLE_IMPERSONATE_USER`.
@@ -211,6 +214,7 @@ impl Default for GoogleSettings {
             token_url: None,
             client_secret_path: Some("config/google_client_secret.json".into()),
             token_path: Some("config/google_token.json".into()),
+            token_enc_path: None,
             service_account_key_path: None,
             impersonate_user: None,
             requests_per_minute: 600,

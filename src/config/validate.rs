@@ -260,13 +260,26 @@ pub fn require_credentials(s: &Settings) -> Result<(), ConfigError> {
             "google.service_account_key_path (GOOGLE_SERVICE_ACCOUNT_KEY_PATH)",
         );
     }
-    let token = g.token_path.as_ref().ok_or_else(|| {
-        ConfigError::new(
-            "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)",
-            "no Google credential configured: set GOOGLE_CALENDAR_TOKEN_PATH (run `calsync auth login`) or GOOGLE_SERVICE_ACCOUNT_KEY_PATH",
-        )
-    })?;
-    readable(token, "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)")?;
+    if let Some(enc) = &g.token_enc_path {
+        // Opened now, so a wrong key or a tampered file stops startup (exit 2) naming the file.
+        let key = "google.token_enc_path (GOOGLE_CALENDAR_TOKEN_ENC_PATH)";
+        let text = std::fs::read_to_string(enc).map_err(|e| {
+            ConfigError::new(
+                key,
+                format!("credential file {} cannot be read: {e}", enc.display()),
+            )
+        })?;
+        crate::secrets::sops::open(&text)
+            .map_err(|e| ConfigError::new(key, format!("{}: {e}", enc.display())))?;
+    } else {
+        let token = g.token_path.as_ref().ok_or_else(|| {
+            ConfigError::new(
+                "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)",
+                "no Google credential configured: set GOOGLE_CALENDAR_TOKEN_PATH (run `calsync auth login`) or GOOGLE_SERVICE_ACCOUNT_KEY_PATH",
+            )
+        })?;
+        readable(token, "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)")?;
+    }
     if let Some(secret) = &g.client_secret_path {
         readable(
             secret,

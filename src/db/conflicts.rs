@@ -5,14 +5,21 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-/// Which side won.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A side of a last-write-wins decision: the one that won (`conflicts.winner`) or the one a manual
+/// choice kept (`conflicts.resolution`); both columns CHECK the same two values. The API shows it
+/// as the same lowercase string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Winner {
+    /// calsync's row (a local write: the API or plain SQL).
     Local,
+    /// Google's version of the event.
     Google,
 }
 
 impl Winner {
+    /// The stored value (`local`, `google`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Local => "local",
@@ -51,7 +58,7 @@ pub async fn record_in(
         c.event_id,
         c.calendar_id,
         c.external_id,
-        c.winner.as_str(),
+        c.winner as Winner,
         c.local_version,
         c.google_version,
         c.local_updated_at,
@@ -67,22 +74,24 @@ pub struct ConflictRow {
     pub event_id: Option<Uuid>,
     pub calendar_id: String,
     pub external_id: Option<String>,
-    pub winner: String,
+    pub winner: Winner,
     pub local_version: Value,
     pub google_version: Value,
     pub local_updated_at: Option<DateTime<Utc>>,
     pub google_updated: Option<DateTime<Utc>>,
     pub detected_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
-    pub resolution: Option<String>,
+    /// The side a manual choice kept, once resolved.
+    pub resolution: Option<Winner>,
 }
 
 /// Open conflicts (all of them with `all`), newest first, at most 500.
 pub async fn list(pool: &PgPool, all: bool) -> Result<Vec<ConflictRow>, sqlx::Error> {
     sqlx::query_as!(
         ConflictRow,
-        r#"SELECT id, event_id, calendar_id, external_id, winner, local_version, google_version,
-                  local_updated_at, google_updated, detected_at, resolved_at, resolution
+        r#"SELECT id, event_id, calendar_id, external_id, winner AS "winner: Winner", local_version,
+                  google_version, local_updated_at, google_updated, detected_at, resolved_at,
+                  resolution AS "resolution: Winner"
              FROM conflicts WHERE $1 OR resolved_at IS NULL
             ORDER BY detected_at DESC LIMIT 500"#,
         all
@@ -103,7 +112,7 @@ pub struct Claimed {
 pub async fn claim(
     tx: &mut Transaction<'_, Postgres>,
     id: Uuid,
-    keep: &str,
+    keep: Winner,
 ) -> Result<Option<Claimed>, sqlx::Error> {
     sqlx::query_as!(
         Claimed,
@@ -111,7 +120,7 @@ pub async fn claim(
           WHERE id = $1 AND resolved_at IS NULL
       RETURNING event_id, local_version, google_version",
         id,
-        keep
+        keep as Winner
     )
     .fetch_optional(&mut **tx)
     .await

@@ -8,8 +8,8 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::db::sync_state::Counts;
-use crate::sync::mapping::EventRow;
+use super::events::{EventStatus, GoogleVersion};
+use super::sync_runs::Counts;
 
 pub use super::google_tx::GoogleTx;
 
@@ -20,7 +20,7 @@ pub use super::google_tx::GoogleTx;
 pub async fn attach_own_inserts(
     tx: &mut GoogleTx,
     calendar_id: &str,
-    rows: &[EventRow],
+    rows: &[GoogleVersion],
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<String> = rows
         .iter()
@@ -55,13 +55,13 @@ pub async fn upsert_live(
     tx: &mut GoogleTx,
     calendar_id: &str,
     casquette: &str,
-    rows: &[EventRow],
+    rows: &[GoogleVersion],
 ) -> Result<Counts, sqlx::Error> {
     if rows.is_empty() {
         return Ok(Counts::default());
     }
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
-    let status: Vec<String> = rows.iter().map(|r| r.status.clone()).collect();
+    let status: Vec<EventStatus> = rows.iter().map(|r| r.status).collect();
     let summary: Vec<Option<String>> = rows.iter().map(|r| r.summary.clone()).collect();
     let description: Vec<Option<String>> = rows.iter().map(|r| r.description.clone()).collect();
     let location: Vec<Option<String>> = rows.iter().map(|r| r.location.clone()).collect();
@@ -88,7 +88,7 @@ pub async fn upsert_live(
         .collect();
     let etag: Vec<Option<String>> = rows.iter().map(|r| r.etag.clone()).collect();
     let updated: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.google_updated).collect();
-    let lww_at: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.effective_updated).collect();
+    let lww_at: Vec<Option<DateTime<Utc>>> = rows.iter().map(|r| r.google_lww_at).collect();
     let sequence: Vec<Option<i32>> = rows.iter().map(|r| r.sequence).collect();
     let raw: Vec<Value> = rows.iter().map(|r| r.raw.clone()).collect();
 
@@ -135,7 +135,7 @@ pub async fn upsert_live(
         calendar_id,
         casquette,
         &ids,
-        &status,
+        &status as &[EventStatus],
         &summary as &[Option<String>],
         &description as &[Option<String>],
         &location as &[Option<String>],
@@ -171,7 +171,7 @@ pub async fn apply_cancelled(
     tx: &mut GoogleTx,
     calendar_id: &str,
     casquette: &str,
-    rows: &[EventRow],
+    rows: &[GoogleVersion],
 ) -> Result<Counts, sqlx::Error> {
     if rows.is_empty() {
         return Ok(Counts::default());
@@ -257,7 +257,7 @@ pub async fn remember_time_zone(
 pub async fn previous_versions(
     pool: &PgPool,
     calendar_id: &str,
-    rows: &[EventRow],
+    rows: &[GoogleVersion],
 ) -> Result<Vec<(String, Value)>, sqlx::Error> {
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
     let found = sqlx::query!(
@@ -309,7 +309,7 @@ pub async fn soft_delete_unlisted(
 pub async fn store_answer(
     tx: &mut GoogleTx,
     local_id: Uuid,
-    row: &EventRow,
+    row: &GoogleVersion,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE events SET external_id = $2, etag = $3, google_updated = $4, sequence = $5, raw = $6,
@@ -322,7 +322,7 @@ pub async fn store_answer(
         row.google_updated,
         row.sequence,
         row.raw,
-        row.effective_updated,
+        row.google_lww_at,
     )
     .execute(tx.conn())
     .await?;

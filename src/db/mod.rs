@@ -10,7 +10,9 @@ pub mod locks;
 pub mod outbox;
 #[cfg(feature = "emulator")]
 pub mod probes;
+pub mod reach;
 pub mod status;
+pub mod sync_runs;
 pub mod sync_state;
 pub mod watch_channels;
 
@@ -89,6 +91,17 @@ where
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A LISTEN connection on `channel`, taken from `pool` and held for as long as the listener lives
+/// (sqlx reconnects it, and listens again, when it drops).
+pub async fn listen(
+    pool: &PgPool,
+    channel: &str,
+) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    Ok(listener)
 }
 
 /// Pause after a failed LISTEN receive: the connection is down and could not be re-established,

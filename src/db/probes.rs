@@ -146,3 +146,28 @@ pub async fn copy_in(pool: &PgPool, columns: &str, dump: Vec<u8>) -> anyhow::Res
     tx.commit().await?;
     Ok(copied)
 }
+
+/// The channel on which [`notify_event_updates`] announces updated event rows (the new etag as payload).
+pub const EVENT_UPDATES: &str = "calsync_bench";
+
+/// Makes every `UPDATE` of an `events` row notify [`EVENT_UPDATES`] (a benchmark-only trigger), so
+/// the benchmark sees a row's commit without polling.
+pub async fn notify_event_updates(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(
+        "CREATE OR REPLACE FUNCTION bench_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_notify('calsync_bench', COALESCE(NEW.etag, '')); RETURN NEW; END $$;
+         DROP TRIGGER IF EXISTS bench_notify ON events;
+         CREATE TRIGGER bench_notify AFTER UPDATE ON events FOR EACH ROW EXECUTE FUNCTION bench_notify();",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Drops the trigger of [`notify_event_updates`].
+pub async fn stop_notifying_event_updates(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql("DROP TRIGGER IF EXISTS bench_notify ON events")
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use super::conflicts::Winner;
+
 /// Bound on every snapshot query: a slow database must not hang a scrape or a page.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -33,7 +35,7 @@ pub struct CalendarStatus {
 pub struct OpenConflict {
     pub id: uuid::Uuid,
     pub calendar_id: String,
-    pub winner: String,
+    pub winner: Winner,
     pub detected_at: DateTime<Utc>,
 }
 
@@ -99,8 +101,8 @@ pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
     .await?;
     let conflicts = bounded(
         sqlx::query!(
-            "SELECT id, calendar_id, winner, detected_at FROM conflicts
-              WHERE resolved_at IS NULL ORDER BY detected_at DESC LIMIT 200"
+            r#"SELECT id, calendar_id, winner AS "winner: Winner", detected_at FROM conflicts
+                WHERE resolved_at IS NULL ORDER BY detected_at DESC LIMIT 200"#
         )
         .fetch_all(pool),
     )

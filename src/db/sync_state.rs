@@ -1,4 +1,5 @@
-//! Per-calendar sync state: the lease that makes one run per calendar cluster-wide, the token, failures and runs.
+//! Per-calendar sync state: the lease that makes one run per calendar cluster-wide, the token and
+//! failures; a run's `sync_runs` row is opened with the claim (the rest of that table: `sync_runs`).
 
 use std::time::Duration;
 
@@ -6,23 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-/// What one page (or run) changed locally.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    pub created: u64,
-    pub updated: u64,
-    pub deleted: u64,
-    pub unchanged: u64,
-}
-
-impl Counts {
-    pub fn add(&mut self, other: Counts) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.deleted += other.deleted;
-        self.unchanged += other.unchanged;
-    }
-}
+use super::sync_runs::Trigger;
 
 /// A calendar claimed for one run.
 #[derive(Debug, Clone)]
@@ -48,7 +33,7 @@ pub async fn claim(
     calendar_id: &str,
     owner: Uuid,
     lease: Duration,
-    trigger: &str,
+    trigger: Trigger,
     full: bool,
 ) -> Result<Option<Claim>, sqlx::Error> {
     let lease_secs = lease.as_secs_f64();
@@ -77,7 +62,7 @@ pub async fn claim(
         calendar_id,
         owner,
         lease_secs,
-        trigger,
+        trigger as Trigger,
         full,
     )
     .fetch_optional(pool)
@@ -277,15 +262,28 @@ pub async fn mark_interrupted(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::E
 
 /// Marks calendars dirty because pushes said so (the webhook's group commit: one statement for all
 /// the pushes that arrived together). While a calendar is already dirty, only `last_push_at` moves,
-/// and at most every 100 ms: a burst costs few writes.
+/// and at most every 100 ms: a burst costs few writes. The same statement records each channel's
+/// newest message (`watch_channels.last_message_at`, `last_message_number`; a batch writes a channel
+/// once, and a repeated or older message number not at all), so what `GET /admin/channels` shows
+/// moves with every accepted push at no extra commit.
 pub async fn mark_pending_pushes(
     pool: &PgPool,
     calendar_ids: &[String],
+    channels: &[(String, i64)],
 ) -> Result<Vec<String>, sqlx::Error> {
+    let (channel_ids, numbers): (Vec<String>, Vec<i64>) = channels.iter().cloned().unzip();
     // Returns the calendars this mark made runnable right now (idle before, not leased, not backing
     // off): the local worker may claim them at once instead of waiting for NOTIFY and a sweep.
     sqlx::query_scalar!(
-        r#"UPDATE sync_state s
+        r#"WITH seen AS (
+             UPDATE watch_channels w
+                SET last_message_number = GREATEST(COALESCE(w.last_message_number, 0), m.number),
+                    last_message_at = now()
+               FROM unnest($2::text[], $3::bigint[]) AS m(id, number)
+              WHERE w.id = m.id
+                AND m.number > COALESCE(w.last_message_number, 0)
+           )
+           UPDATE sync_state s
               SET pending = TRUE, last_push_at = now(),
                   pending_since = CASE WHEN s.pending THEN s.pending_since ELSE now() END
              FROM (SELECT calendar_id, pending AS was_pending FROM sync_state
@@ -296,40 +294,13 @@ pub async fn mark_pending_pushes(
                             AND (s.lease_until IS NULL OR s.lease_until < now())
                             AND (s.retry_at IS NULL OR s.retry_at <= now())
                        THEN s.calendar_id END AS runnable"#,
-        calendar_ids
+        calendar_ids,
+        &channel_ids,
+        &numbers
     )
     .fetch_all(pool)
     .await
     .map(|rows| rows.into_iter().flatten().collect())
-}
-
-/// Closes a `sync_runs` row with its counts.
-pub async fn finish_run(
-    pool: &PgPool,
-    run_id: i64,
-    full: bool,
-    pages: u32,
-    counts: Counts,
-    error: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE sync_runs SET finished_at = COALESCE(finished_at, now()), status = $2, full_sync = $3, pages = $4,
-                events_created = $5, events_updated = $6, events_deleted = $7,
-                events_unchanged = $8, error = $9
-          WHERE id = $1",
-        run_id,
-        if error.is_some() { "failed" } else { "success" },
-        full,
-        pages as i32,
-        counts.created as i32,
-        counts.updated as i32,
-        counts.deleted as i32,
-        counts.unchanged as i32,
-        error,
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
 }
 
 /// The earliest moment a calendar becomes due for the fallback poll (None: nothing configured).

@@ -1,7 +1,7 @@
 //! Access tokens: a user's OAuth token in google-auth's file format (refreshed, written back atomically)
 //! or a service account's JWT-bearer grant; refreshes are single-flight and never logged.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::error::GoogleError;
+use super::token_file::{TokenStore, read_json, text};
 pub(crate) use super::token_file::{parse_expiry, write_atomically};
-use super::token_file::{read_json, text};
 use crate::retry::{Attempt, RetryPolicy, retry};
 
 /// After the token endpoint refuses the credentials, callers get [`GoogleError::CredentialsOnHold`]
@@ -28,9 +28,9 @@ struct Cached {
 }
 
 enum Source {
-    /// google-auth's `authorized_user` JSON; rewritten after each refresh.
+    /// google-auth's `authorized_user` JSON (plain or SOPS-encrypted); rewritten after each refresh.
     User {
-        path: PathBuf,
+        store: TokenStore,
         file: Map<String, Value>,
         client_id: String,
         client_secret: String,
@@ -69,7 +69,42 @@ impl TokenProvider {
         client_secret_path: Option<&Path>,
         token_url: Option<&str>,
     ) -> Result<Self, GoogleError> {
+        if !token_path.exists() {
+            return Err(GoogleError::Credentials(format!(
+                "no token file at {}: run `calsync auth login` to create it",
+                token_path.display()
+            )));
+        }
         let file = read_json(token_path)?;
+        Self::user_from(
+            http,
+            TokenStore::Plain(token_path.to_path_buf()),
+            file,
+            client_secret_path,
+            token_url,
+        )
+    }
+
+    /// A SOPS-encrypted user token file (`GOOGLE_CALENDAR_TOKEN_ENC_PATH`, age keys from sops's own
+    /// variables), written back encrypted for the same recipients after each refresh.
+    pub fn user_sops(
+        http: reqwest::Client,
+        enc_path: &Path,
+        client_secret_path: Option<&Path>,
+        token_url: Option<&str>,
+    ) -> Result<Self, GoogleError> {
+        let (store, file) = TokenStore::open_sops(enc_path)?;
+        Self::user_from(http, store, file, client_secret_path, token_url)
+    }
+
+    fn user_from(
+        http: reqwest::Client,
+        store: TokenStore,
+        file: Map<String, Value>,
+        client_secret_path: Option<&Path>,
+        token_url: Option<&str>,
+    ) -> Result<Self, GoogleError> {
+        let token_path = store.path().to_path_buf();
         let secret = match client_secret_path {
             Some(p) if p.exists() => {
                 let m = read_json(p)?;
@@ -102,7 +137,7 @@ impl TokenProvider {
             http,
             token_url,
             source: Mutex::new(Source::User {
-                path: token_path.to_path_buf(),
+                store,
                 file,
                 client_id,
                 client_secret,
@@ -204,11 +239,11 @@ impl TokenProvider {
             let mut source = self.source.lock().await;
             match &mut *source {
                 Source::User {
-                    path,
+                    store,
                     file,
                     refresh_token,
                     ..
-                } => match read_json(path).map(|f| (text(&f, "refresh_token"), f)) {
+                } => match store.read().map(|f| (text(&f, "refresh_token"), f)) {
                     Ok((Some(token), fresh)) if token != *refresh_token => {
                         *refresh_token = token;
                         *file = fresh;
@@ -290,10 +325,7 @@ impl TokenProvider {
                     .send()
                     .await
                     .map_err(|e| Attempt::Retry {
-                        error: GoogleError::Transient(format!(
-                            "token endpoint: {}",
-                            e.without_url()
-                        )),
+                        error: GoogleError::transport(&e),
                         after: None,
                     })?;
                 let status = resp.status().as_u16();
@@ -349,7 +381,7 @@ impl TokenProvider {
             .unwrap_or(3600);
         let expires = Utc::now() + chrono::Duration::seconds(lifetime);
         if let Source::User {
-            path,
+            store,
             file,
             refresh_token,
             ..
@@ -364,7 +396,7 @@ impl TokenProvider {
                 *refresh_token = new.to_string();
                 file.insert("refresh_token".into(), Value::from(new));
             }
-            if let Err(e) = write_atomically(path, file) {
+            if let Err(e) = store.write(file) {
                 tracing::warn!(error.cause = %e, "refreshed token not written back to its file");
             }
         }

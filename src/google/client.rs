@@ -24,6 +24,8 @@ pub struct GoogleClient {
     limiter: RateLimiter,
     policy: RetryPolicy,
     metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Cancelled at shutdown: a call waiting out its backoff (Google down) ends at once.
+    shutdown: Option<tokio_util::sync::CancellationToken>,
 }
 
 /// Google's name of the API method behind a request, for metrics labels.
@@ -67,20 +69,37 @@ impl GoogleClient {
             .user_agent(concat!("calsync/", env!("CARGO_PKG_VERSION"), " (gzip)"))
             .build()
             .map_err(|e| GoogleError::Credentials(format!("http client: {e}")))?;
-        let auth = match (&s.service_account_key_path, &s.token_path) {
-            (Some(key), _) => TokenProvider::service_account(
+        let auth = match (
+            &s.service_account_key_path,
+            &s.token_enc_path,
+            &s.token_path,
+        ) {
+            (Some(key), _, _) => TokenProvider::service_account(
                 http.clone(),
                 key,
                 s.impersonate_user.as_deref(),
                 s.token_url.as_deref(),
             )?,
-            (None, Some(token)) => TokenProvider::user(
+            (None, Some(enc), plain) => {
+                tracing::info!(
+                    plain_path_ignored = plain.is_some(),
+                    "google token: the SOPS-encrypted file (GOOGLE_CALENDAR_TOKEN_ENC_PATH) is used, \
+                     not GOOGLE_CALENDAR_TOKEN_PATH"
+                );
+                TokenProvider::user_sops(
+                    http.clone(),
+                    enc,
+                    s.client_secret_path.as_deref(),
+                    s.token_url.as_deref(),
+                )?
+            }
+            (None, None, Some(token)) => TokenProvider::user(
                 http.clone(),
                 token,
                 s.client_secret_path.as_deref(),
                 s.token_url.as_deref(),
             )?,
-            (None, None) => {
+            (None, None, None) => {
                 return Err(GoogleError::Credentials(
                     "no Google credential configured".into(),
                 ));
@@ -113,7 +132,16 @@ impl GoogleClient {
             limiter: RateLimiter::per_minute(per_minute),
             policy,
             metrics: None,
+            shutdown: None,
         }
+    }
+
+    /// Ends calls at `shutdown`, retry waits included (they fail as transient: the run or the
+    /// outbox entry is taken up again by the next start), so SIGTERM is not held up by a Google
+    /// that does not answer.
+    pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
+        self.shutdown = Some(shutdown);
+        self
     }
 
     /// Lifts the credentials' hold after a refusal (an explicit sync): the next call asks the
@@ -145,8 +173,28 @@ impl GoogleClient {
         }
     }
 
-    /// One API call: limiter, bearer token, retries; a 401 refreshes the token once.
+    /// One API call, ended at shutdown (token requests and retry waits included).
     async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<(StatusCode, Vec<u8>), GoogleError> {
+        let call = self.call_with_retries(method, path, query, body, if_match);
+        match &self.shutdown {
+            Some(shutdown) => tokio::select! {
+                biased;
+                () = shutdown.cancelled() => Err(GoogleError::Transient("shutting down".into())),
+                r = call => r,
+            },
+            None => call.await,
+        }
+    }
+
+    /// One API call: limiter, bearer token, retries; a 401 refreshes the token once.
+    async fn call_with_retries(
         &self,
         method: Method,
         path: &str,
@@ -159,7 +207,7 @@ impl GoogleClient {
         let mut refreshed = false;
         loop {
             let token = self.auth.token().await?;
-            let result = retry(
+            let attempts = retry(
                 self.policy,
                 || async {
                     self.limiter.acquire().await;
@@ -182,11 +230,7 @@ impl GoogleClient {
                     };
                     self.observe(name, &status_label, started.elapsed());
                     let resp = sent.map_err(|e| Attempt::Retry {
-                        error: GoogleError::Transient(if e.is_timeout() {
-                            "timeout".into()
-                        } else {
-                            "connection error".into()
-                        }),
+                        error: GoogleError::transport(&e),
                         after: None,
                     })?;
                     let status = resp.status();
@@ -220,7 +264,7 @@ impl GoogleClient {
                 },
             )
             .await;
-            match result {
+            match attempts {
                 Err(GoogleError::Unauthorized) if !refreshed => {
                     refreshed = true;
                     self.auth.invalidate(&token).await;

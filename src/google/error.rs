@@ -61,6 +61,16 @@ pub enum GoogleError {
 }
 
 impl GoogleError {
+    /// A request that got no answer, named by the host and the cause (`www.googleapis.com:
+    /// connection refused`); never the path or query, which hold calendar and event ids.
+    pub fn transport(e: &reqwest::Error) -> Self {
+        let host = e
+            .url()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| "Google".into());
+        Self::Transient(format!("{host}: {}", transport_cause(e)))
+    }
+
     /// An unparsable body, described without its content: serde's messages quote the offending
     /// value (`invalid type: string "Dentist with Alice"`), and this error reaches logs and alerts.
     /// Kept: `context` (the request path: ids only), the error category, a missing field's name
@@ -196,6 +206,36 @@ impl GoogleError {
     }
     pub fn is_precondition_failed(&self) -> bool {
         matches!(self, Self::PreconditionFailed)
+    }
+}
+
+/// The root cause of a transport error in a few words: the I/O error's kind when there is one,
+/// else the innermost source's own message (e.g. the resolver's), else reqwest's category.
+pub(crate) fn transport_cause(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    if e.is_timeout() {
+        return "timeout".into();
+    }
+    let mut innermost: Option<&dyn std::error::Error> = None;
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+                std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
+                std::io::ErrorKind::ConnectionAborted => return "connection aborted".into(),
+                std::io::ErrorKind::TimedOut => return "timeout".into(),
+                _ => {}
+            }
+        }
+        innermost = Some(s);
+        source = s.source();
+    }
+    match innermost {
+        Some(s) => s.to_string(),
+        None if e.is_connect() => "connection failed".into(),
+        None if e.is_body() || e.is_decode() => "body read failed".into(),
+        None => "request failed".into(),
     }
 }
 

@@ -253,6 +253,40 @@ pub fn write_token_file(path: &Path, granted: &Granted) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes the granted token as a SOPS file (`GOOGLE_CALENDAR_TOKEN_ENC_PATH`): for the recipients of
+/// the file already there, else for `SOPS_AGE_RECIPIENTS` (comma-separated, as sops reads it).
+pub fn write_sops_token_file(path: &Path, granted: &Granted) -> anyhow::Result<()> {
+    use crate::secrets::sops::{self, Sealed};
+    let sealed = if path.exists() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        sops::open(&text)
+            .map(|(_, sealed)| sealed)
+            .with_context(|| format!("{}", path.display()))?
+    } else {
+        let recipients: Vec<String> = std::env::var("SOPS_AGE_RECIPIENTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect();
+        if recipients.is_empty() {
+            anyhow::bail!(
+                "{} does not exist yet: set SOPS_AGE_RECIPIENTS (age1…, comma-separated) to create it",
+                path.display()
+            );
+        }
+        Sealed::for_recipients(&recipients)?
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let text = sealed.seal(&serde_json::Value::Object(granted.file.clone()))?;
+    super::token_file::write_text_atomically(path, &text)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

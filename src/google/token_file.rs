@@ -1,6 +1,7 @@
-//! google-auth's token file: reading it, its `expiry` formats, and writing it back atomically (mode 0600).
+//! google-auth's token file: reading it (plain or SOPS-encrypted), its `expiry` formats, and writing
+//! it back atomically (mode 0600).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
@@ -42,6 +43,14 @@ pub(crate) fn parse_expiry(s: &str) -> Option<DateTime<Utc>> {
 /// The temp name is random and created exclusively: replicas sharing the directory (all PID 1 in
 /// their containers) never write into each other's temp file.
 pub(crate) fn write_atomically(path: &Path, content: &Map<String, Value>) -> std::io::Result<()> {
+    write_text_atomically(
+        path,
+        &serde_json::to_string_pretty(content).unwrap_or_default(),
+    )
+}
+
+/// [`write_atomically`] for text already serialised.
+pub(crate) fn write_text_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let tmp = dir.join(format!(
@@ -57,19 +66,85 @@ pub(crate) fn write_atomically(path: &Path, content: &Map<String, Value>) -> std
         opts.mode(0o600);
     }
     let mut f = opts.open(&tmp)?;
-    let written = f
-        .write_all(
-            serde_json::to_string_pretty(content)
-                .unwrap_or_default()
-                .as_bytes(),
-        )
-        .and_then(|()| f.sync_all());
+    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
     drop(f);
     let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
     if renamed.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     renamed
+}
+
+/// Where a user token lives: a plain google-auth file, or a SOPS-encrypted one (the original
+/// daemon's `google_token.json.enc`), decrypted in memory and written back encrypted for the same
+/// recipients; its plaintext never touches the disk.
+pub(crate) enum TokenStore {
+    Plain(PathBuf),
+    Sops {
+        path: PathBuf,
+        sealed: crate::secrets::sops::Sealed,
+    },
+}
+
+impl TokenStore {
+    /// Opens `path` as a SOPS file with sops's age identities.
+    pub(crate) fn open_sops(path: &Path) -> Result<(Self, Map<String, Value>), GoogleError> {
+        let (map, sealed) = read_sops(path)?;
+        Ok((
+            Self::Sops {
+                path: path.to_path_buf(),
+                sealed,
+            },
+            map,
+        ))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            Self::Plain(p) | Self::Sops { path: p, .. } => p,
+        }
+    }
+
+    /// The file's content now (`calsync auth login` may have replaced it).
+    pub(crate) fn read(&mut self) -> Result<Map<String, Value>, GoogleError> {
+        match self {
+            Self::Plain(p) => read_json(p),
+            Self::Sops { path, sealed } => {
+                let (map, fresh) = read_sops(path)?;
+                *sealed = fresh;
+                Ok(map)
+            }
+        }
+    }
+
+    /// Writes `content` back, atomically (and encrypted, for a SOPS file).
+    pub(crate) fn write(&self, content: &Map<String, Value>) -> std::io::Result<()> {
+        match self {
+            Self::Plain(p) => write_atomically(p, content),
+            Self::Sops { path, sealed } => {
+                let text = sealed
+                    .seal(&Value::Object(content.clone()))
+                    .map_err(std::io::Error::other)?;
+                write_text_atomically(path, &text)
+            }
+        }
+    }
+}
+
+fn read_sops(
+    path: &Path,
+) -> Result<(Map<String, Value>, crate::secrets::sops::Sealed), GoogleError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| GoogleError::Credentials(format!("{}: {e}", path.display())))?;
+    let (plain, sealed) = crate::secrets::sops::open(&text)
+        .map_err(|e| GoogleError::Credentials(format!("{}: {e}", path.display())))?;
+    match plain {
+        Value::Object(m) => Ok((m, sealed)),
+        _ => Err(GoogleError::Credentials(format!(
+            "{}: not a JSON object",
+            path.display()
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::Admin;
 use super::events::model::Span;
-use crate::db::{conflicts, events};
+use crate::db::conflicts::{self, Winner};
+use crate::db::events::{self, EventStatus};
 use crate::error::ApiError;
 use crate::google::{Event, EventTime};
 
@@ -77,11 +78,15 @@ pub async fn resolve(
 
 /// Re-applies the kept version of conflict `id` as a fresh local write; returns the event's id.
 pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, ApiError> {
-    if keep != "local" && keep != "google" {
-        return Err(ApiError::BadRequest(
-            "keep must be \"local\" or \"google\"".into(),
-        ));
-    }
+    let keep = match keep {
+        "local" => Winner::Local,
+        "google" => Winner::Google,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "keep must be \"local\" or \"google\"".into(),
+            ));
+        }
+    };
     // The conflict row is claimed first, in the transaction that applies the choice: concurrent
     // callers wait on its lock, then find it resolved (409). Exactly one of them writes.
     let mut tx = pool.begin().await?;
@@ -94,10 +99,9 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
     let event_id = c
         .event_id
         .ok_or_else(|| ApiError::Conflict("the event no longer exists".into()))?;
-    let v = if keep == "local" {
-        c.local_version
-    } else {
-        c.google_version
+    let v = match keep {
+        Winner::Local => c.local_version,
+        Winner::Google => c.google_version,
     };
     // Both versions are in Google's Event shape; the local one adds `deleted` (and its own id).
     let kept = Event::read(&v).map(|r| r.event).unwrap_or_default();
@@ -108,23 +112,23 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
         let span = Span::parse(&time(&kept.start, "start")?, &time(&kept.end, "end")?)?;
         let (start_at, end_at, start_date, end_date) = span.columns();
         let status = match kept.status.as_deref() {
-            Some("tentative") => "tentative",
-            _ => "confirmed",
+            Some("tentative") => EventStatus::Tentative,
+            _ => EventStatus::Confirmed,
         };
         events::restore_version(
             &mut tx,
-            &events::KeptVersion {
-                event_id,
-                summary: kept.summary,
-                description: kept.description,
-                location: kept.location,
+            event_id,
+            &events::LocalColumns {
+                summary: kept.summary.as_deref(),
+                description: kept.description.as_deref(),
+                location: kept.location.as_deref(),
                 start_at,
                 end_at,
                 start_date,
                 end_date,
-                time_zone: span.time_zone,
-                recurrence: kept.recurrence,
-                reminders: kept.reminders.filter(|r| !r.is_null()),
+                time_zone: span.time_zone.as_deref(),
+                recurrence: kept.recurrence.as_deref(),
+                reminders: kept.reminders.as_ref().filter(|r| !r.is_null()),
                 status,
             },
         )

@@ -116,7 +116,7 @@ fn render(snap: &Snapshot, now: DateTime<Utc>) -> Markup {
                     tr {
                         td { (ago(Some(c.detected_at), now)) }
                         td { (c.calendar_id) }
-                        td { (c.winner) }
+                        td { (c.winner.as_str()) }
                         td {
                             form method="post" action={ "/status/conflicts/" (c.id) "/resolve" } {
                                 button name="keep" value="local" { "keep local" }
@@ -131,27 +131,41 @@ fn render(snap: &Snapshot, now: DateTime<Utc>) -> Markup {
     }
 }
 
-/// Delay (log scale, 1 ms–60 s) against time over the last day, as inline SVG.
+/// Delay (log scale, 1 ms–60 s) against time over the last day (an axis every 6 hours, labelled
+/// in hours before now), as inline SVG.
 fn chart(points: &[DelayPoint], now: DateTime<Utc>) -> Markup {
     const W: f64 = 720.0;
-    const H: f64 = 160.0;
+    const H: f64 = 176.0;
+    /// Room under the plot for the time axis' labels.
+    const AXIS: f64 = 16.0;
     if points.is_empty() {
         return html! { p.muted { "No change synced in the last 24 hours." } };
     }
     let y = |ms: f64| {
         let l = ms.clamp(1.0, 60_000.0).log10() / 60_000f64.log10();
-        H - 10.0 - l * (H - 20.0)
+        H - AXIS - 10.0 - l * (H - AXIS - 20.0)
     };
-    let x = |p: &DelayPoint| {
-        let age = (now - p.at).num_seconds().clamp(0, 86_400) as f64;
-        6.0 + (W - 12.0) * (1.0 - age / 86_400.0)
-    };
+    let x_of_age = |age_secs: f64| 6.0 + (W - 12.0) * (1.0 - age_secs / 86_400.0);
+    let x = |p: &DelayPoint| x_of_age((now - p.at).num_seconds().clamp(0, 86_400) as f64);
+    let ticks = [
+        (24, "−24 h", "start"),
+        (18, "−18 h", "middle"),
+        (12, "−12 h", "middle"),
+        (6, "−6 h", "middle"),
+        (0, "now", "end"),
+    ];
     let mut sorted: Vec<f64> = points.iter().map(|p| p.delay_ms).collect();
     sorted.sort_by(f64::total_cmp);
     let pct = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
     let f1 = |v: f64| format!("{v:.1}");
     html! {
         svg #delays width=(W) height=(H) viewBox={ "0 0 " (W) " " (H) } role="img" aria-label="sync delays" {
+            @for (hours, label, anchor) in ticks {
+                @let tx = f1(x_of_age(f64::from(hours) * 3600.0));
+                line x1=(tx) x2=(tx) y1="0" y2=(f1(H - AXIS)) stroke="#eee" {}
+                text x=(tx) y=(f1(H - 4.0)) font-size="10" fill="#777" text-anchor=(anchor) { (label) }
+            }
+            line x1="0" x2=(W) y1=(f1(H - AXIS)) y2=(f1(H - AXIS)) stroke="#ccc" {}
             @for (ms, label) in [(10.0, "10 ms"), (1000.0, "1 s"), (60_000.0, "60 s")] {
                 line x1="0" x2=(W) y1=(f1(y(ms))) y2=(f1(y(ms))) stroke="#eee" {}
                 text x="4" y=(f1(y(ms) - 2.0)) font-size="10" fill="#777" { (label) }
@@ -180,6 +194,16 @@ mod tests {
         let svg = chart(&pts, now).into_string();
         assert_eq!(svg.matches("<circle").count(), 100);
         assert!(svg.contains("p50 51 ms, p99 99 ms"), "{svg}");
+        // The time axis: a labelled tick every 6 hours, oldest on the left.
+        let labels: Vec<usize> = ["−24 h", "−18 h", "−12 h", "−6 h", "now"]
+            .iter()
+            .map(|l| {
+                svg.find(&format!(">{l}</text>"))
+                    .unwrap_or_else(|| panic!("{l}: {svg}"))
+            })
+            .collect();
+        assert!(labels.windows(2).all(|w| w[0] < w[1]), "{labels:?}");
+        assert!(svg.contains(r#"<text x="6.0" y="172.0""#), "{svg}");
     }
 
     #[test]

@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::mapping::{EventRow, MappingError};
+use super::mapping::MappingError;
 use super::reconcile::{self, Window};
 use super::store::{self, Counts};
 use crate::config::SyncRange;
+use crate::db::events::GoogleVersion;
 use crate::db::from_google::{self, GoogleTx};
 use crate::db::sync_state::{self as state, Claim};
 use crate::google::{Event, GoogleClient, GoogleError, ListParams};
@@ -127,7 +128,7 @@ async fn list_all(
         let rows = page
             .raw_items()
             .iter()
-            .map(EventRow::from_google)
+            .map(GoogleVersion::from_google)
             .collect::<Result<Vec<_>, _>>()?;
         if full {
             seen.extend(rows.iter().map(|r| r.external_id.clone()));
@@ -171,7 +172,7 @@ async fn list_all(
 
 /// One page to write; `last` carries the new sync token and, for a full listing, the ids it saw.
 struct PageStep<'a> {
-    rows: Vec<EventRow>,
+    rows: Vec<GoogleVersion>,
     /// Part of a full listing (no "event modified" messages).
     full: bool,
     first: bool,

@@ -1,38 +1,14 @@
-//! A Google event (read into the typed `google::Event`) → the columns of one `events` row, the JSON
-//! it came from kept whole in `raw`, unknown fields included.
+//! A Google event (read into the typed `google::Event`) → the columns of one `events` row that
+//! Google's version sets (a `db::events::GoogleVersion`), the JSON it came from kept whole in `raw`,
+//! unknown fields included.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use super::lww::content::Content;
 use super::lww::stamp::{STAMP_PROPERTY, written_at};
+use crate::db::events::{EventStatus, GoogleVersion};
 use crate::google::{Event, EventTime, Read, When};
-
-/// One Google event, flattened for the batched upsert.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    pub external_id: String,
-    pub status: String,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Vec<String>>,
-    pub recurring_event_id: Option<String>,
-    pub original_start: Option<String>,
-    pub reminders: Option<Value>,
-    pub etag: Option<String>,
-    pub google_updated: Option<DateTime<Utc>>,
-    /// The time last-write-wins compares: the local time of the version calsync wrote when Google
-    /// still holds exactly that (see `stamp`), else Google's `updated`.
-    pub effective_updated: Option<DateTime<Utc>>,
-    pub sequence: Option<i32>,
-    pub raw: Value,
-}
 
 /// Why an item of a Google page cannot be stored (the page is rejected, nothing half-applied).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,11 +19,7 @@ pub enum MappingError {
     BadField { id: String, field: &'static str },
 }
 
-impl EventRow {
-    pub fn is_cancelled(&self) -> bool {
-        self.status == "cancelled"
-    }
-
+impl GoogleVersion {
     /// Reads one item of an `events.list` page (or Google's answer to a write).
     pub fn from_google(raw: &Value) -> Result<Self, MappingError> {
         let read = Event::read(raw).map_err(|_| MappingError::MissingId)?;
@@ -55,8 +27,9 @@ impl EventRow {
     }
 
     /// One event as [`Event::read`] gave it; `raw` is the JSON it was read from, kept whole.
-    /// Unreadable `start`, `end`, `recurrence` or `updated` refuse the event; any other field that
-    /// does not fit its type is taken as absent (and stays in `raw`).
+    /// Unreadable `start`, `end`, `recurrence` or `updated`, or a `status` that is not one of
+    /// Google's three, refuse the event; any other field that does not fit its type is taken as
+    /// absent (and stays in `raw`).
     pub fn from_event(read: Read, raw: Value) -> Result<Self, MappingError> {
         let Read { event, unfit } = read;
         let stamp = event.private_property(STAMP_PROPERTY).map(str::to_string);
@@ -82,8 +55,11 @@ impl EventRow {
         };
         let (start_at, start_date) = when(&event.start, "start")?;
         let (end_at, end_date) = when(&event.end, "end")?;
-        let status = event.status.unwrap_or_else(|| "confirmed".into());
-        let cancelled = status == "cancelled";
+        let status = match event.status.as_deref() {
+            None => EventStatus::Confirmed,
+            Some(s) => EventStatus::parse(s).ok_or_else(|| bad("status"))?,
+        };
+        let cancelled = status == EventStatus::Cancelled;
         // A live event needs both ends of one kind (the table's check); cancelled tombstones may have none.
         let timed = start_at.is_some() && end_at.is_some();
         let all_day = start_date.is_some() && end_date.is_some();
@@ -132,10 +108,10 @@ impl EventRow {
             sequence: event.sequence.and_then(|n| i32::try_from(n).ok()),
             raw,
             external_id: id,
-            effective_updated: google_updated,
+            google_lww_at: google_updated,
         };
         if let Some(t) = stamp.and_then(|s| written_at(&s, &row.content())) {
-            row.effective_updated = Some(t);
+            row.google_lww_at = Some(t);
         }
         Ok(row)
     }
@@ -169,7 +145,7 @@ mod tests {
             "start": {"dateTime": "2026-02-17T14:00:00+01:00", "timeZone": "Europe/Paris"},
             "end": {"dateTime": "2026-02-17T15:00:00+01:00"}, "updated": "2026-02-16T10:00:00.123Z",
             "futureField": {"x": 1}, "sequence": 2});
-        let row = EventRow::from_google(&raw).unwrap();
+        let row = GoogleVersion::from_google(&raw).unwrap();
         assert_eq!(
             row.start_at.unwrap().to_rfc3339(),
             "2026-02-17T13:00:00+00:00"
@@ -181,14 +157,14 @@ mod tests {
 
     #[test]
     fn all_day_and_cancelled_instance_shapes() {
-        let day = EventRow::from_google(
+        let day = GoogleVersion::from_google(
             &json!({"id": "d1", "start": {"date": "2017-06-17"}, "end": {"date": "2017-06-18"}}),
         )
         .unwrap();
         assert_eq!(day.start_date.unwrap().to_string(), "2017-06-17");
         assert!(day.start_at.is_none());
         let gone =
-            EventRow::from_google(&json!({"id": "m_20250324T123000Z", "status": "cancelled",
+            GoogleVersion::from_google(&json!({"id": "m_20250324T123000Z", "status": "cancelled",
             "recurringEventId": "m", "originalStartTime": {"dateTime": "2025-03-24T12:30:00Z"}}))
             .unwrap();
         assert!(gone.is_cancelled());
@@ -197,7 +173,7 @@ mod tests {
 
     #[test]
     fn date_times_without_offset_use_their_time_zone() {
-        let row = EventRow::from_google(&json!({"id": "x",
+        let row = GoogleVersion::from_google(&json!({"id": "x",
             "start": {"dateTime": "2026-02-17T14:00:00", "timeZone": "Europe/Paris"},
             "end": {"dateTime": "2026-02-17T15:00:00", "timeZone": "Europe/Paris"}}))
         .unwrap();
@@ -208,7 +184,7 @@ mod tests {
         let no_zone = json!({"id": "x", "start": {"dateTime": "2026-02-17T14:00:00"},
             "end": {"dateTime": "2026-02-17T15:00:00"}});
         assert!(
-            EventRow::from_google(&no_zone).is_err(),
+            GoogleVersion::from_google(&no_zone).is_err(),
             "no offset and no zone"
         );
     }
@@ -220,20 +196,29 @@ mod tests {
         ))
         .unwrap();
         for item in page["items"].as_array().unwrap() {
-            let row = EventRow::from_google(item).unwrap();
+            let row = GoogleVersion::from_google(item).unwrap();
             assert_eq!(&row.raw, item);
             assert_eq!(row.time_zone.as_deref(), Some("America/Chicago"));
         }
         // Outside start, end, recurrence and updated, a field of the wrong type reads as absent.
         let raw = json!({"id": "x", "summary": 3, "status": 1, "sequence": "2", "etag": [],
             "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}});
-        let row = EventRow::from_google(&raw).unwrap();
+        let row = GoogleVersion::from_google(&raw).unwrap();
         assert_eq!((row.summary, row.sequence, row.etag), (None, None, None));
-        assert_eq!(row.status, "confirmed");
+        assert_eq!(row.status, EventStatus::Confirmed);
         assert_eq!(row.raw, raw);
+        let odd_status = json!({"id": "x", "status": "postponed",
+            "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}});
+        assert_eq!(
+            GoogleVersion::from_google(&odd_status),
+            Err(MappingError::BadField {
+                id: "x".into(),
+                field: "status"
+            })
+        );
         let bad_end = json!({"id": "x", "start": {"date": "2020-01-01"}, "end": {"dateTime": 12}});
         assert_eq!(
-            EventRow::from_google(&bad_end),
+            GoogleVersion::from_google(&bad_end),
             Err(MappingError::BadField {
                 id: "x".into(),
                 field: "end"
@@ -244,18 +229,19 @@ mod tests {
     #[test]
     fn broken_items_are_errors_not_panics() {
         assert_eq!(
-            EventRow::from_google(&json!({"summary": "x"})),
+            GoogleVersion::from_google(&json!({"summary": "x"})),
             Err(MappingError::MissingId)
         );
         assert!(
-            EventRow::from_google(
+            GoogleVersion::from_google(
                 &json!({"id": "x", "start": {"dateTime": "yesterday"}, "end": {"dateTime": "x"}})
             )
             .is_err()
         );
         assert!(
-            EventRow::from_google(&json!({"id": "x", "start": {"date": "2020-01-01"}})).is_err()
+            GoogleVersion::from_google(&json!({"id": "x", "start": {"date": "2020-01-01"}}))
+                .is_err()
         );
-        assert!(EventRow::from_google(&json!({"id": "x", "recurrence": "RRULE", "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}})).is_err());
+        assert!(GoogleVersion::from_google(&json!({"id": "x", "recurrence": "RRULE", "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}})).is_err());
     }
 }

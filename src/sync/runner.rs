@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::alerts::{Alert, AlertSink};
 use super::engine::{self, HEARTBEAT, LEASE, RunContext, RunError, RunReport};
 use crate::config::Settings;
+use crate::db::sync_runs;
 use crate::db::sync_state as state;
 use crate::google::GoogleClient;
 use crate::metrics::Metrics;
@@ -17,25 +18,8 @@ use crate::redis_health::{LastSync, RedisHealth};
 /// Consecutive failed runs of a calendar before one system alert.
 pub const ALERT_AFTER_FAILURES: i32 = 3;
 
-/// What started a run (recorded in `sync_runs.trigger`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Push,
-    Poll,
-    Manual,
-    Api,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Push => "push",
-            Self::Poll => "poll",
-            Self::Manual => "manual",
-            Self::Api => "api",
-        }
-    }
-}
+/// What started a run; it lives in the data layer, which stores it (`sync_runs.trigger`).
+pub use crate::db::sync_runs::Trigger;
 
 /// Runs syncs; cheap to clone, one per process.
 #[derive(Clone)]
@@ -80,15 +64,8 @@ impl Syncer {
                     "pauses lifted and parked writes re-queued by an explicit sync");
             }
         }
-        let Some(claim) = state::claim(
-            &self.pool,
-            calendar_id,
-            self.owner,
-            LEASE,
-            trigger.as_str(),
-            full,
-        )
-        .await?
+        let Some(claim) =
+            state::claim(&self.pool, calendar_id, self.owner, LEASE, trigger, full).await?
         else {
             return Ok(match state::paused_reason(&self.pool, calendar_id).await? {
                 Some(reason) => Outcome::Paused(reason),
@@ -103,22 +80,17 @@ impl Syncer {
             sync_range: self.settings.google_calendar.sync_range,
             notifier: self.notifier.as_ref(),
         };
-        let result = {
-            let run = engine::run(&ctx, &claim, full);
-            tokio::pin!(run);
-            let mut beat = tokio::time::interval(HEARTBEAT);
-            beat.tick().await;
-            loop {
-                tokio::select! {
-                    r = &mut run => break r,
-                    _ = beat.tick() => {
-                        if let Err(e) = state::heartbeat(&self.pool, &claim, LEASE).await {
-                            tracing::debug!(calendar = %calendar_id, error.cause = %e, "lease heartbeat failed");
-                        }
-                    }
+        let (pool, held) = (&self.pool, &claim);
+        let result = crate::runner::with_heartbeat(
+            engine::run(&ctx, &claim, full),
+            HEARTBEAT,
+            move || async move {
+                if let Err(e) = state::heartbeat(pool, held, LEASE).await {
+                    tracing::debug!(calendar = %calendar_id, error.cause = %e, "lease heartbeat failed");
                 }
-            }
-        };
+            },
+        )
+        .await;
         let labels = || {
             vec![
                 ("calendar", calendar_id.to_string()),
@@ -128,7 +100,7 @@ impl Syncer {
         };
         match result {
             Ok(report) => {
-                state::finish_run(
+                sync_runs::finish_run(
                     &self.pool,
                     run_id,
                     report.full,
@@ -180,7 +152,7 @@ impl Syncer {
             Err(err) => {
                 let permanent = err.permanent_reason();
                 let message = err.to_string();
-                if let Err(e) = state::finish_run(
+                if let Err(e) = sync_runs::finish_run(
                     &self.pool,
                     run_id,
                     full,

@@ -5,14 +5,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::config::Reminder;
+use crate::db::events::{EventRow, EventStatus, Outgoing};
 use crate::google::{Event, EventTime, ExtendedProperties};
 use crate::sync::lww::content::Content;
 use crate::sync::lww::stamp::STAMP_PROPERTY;
 
 /// Private extended property that marks events calsync wrote (value: the local UUID).
 pub const CALSYNC_PROPERTY: &str = "calsync_id";
-
-pub use crate::db::events::LocalEvent;
 
 /// Google's client-chosen id for a local UUID: its 32 lowercase hex digits (a subset of base32hex).
 pub fn google_id(local: Uuid) -> String {
@@ -60,7 +59,8 @@ pub fn color_id(hex: &str) -> Option<&'static str> {
 
 /// The full body for insert (with `id`) or patch (without): every field calsync owns, nulls included
 /// so a cleared local field clears at Google too.
-pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool) -> Value {
+pub fn event_body(out: &Outgoing, default_reminders: &[Reminder], with_id: bool) -> Value {
+    let e = &out.event;
     let reminders = match &e.reminders {
         Some(r) => r.clone(),
         None if default_reminders.is_empty() => json!({"useDefault": true}),
@@ -73,14 +73,16 @@ pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool)
         location: e.location.clone(),
         start: when(e.start_at, e.start_date, e.time_zone.as_deref()),
         end: when(e.end_at, e.end_date, e.time_zone.as_deref()),
-        status: Some(if e.status == "cancelled" {
-            "confirmed".into()
-        } else {
-            e.status.clone()
-        }),
+        status: Some(
+            match e.status {
+                EventStatus::Cancelled => "confirmed",
+                live => live.as_str(),
+            }
+            .into(),
+        ),
         recurrence: e.recurrence.clone(),
         reminders: Some(reminders),
-        color_id: e.color.as_deref().and_then(color_id).map(str::to_string),
+        color_id: out.color.as_deref().and_then(color_id).map(str::to_string),
         extended_properties: Some(ExtendedProperties::private([
             (CALSYNC_PROPERTY, e.id.to_string()),
             (STAMP_PROPERTY, stamp_of(e)),
@@ -110,8 +112,8 @@ pub fn event_body(e: &LocalEvent, default_reminders: &[Reminder], with_id: bool)
     body
 }
 
-/// The write stamp of the content this body carries (see `sync::stamp`).
-fn stamp_of(e: &LocalEvent) -> String {
+/// The write stamp of the content this body carries (see `sync::lww::stamp`).
+fn stamp_of(e: &EventRow) -> String {
     Content {
         live: true,
         ..e.content()
@@ -119,30 +121,16 @@ fn stamp_of(e: &LocalEvent) -> String {
     .stamp(e.updated_at)
 }
 
-impl LocalEvent {
-    /// The fields last-write-wins compares.
-    pub fn content(&self) -> Content<'_> {
-        Content {
-            live: self.deleted_at.is_none(),
-            summary: self.summary.as_deref(),
-            description: self.description.as_deref(),
-            location: self.location.as_deref(),
-            start_at: self.start_at,
-            end_at: self.end_at,
-            start_date: self.start_date,
-            end_date: self.end_date,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::events::Origin;
 
-    fn local(all_day: bool) -> LocalEvent {
+    fn local(all_day: bool) -> Outgoing {
         let at = |s: &str| Some(s.parse::<DateTime<Utc>>().unwrap());
         let day = |s: &str| Some(s.parse::<NaiveDate>().unwrap());
-        LocalEvent {
+        let updated_at = "2030-01-01T00:00:00Z".parse().unwrap();
+        let event = EventRow {
             id: "0b5a6a2e-3f5e-4c1a-9d8e-1f2a3b4c5d6e".parse().unwrap(),
             calendar_id: "c".into(),
             casquette: "medecin".into(),
@@ -164,11 +152,22 @@ mod tests {
             end_date: if all_day { day("2030-02-18") } else { None },
             time_zone: Some("Europe/Paris".into()),
             recurrence: None,
+            recurring_event_id: None,
+            original_start: None,
             reminders: None,
-            status: "tentative".into(),
+            status: EventStatus::Tentative,
             etag: None,
-            updated_at: "2030-01-01T00:00:00Z".parse().unwrap(),
+            google_updated: None,
+            google_lww_at: None,
+            sequence: None,
+            raw: None,
+            origin: Origin::Local,
+            created_at: updated_at,
+            updated_at,
             deleted_at: None,
+        };
+        Outgoing {
+            event,
             color: Some("#ff0000".into()),
         }
     }
@@ -176,9 +175,8 @@ mod tests {
     #[test]
     fn bodies_carry_every_owned_field_with_nulls_for_the_empty_ones() {
         let timed = local(false);
-        let stamp = stamp_of(&timed);
-        let private =
-            json!({"private": {CALSYNC_PROPERTY: timed.id.to_string(), STAMP_PROPERTY: stamp}});
+        let stamp = stamp_of(&timed.event);
+        let private = json!({"private": {CALSYNC_PROPERTY: timed.event.id.to_string(), STAMP_PROPERTY: stamp}});
         assert_eq!(
             event_body(&timed, &[], true),
             json!({"id": "0b5a6a2e3f5e4c1a9d8e1f2a3b4c5d6e", "summary": "Consultation",
@@ -190,25 +188,25 @@ mod tests {
         );
         let mut day = local(true);
         day.color = None;
-        day.recurrence = Some(vec!["RRULE:FREQ=YEARLY".into()]);
-        day.deleted_at = day.start_at;
-        day.status = "cancelled".into();
+        day.event.recurrence = Some(vec!["RRULE:FREQ=YEARLY".into()]);
+        day.event.deleted_at = day.event.start_at;
+        day.event.status = EventStatus::Cancelled;
         let reminders = [Reminder {
             method: "popup".into(),
             minutes: 10,
         }];
-        let stamp = stamp_of(&day);
+        let stamp = stamp_of(&day.event);
         assert_eq!(
             event_body(&day, &reminders, false),
             json!({"summary": "Consultation", "description": null, "location": "Cabinet",
                 "start": {"date": "2030-02-17"}, "end": {"date": "2030-02-18"},
                 "status": "confirmed", "recurrence": ["RRULE:FREQ=YEARLY"],
                 "reminders": {"useDefault": false, "overrides": [{"method": "popup", "minutes": 10}]},
-                "extendedProperties": {"private": {CALSYNC_PROPERTY: day.id.to_string(), STAMP_PROPERTY: stamp}}})
+                "extendedProperties": {"private": {CALSYNC_PROPERTY: day.event.id.to_string(), STAMP_PROPERTY: stamp}}})
         );
-        day.recurrence = None;
-        day.start_date = None;
-        day.end_date = None;
+        day.event.recurrence = None;
+        day.event.start_date = None;
+        day.event.end_date = None;
         let patch = event_body(&day, &[], false);
         assert_eq!(
             (&patch["recurrence"], &patch["start"], &patch["end"]),

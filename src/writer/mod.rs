@@ -2,14 +2,14 @@
 //! sent, and their new etag stored; failures retry with backoff and poisoned entries are parked.
 
 pub mod body;
-mod inflight;
 pub mod process;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use crate::config::Reminder;
 use crate::db::outbox;
 use crate::db::outbox::Job;
 use crate::google::GoogleClient;
-use inflight::InFlight;
+use crate::runner::{self, Claimed, InFlight, Work};
 use process::{Done, JobError};
 
 /// Channel the outbox trigger notifies.
@@ -63,18 +63,20 @@ impl Writer {
         };
         let mut in_flight = InFlight::default();
         for job in jobs {
-            self.send(&mut in_flight, job);
+            let send = self.process(&job);
+            in_flight.spawn(job, send);
         }
-        let mut beat = heartbeat();
+        let mut beat = runner::heartbeat(HEARTBEAT);
         let mut failed = None;
         while !in_flight.is_empty() {
             tokio::select! {
-                Some((job, result)) = in_flight.next() => {
-                    if let Err(e) = self.settle(&job, result, &mut pass).await {
+                Some((job, done)) = in_flight.next() => {
+                    let result = joined(&job, done);
+                    if let Err(e) = self.record(&job, result, &mut pass).await {
                         failed.get_or_insert(e);
                     }
                 }
-                _ = beat.tick() => self.extend(&in_flight).await,
+                _ = beat.tick() => self.heartbeat(in_flight.items().collect()).await,
             }
         }
         match failed {
@@ -83,20 +85,8 @@ impl Writer {
         }
     }
 
-    fn send(&self, in_flight: &mut InFlight, job: Job) {
-        in_flight.spawn(&self.pool, &self.client, &self.default_reminders, job);
-    }
-
-    /// Keeps the leases of the entries in flight.
-    async fn extend(&self, in_flight: &InFlight) {
-        let ids = in_flight.event_ids();
-        if let Err(e) = outbox::extend(&self.pool, self.owner, &ids, LEASE).await {
-            tracing::debug!(error.cause = %e, "outbox lease heartbeat failed");
-        }
-    }
-
     /// Records how one entry ended: completed, parked, or scheduled for a retry.
-    async fn settle(
+    async fn record(
         &self,
         job: &Job,
         result: Result<Done, JobError>,
@@ -170,71 +160,75 @@ impl Writer {
         .inc();
     }
 
-    /// Runs until `shutdown`: up to `batch` entries in flight, settled as each finishes; claims again
-    /// whenever entries finish, on every NOTIFY, and every few seconds as a backstop. At shutdown it
-    /// stops claiming and waits for the entries in flight (the process aborts them at its deadline).
+    /// Runs until `shutdown` on the worker runner: up to `batch` entries in flight, settled as each
+    /// finishes; claims again whenever entries finish, on every NOTIFY, and every few seconds as a
+    /// backstop. At shutdown it stops claiming and waits for the entries in flight (the process
+    /// aborts them at its deadline).
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
-            Ok(mut l) => l.listen(OUTBOX_CHANNEL).await.ok().map(|_| l),
-            Err(e) => {
-                tracing::warn!(error.cause = %e, "writer: no LISTEN connection; sweeping only");
-                None
-            }
+        let pool = self.pool.clone();
+        let config = runner::Config {
+            name: "outbox writer",
+            channel: OUTBOX_CHANNEL,
+            slots: usize::try_from(self.batch).unwrap_or(0),
+            sweep: SWEEP,
+            heartbeat: Some(HEARTBEAT),
         };
-        let mut in_flight = InFlight::default();
-        let mut beat = heartbeat();
-        let mut claim = true;
-        loop {
-            let stopping = shutdown.is_cancelled();
-            if stopping && in_flight.is_empty() {
-                break;
-            }
-            if claim && !stopping {
-                claim = false;
-                self.claim_more(&mut in_flight).await;
-            }
-            tokio::select! {
-                Some(first) = in_flight.next() => {
-                    // Whatever else finished meanwhile is settled before claiming again.
-                    let mut finished = vec![first];
-                    while let Some(more) = in_flight.try_next() {
-                        finished.push(more);
-                    }
-                    for (job, result) in finished {
-                        if let Err(e) = self.settle(&job, result, &mut Pass::default()).await {
-                            tracing::warn!(error.cause = %e, "writer: database error; the entry will be retried");
-                        }
-                    }
-                    claim = true;
-                }
-                _ = beat.tick(), if !in_flight.is_empty() => self.extend(&in_flight).await,
-                _ = shutdown.cancelled(), if !stopping => {}
-                _ = crate::db::wait_notification(&mut listener, SWEEP), if !stopping => claim = true,
+        runner::run(self, pool, config, None, shutdown).await;
+    }
+}
+
+/// The outbox as the runner's work: entries claimed with a lease, each sent in its own task, their
+/// leases extended together while in flight.
+impl Work for Writer {
+    type Item = Job;
+    type Output = Result<Done, JobError>;
+
+    /// Claims as many entries as there are free slots.
+    async fn claim(&self, free: usize, _woken: Vec<Job>) -> Claimed<Job> {
+        if free == 0 {
+            return Claimed::none();
+        }
+        let free = i64::try_from(free).unwrap_or(i64::MAX);
+        match outbox::claim(&self.pool, self.owner, free, LEASE).await {
+            Ok(jobs) => Claimed::items(jobs),
+            Err(e) => {
+                tracing::warn!(error.cause = %e, "writer: database error; retrying");
+                Claimed::none()
             }
         }
-        tracing::debug!("outbox writer stopped");
     }
 
-    /// Claims as many entries as there are free slots and starts sending them.
-    async fn claim_more(&self, in_flight: &mut InFlight) {
-        let free = self.batch - in_flight.len() as i64;
-        if free <= 0 {
-            return;
+    fn process(&self, job: &Job) -> impl Future<Output = Self::Output> + Send + 'static {
+        let (pool, client, defaults) = (
+            self.pool.clone(),
+            self.client.clone(),
+            self.default_reminders.clone(),
+        );
+        let job = job.clone();
+        async move { process::process(&pool, &client, &defaults, &job).await }
+    }
+
+    async fn settle(&self, job: Job, done: Result<Self::Output, JoinError>) {
+        let result = joined(&job, done);
+        if let Err(e) = self.record(&job, result, &mut Pass::default()).await {
+            tracing::warn!(error.cause = %e, "writer: database error; the entry will be retried");
         }
-        match outbox::claim(&self.pool, self.owner, free, LEASE).await {
-            Ok(jobs) => {
-                for job in jobs {
-                    self.send(in_flight, job);
-                }
-            }
-            Err(e) => tracing::warn!(error.cause = %e, "writer: database error; retrying"),
+    }
+
+    /// Keeps the leases of the entries in flight.
+    async fn heartbeat(&self, in_flight: Vec<&Job>) {
+        let ids: Vec<Uuid> = in_flight.iter().map(|j| j.event_id).collect();
+        if let Err(e) = outbox::extend(&self.pool, self.owner, &ids, LEASE).await {
+            tracing::debug!(error.cause = %e, "outbox lease heartbeat failed");
         }
     }
 }
 
-/// Ticks every [`HEARTBEAT`], the first one a heartbeat from now.
-fn heartbeat() -> tokio::time::Interval {
-    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    beat
+/// One entry's outcome; a task that panicked (or was cut short) is retried like any transient failure.
+fn joined(job: &Job, done: Result<Result<Done, JobError>, JoinError>) -> Result<Done, JobError> {
+    done.unwrap_or_else(|_| {
+        // The panic hook has printed the message.
+        tracing::error!(calendar = %job.calendar_id, event = %job.event_id, "outbox job panicked");
+        Err(JobError::Panicked)
+    })
 }

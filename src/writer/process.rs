@@ -4,14 +4,14 @@
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::body::{LocalEvent, event_body, google_id};
+use super::body::{event_body, google_id};
 use crate::config::Reminder;
 use crate::db::conflicts::{self, Conflict, Winner};
+use crate::db::events::{GoogleVersion, Outgoing};
 use crate::db::from_google::{self, GoogleTx};
 use crate::db::outbox::Job;
 use crate::google::{GoogleClient, GoogleError};
 use crate::sync::lww::{self, Decision, Google, Local, Met, Sides};
-use crate::sync::mapping::EventRow;
 use crate::sync::store;
 
 /// How one job ended.
@@ -45,22 +45,23 @@ pub enum JobError {
     Panicked,
 }
 
-pub async fn load(pool: &PgPool, job: &Job) -> Result<Option<LocalEvent>, sqlx::Error> {
+pub async fn load(pool: &PgPool, job: &Job) -> Result<Option<Outgoing>, sqlx::Error> {
     crate::db::events::for_writer(pool, job.event_id).await
 }
 
 /// Stores what Google answered (id, etag, updated, raw) without re-entering the outbox, unless a
 /// sync stored a newer Google version meanwhile (its etag and JSON must not be rolled back).
-pub async fn adopt(pool: &PgPool, local: &LocalEvent, google: &Value) -> Result<(), JobError> {
-    let row = EventRow::from_google(google)?;
+pub async fn adopt(pool: &PgPool, local: &Outgoing, google: &Value) -> Result<(), JobError> {
+    let row = GoogleVersion::from_google(google)?;
     let mut tx = GoogleTx::begin(pool).await?;
-    from_google::store_answer(&mut tx, local.id, &row).await?;
+    from_google::store_answer(&mut tx, local.event.id, &row).await?;
     tx.commit().await?;
     Ok(())
 }
 
-fn local_json(e: &LocalEvent, defaults: &[Reminder]) -> Value {
-    let mut v = event_body(e, defaults, false);
+fn local_json(out: &Outgoing, defaults: &[Reminder]) -> Value {
+    let e = &out.event;
+    let mut v = event_body(out, defaults, false);
     v["id"] = Value::from(e.id.to_string());
     v["updated_at"] = Value::from(e.updated_at.to_rfc3339());
     v["deleted"] = Value::from(e.deleted_at.is_some());
@@ -74,7 +75,8 @@ pub async fn process(
     defaults: &[Reminder],
     job: &Job,
 ) -> Result<Done, JobError> {
-    let local = load(pool, job).await?.ok_or(JobError::Vanished)?;
+    let out = load(pool, job).await?.ok_or(JobError::Vanished)?;
+    let local = &out.event;
     let cal = local.calendar_id.as_str();
     match (&local.external_id, local.deleted_at.is_some()) {
         // Deleted before its insert was acknowledged: the insert may still have reached Google
@@ -85,30 +87,30 @@ pub async fn process(
             Err(e) => Err(e.into()),
         },
         (None, false) => {
-            let body = event_body(&local, defaults, true);
+            let body = event_body(&out, defaults, true);
             let created = match client.insert_event(cal, &body).await {
                 Ok(v) => v,
                 // Our earlier attempt got through (the answer was lost): never a second copy.
                 Err(e) if e.is_duplicate() => {
                     let id = google_id(local.id);
                     let theirs = client.get_event(cal, &id).await?;
-                    let row = EventRow::from_google(&theirs)?;
+                    let row = GoogleVersion::from_google(&theirs)?;
                     let sides = Sides {
                         met: Met::Listed,
-                        local: Local::of(&local),
+                        local: Local::of(local),
                         google: Google::of(&row),
                     };
                     match lww::decide(&sides) {
                         Decision::Echo | Decision::Unchanged => theirs,
                         // Changed (or deleted) at Google since: settle it like any two-sided edit.
                         Decision::LocalWins | Decision::GoogleWins => {
-                            return adopt_changed(pool, client, defaults, job, local, id).await;
+                            return adopt_changed(pool, client, defaults, job, out, id).await;
                         }
                     }
                 }
                 Err(e) => return Err(e.into()),
             };
-            adopt(pool, &local, &created).await?;
+            adopt(pool, &out, &created).await?;
             Ok(Done::Created {
                 event: created,
                 casquette: local.casquette.clone(),
@@ -118,22 +120,22 @@ pub async fn process(
             Ok(()) => Ok(Done::Written),
             Err(e) if e.is_gone() || e.is_not_found() => Ok(Done::Written),
             Err(e) if e.is_precondition_failed() => {
-                settle(pool, client, defaults, job, &local, ext).await
+                settle(pool, client, defaults, job, &out, ext).await
             }
             Err(e) => Err(e.into()),
         },
         (Some(ext), false) => {
-            let body = event_body(&local, defaults, false);
+            let body = event_body(&out, defaults, false);
             match client
                 .patch_event(cal, ext, &body, local.etag.as_deref())
                 .await
             {
                 Ok(v) => {
-                    adopt(pool, &local, &v).await?;
+                    adopt(pool, &out, &v).await?;
                     Ok(Done::Written)
                 }
                 Err(e) if e.is_precondition_failed() => {
-                    settle(pool, client, defaults, job, &local, ext).await
+                    settle(pool, client, defaults, job, &out, ext).await
                 }
                 Err(e) => Err(e.into()),
             }
@@ -148,15 +150,15 @@ async fn adopt_changed(
     client: &GoogleClient,
     defaults: &[Reminder],
     job: &Job,
-    mut local: LocalEvent,
+    mut out: Outgoing,
     id: String,
 ) -> Result<Done, JobError> {
     let mut tx = GoogleTx::begin(pool).await?;
-    from_google::bind_google_id(&mut tx, local.id, &id).await?;
+    from_google::bind_google_id(&mut tx, out.event.id, &id).await?;
     tx.commit().await?;
-    local.external_id = Some(id.clone());
-    local.etag = None;
-    settle(pool, client, defaults, job, &local, &id).await
+    out.event.external_id = Some(id.clone());
+    out.event.etag = None;
+    settle(pool, client, defaults, job, &out, &id).await
 }
 
 /// Both sides changed (Google refused `If-Match`): last-write-wins settles it on both sides.
@@ -165,12 +167,13 @@ async fn settle(
     client: &GoogleClient,
     defaults: &[Reminder],
     job: &Job,
-    local: &LocalEvent,
+    out: &Outgoing,
     ext: &str,
 ) -> Result<Done, JobError> {
+    let local = &out.event;
     let cal = local.calendar_id.as_str();
     let theirs = client.get_event(cal, ext).await?;
-    let row = EventRow::from_google(&theirs)?;
+    let row = GoogleVersion::from_google(&theirs)?;
     let decision = lww::decide(&Sides {
         met: Met::Refused,
         local: Local::of(local),
@@ -181,7 +184,7 @@ async fn settle(
         calendar_id: cal,
         external_id: Some(ext),
         winner,
-        local_version: local_json(local, defaults),
+        local_version: local_json(out, defaults),
         google_version: theirs.clone(),
         local_updated_at: Some(local.updated_at),
         google_updated: row.google_updated,
@@ -195,9 +198,9 @@ async fn settle(
                 Err(e) => return Err(e.into()),
             }
         } else {
-            let body = event_body(local, defaults, false);
+            let body = event_body(out, defaults, false);
             let v = client.patch_event(cal, ext, &body, their_etag).await?;
-            adopt(pool, local, &v).await?;
+            adopt(pool, out, &v).await?;
         }
         conflicts::record(pool, &conflict(Winner::Local)).await?;
         tracing::info!(calendar = %cal, event = %local.id, winner = "local", "conflict settled");

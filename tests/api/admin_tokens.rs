@@ -223,6 +223,11 @@ async fn refusals_and_400s_log_no_token_and_no_client_value() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(logs.contains("admin sign-in refused"), "{logs}");
+    // A refused token is routine (expired, mistyped): logged, but not as a warning, and no 4xx is.
+    assert!(
+        !logs.lines().any(|l| l.contains("WARN")),
+        "no WARN line for 401s and 400s: {logs}"
+    );
     let signature = forged.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature), "the token is never logged");
     assert!(

@@ -12,13 +12,13 @@ use tokio::process::{Child, ChildStdout};
 
 const BIN: &str = env!("CARGO_BIN_EXE_calsync");
 
-struct Login {
+pub(crate) struct Login {
     child: Child,
     stdout: tokio::io::Lines<BufReader<ChildStdout>>,
-    url: String,
+    pub(crate) url: String,
 }
 
-fn setup(google: &Google) -> (PathBuf, Vec<(String, String)>) {
+pub(crate) fn setup(google: &Google) -> (PathBuf, Vec<(String, String)>) {
     let dir = std::env::temp_dir().join(format!("calsync-auth-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("calendar_config.yaml"), SAMPLE_CONFIG).unwrap();
@@ -45,7 +45,7 @@ fn command(args: &[&str], env: &[(String, String)]) -> tokio::process::Command {
     cmd
 }
 
-async fn start_login(env: &[(String, String)]) -> Login {
+pub(crate) async fn start_login(env: &[(String, String)]) -> Login {
     let mut child = command(&["auth", "login"], env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -67,7 +67,7 @@ async fn start_login(env: &[(String, String)]) -> Login {
 }
 
 /// The browser: follows Google's consent screen up to (not into) the loopback redirect.
-async fn consent(url: &str) -> String {
+pub(crate) async fn consent(url: &str) -> String {
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
@@ -78,7 +78,7 @@ async fn consent(url: &str) -> String {
     resp.headers()["location"].to_str().unwrap().to_string()
 }
 
-async fn finish(mut login: Login) -> (i32, String, String) {
+pub(crate) async fn finish(mut login: Login) -> (i32, String, String) {
     let mut rest = String::new();
     while let Ok(Some(line)) =
         tokio::time::timeout(Duration::from_secs(20), login.stdout.next_line())

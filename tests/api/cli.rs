@@ -1,4 +1,4 @@
-//! The `calsync` binary: `--help`, `--version`, `migrate`, `admin-token`, and one clear exit-2 message per bad config.
+//! The `calsync` binary: `--help`, `--version`, `migrate`, `admin-token`, the `bench` launcher, and one clear exit-2 message per bad config.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -271,7 +271,33 @@ async fn the_demo_runs_push_sync_end_to_end_and_exits() {
     assert!(stdout.contains("PostgreSQL insert → Google"), "{stdout}");
 }
 
-/// On demand (`cargo test --test api -- --ignored`): the bench loads the machine and needs it to itself.
+/// `calsync bench` launches the `calsync-bench` binary beside it; a calsync with none beside it (a
+/// link to the binary in a directory of its own) fails naming the command that builds it.
+#[tokio::test]
+async fn bench_without_its_binary_beside_calsync_names_the_build_command() {
+    let dir = temp_dir();
+    let alone = dir.join("calsync");
+    if std::fs::hard_link(BIN, &alone).is_err() {
+        std::fs::copy(BIN, &alone).unwrap();
+    }
+    let cfg = dir.join("calendar_config.yaml");
+    std::fs::write(&cfg, SAMPLE_CONFIG).unwrap();
+    let out = tokio::process::Command::new(&alone)
+        .args(["bench", "--quick"])
+        .env_clear()
+        .env("CALENDAR_CONFIG_PATH", &cfg)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("calsync-bench"), "{stderr}");
+    assert!(stderr.contains("cargo build -p calsync-bench"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On demand (`cargo build -p calsync-bench && cargo test --test api -- --ignored`): the bench loads
+/// the machine and needs it to itself; `calsync bench` runs the `calsync-bench` built beside calsync.
 #[tokio::test]
 #[ignore = "loads the machine; run on demand"]
 async fn the_quick_benchmark_prints_its_table() {

@@ -50,6 +50,7 @@ async fn startup_watches_every_calendar_and_a_google_change_arrives_by_push() {
     )
     .await;
     quiet(&app).await;
+    let before_push = chrono::Utc::now();
     let event = google
         .insert("CALENDAR_ID_CHERCHEUR", json!({"summary": "Séminaire", "start": {"dateTime": "2030-05-05T10:00:00Z"}, "end": {"dateTime": "2030-05-05T11:00:00Z"}}))
         .await;
@@ -71,6 +72,36 @@ async fn startup_watches_every_calendar_and_a_google_change_arrives_by_push() {
         .await
         .unwrap();
     assert_eq!(trigger, "push");
+    // The admin view's last message is the push's, not the watch's `sync` message (read until the
+    // push is in: a catch-up run after the watch may have brought the change before it).
+    let channel = calsync_testkit::poll_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || async {
+            let (_, body) =
+                calsync_testkit::api::call(&app, reqwest::Method::GET, "/admin/channels", None)
+                    .await;
+            body["channels"]
+                .as_array()
+                .and_then(|cs| {
+                    cs.iter()
+                        .find(|c| {
+                            c["calendar_id"] == "CALENDAR_ID_CHERCHEUR" && c["state"] == "active"
+                        })
+                        .cloned()
+                })
+                .unwrap_or_default()
+        },
+        |c: &Value| {
+            serde_json::from_value::<chrono::DateTime<chrono::Utc>>(c["last_message_at"].clone())
+                .is_ok_and(|last| last > before_push)
+        },
+    )
+    .await;
+    let last: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(channel["last_message_at"].clone())
+            .unwrap_or_else(|e| panic!("{e}: {channel}"));
+    assert!(last > before_push, "{channel}");
 }
 
 /// `events.list` calls for the `primary` calendar in the emulator's request log.

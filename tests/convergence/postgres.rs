@@ -1,5 +1,5 @@
-//! PostgreSQL for the suite: a fresh database per seed, and a real server restart (or, without the rights to
-//! restart it, every backend of the seed's database terminated).
+//! PostgreSQL for the suite: a fresh database per seed, and a cut connection: every backend of the seed's
+//! database terminated, or, with `CONVERGENCE_PG_RESTART=real` (CI sets it), a real server restart.
 
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
@@ -64,8 +64,9 @@ fn cluster_version() -> Option<String> {
     versions.pop()
 }
 
-/// Restarts the server (`pg_ctlcluster`, as root or through `sudo -n`), else terminates the seed's backends;
-/// returns once PostgreSQL accepts connections again. `CONVERGENCE_PG_RESTART=simulate` forces the fallback.
+/// With `CONVERGENCE_PG_RESTART=real`, restarts the server (`pg_ctlcluster`, as root or through `sudo -n`);
+/// otherwise, or when that fails, terminates the seed's backends. Returns once PostgreSQL accepts connections
+/// again. Real restarts are opt-in: on a machine that hosts other databases they cut those too.
 pub async fn restart(db_name: &str) -> PgRestart {
     let outcome = match real_restart().await {
         Ok(()) => PgRestart::Real,
@@ -78,9 +79,14 @@ pub async fn restart(db_name: &str) -> PgRestart {
     outcome
 }
 
+/// Whether `CONVERGENCE_PG_RESTART` asks for real server restarts (only `real` does).
+fn real_restart_asked(value: Option<&str>) -> bool {
+    value == Some("real")
+}
+
 async fn real_restart() -> Result<(), String> {
-    if std::env::var("CONVERGENCE_PG_RESTART").as_deref() == Ok("simulate") {
-        return Err("CONVERGENCE_PG_RESTART=simulate".into());
+    if !real_restart_asked(std::env::var("CONVERGENCE_PG_RESTART").ok().as_deref()) {
+        return Err("real restarts are opt-in (CONVERGENCE_PG_RESTART=real)".into());
     }
     let version = cluster_version().ok_or("no cluster under /etc/postgresql")?;
     let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
@@ -138,4 +144,18 @@ async fn wait_accepting(timeout: Duration) {
         accepting,
         "PostgreSQL did not accept connections within {timeout:?} of its restart"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::real_restart_asked;
+
+    #[test]
+    fn the_server_is_restarted_only_when_asked() {
+        assert!(!real_restart_asked(None));
+        assert!(!real_restart_asked(Some("")));
+        assert!(!real_restart_asked(Some("simulate")));
+        assert!(!real_restart_asked(Some("REAL")));
+        assert!(real_restart_asked(Some("real")));
+    }
 }

@@ -16,9 +16,22 @@ pub static REDIS_URL: LazyLock<String> = LazyLock::new(|| {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 });
 
-/// Creates an empty database with a unique name and returns its URL and name.
+/// This run's tag in the names of its databases (`CALSYNC_TEST_RUN`, which `./run test` sets; at most 16
+/// of its letters and digits, default `adhoc`), so a run drops only the databases it created.
+pub static RUN_TAG: LazyLock<String> = LazyLock::new(|| {
+    let tag: String = std::env::var("CALSYNC_TEST_RUN")
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .take(16)
+        .collect();
+    if tag.is_empty() { "adhoc".into() } else { tag }
+});
+
+/// Creates an empty database with a unique name (`calsync_test_<run tag>_<uuid>`) and returns its URL and name.
 pub async fn create_database() -> (String, String) {
-    let name = format!("calsync_test_{}", Uuid::new_v4().simple());
+    let name = format!("calsync_test_{}_{}", *RUN_TAG, Uuid::new_v4().simple());
     let mut conn = PgConnection::connect(&ADMIN_URL)
         .await
         .expect("PostgreSQL must be running (see README)");

@@ -1,13 +1,11 @@
-//! The emulated Google for tests: an emulator per test, dev credentials on disk, and calsync wired to it.
-//! Everything that knows the emulator's control API lives here.
+//! The emulated Google for tests: an emulator per test and dev credentials on disk (the environment
+//! that points calsync at it; [`crate::synced`] builds the app). Everything that knows the emulator's
+//! control API lives here.
 
 use std::path::{Path, PathBuf};
 
 use calsync::emulator::{Emulator, EmulatorConfig, dev_credentials};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
-
-use crate::app::TestApp;
 
 /// The calendars of the sample config, created at "Google".
 pub const CALENDARS: [&str; 3] = ["primary", "CALENDAR_ID_ENSEIGNANT", "CALENDAR_ID_CHERCHEUR"];
@@ -219,53 +217,4 @@ pub async fn access_token(http: &reqwest::Client, emu: &Emulator) -> String {
         .as_str()
         .expect("the emulator grants an access token")
         .to_string()
-}
-
-/// calsync wired to `google`, on its own database; push points back at its own port.
-pub async fn spawn_synced_app(google: &Google, extra: &[(&str, &str)]) -> TestApp {
-    TestApp::builder()
-        .synced_to(google)
-        .with_env(extra)
-        .spawn()
-        .await
-}
-
-/// Like [`spawn_synced_app`], with the server's task (to see when it has stopped).
-pub async fn start_synced_app(
-    google: &Google,
-    extra: &[(&str, &str)],
-) -> (TestApp, JoinHandle<anyhow::Result<()>>) {
-    TestApp::builder()
-        .synced_to(google)
-        .with_env(extra)
-        .start()
-        .await
-}
-
-/// A second replica (or a restart) on an existing database.
-pub async fn spawn_on_database(
-    google: &Google,
-    db_url: &str,
-    db_name: &str,
-    extra: &[(&str, &str)],
-) -> TestApp {
-    TestApp::builder()
-        .synced_to(google)
-        .on_database(db_url, db_name)
-        .with_env(extra)
-        .spawn()
-        .await
-}
-
-/// A `Syncer` for `app` (tests that drive runs themselves, with the workers off).
-pub async fn syncer(app: &TestApp) -> calsync::sync::Syncer {
-    calsync::startup::build_syncer(
-        std::sync::Arc::new(app.settings.clone()),
-        app.pool.clone(),
-        None,
-        calsync::metrics::Metrics::new(),
-        std::sync::Arc::new(calsync::sync::alerts::LogAlerts),
-    )
-    .await
-    .expect("syncer")
 }

@@ -15,7 +15,7 @@ use super::auth::Admin;
 use super::input;
 use crate::db::events;
 use crate::error::ApiError;
-use model::{EventRecord, EventTime, NewEvent, Span};
+use model::{EventRow, EventTime, NewEvent, Span};
 
 pub use today::today;
 
@@ -32,7 +32,7 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-async fn fetch(pool: &sqlx::PgPool, id: Uuid) -> Result<EventRecord, ApiError> {
+async fn fetch(pool: &sqlx::PgPool, id: Uuid) -> Result<EventRow, ApiError> {
     events::fetch(pool, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("event".into()))
@@ -97,7 +97,7 @@ pub async fn list(
     let items: Vec<Value> = rows
         .iter()
         .take(limit as usize)
-        .map(EventRecord::to_json)
+        .map(EventRow::to_json)
         .collect();
     let mut body = json!({"items": items});
     if more {
@@ -130,7 +130,7 @@ pub async fn create(
         input::json("reminders", r)?;
     }
     let span = Span::parse(&e.start, &e.end)?;
-    let status = model::status(e.status.as_deref())?.to_string();
+    let status = model::status(e.status.as_deref())?;
     if let Some(r) = &e.recurrence {
         input::lines("recurrence", r)?;
         model::recurrence(r)?;
@@ -143,8 +143,8 @@ pub async fn create(
     let (start_at, end_at, start_date, end_date) = span.columns();
     let id = events::insert_local(
         &state.pool,
-        &events::NewLocal {
-            calendar_id: &calendar,
+        &calendar,
+        &events::LocalColumns {
             summary: e.summary.as_deref(),
             description: e.description.as_deref(),
             location: e.location.as_deref(),
@@ -155,7 +155,7 @@ pub async fn create(
             time_zone: span.time_zone.as_deref(),
             recurrence: e.recurrence.as_deref(),
             reminders: e.reminders.as_ref(),
-            status: &status,
+            status,
         },
     )
     .await?;
@@ -241,8 +241,8 @@ pub async fn patch(
         input::json("reminders", r)?;
     }
     let status = match patch.get("status") {
-        None => current.status.clone(),
-        Some(v) => model::patched_status(v)?.to_string(),
+        None => current.status,
+        Some(v) => model::patched_status(v)?,
     };
     events::patch_local(
         &state.pool,
@@ -258,7 +258,7 @@ pub async fn patch(
             time_zone: span.time_zone.as_deref(),
             recurrence: set_recurrence.then_some(recurrence.as_deref()),
             reminders: set_reminders.then_some(reminders.as_ref()),
-            status: &status,
+            status,
         },
     )
     .await?;

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::db::events::EventStatus;
 use crate::error::ApiError;
 
 pub use crate::google::{EventTime, When};
@@ -99,10 +100,11 @@ pub struct NewEvent {
     pub status: Option<String>,
 }
 
-/// Checks a `status` value.
-pub fn status(s: Option<&str>) -> Result<&str, ApiError> {
+/// Checks a `status` value (a write may not cancel: DELETE does).
+pub fn status(s: Option<&str>) -> Result<EventStatus, ApiError> {
     match s.unwrap_or("confirmed") {
-        v @ ("confirmed" | "tentative") => Ok(v),
+        "confirmed" => Ok(EventStatus::Confirmed),
+        "tentative" => Ok(EventStatus::Tentative),
         other => Err(ApiError::BadRequest(format!(
             "status {other:?}: use confirmed or tentative (DELETE to cancel)"
         ))),
@@ -111,7 +113,7 @@ pub fn status(s: Option<&str>) -> Result<&str, ApiError> {
 
 /// Checks a PATCH's `status`: a string naming an allowed status; null or any other type is an
 /// error (it used to fall back to `confirmed`, silently un-tentativing the event).
-pub fn patched_status(v: &Value) -> Result<&str, ApiError> {
+pub fn patched_status(v: &Value) -> Result<EventStatus, ApiError> {
     let kind = match v {
         Value::String(s) => return status(Some(s)),
         Value::Null => "null",
@@ -132,7 +134,7 @@ pub fn recurrence(lines: &[String]) -> Result<(), ApiError> {
         .map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
-pub use crate::db::events::EventRecord;
+pub use crate::db::events::EventRow;
 
 /// A stored start or end as the API shows it: a timed one in its zone (UTC without one).
 fn time_json(at: Option<DateTime<Utc>>, day: Option<NaiveDate>, tz: &Option<String>) -> Value {
@@ -152,7 +154,8 @@ fn time_json(at: Option<DateTime<Utc>>, day: Option<NaiveDate>, tz: &Option<Stri
     json!(time)
 }
 
-impl EventRecord {
+impl EventRow {
+    /// The API's JSON of a row (Google's field names, plus `id`, `calendar_id` and `casquette`).
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("id".into(), json!(self.id));
@@ -203,7 +206,7 @@ impl EventRecord {
             "created".into(),
             json!(self.created_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
         );
-        if let Some(link) = &self.html_link {
+        if let Some(link) = self.html_link() {
             m.insert("htmlLink".into(), json!(link));
         }
         Value::Object(m)
@@ -220,8 +223,14 @@ mod tests {
 
     #[test]
     fn patched_status_accepts_only_known_strings() {
-        assert_eq!(patched_status(&json!("tentative")).unwrap(), "tentative");
-        assert_eq!(patched_status(&json!("confirmed")).unwrap(), "confirmed");
+        assert_eq!(
+            patched_status(&json!("tentative")).unwrap().as_str(),
+            "tentative"
+        );
+        assert_eq!(
+            patched_status(&json!("confirmed")).unwrap().as_str(),
+            "confirmed"
+        );
         for bad in [
             json!(null),
             json!(1),

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::super::AppState;
 use super::super::auth::Admin;
-use super::model::EventRecord;
+use crate::db::events::{EventRow, EventStatus};
 use crate::db::{calendars, events};
 use crate::error::ApiError;
 use crate::recurrence::{Budget, Limits, Series, expand as expand_series, start_of_day};
@@ -90,7 +90,7 @@ struct Day {
     day: NaiveDate,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-    rows: Vec<EventRecord>,
+    rows: Vec<EventRow>,
 }
 
 /// What the day holds, and the series that could not be listed whole.
@@ -114,7 +114,7 @@ impl Day {
             })
             .collect();
         for r in &self.rows {
-            let live = r.status != "cancelled";
+            let live = r.status != EventStatus::Cancelled && r.deleted_at.is_none();
             if r.recurrence.is_some() {
                 if live {
                     expand(r, self, budget, &replaced, out);
@@ -126,7 +126,7 @@ impl Day {
     }
 }
 
-fn overlaps(r: &EventRecord, from: DateTime<Utc>, until: DateTime<Utc>, day: NaiveDate) -> bool {
+fn overlaps(r: &EventRow, from: DateTime<Utc>, until: DateTime<Utc>, day: NaiveDate) -> bool {
     match (r.start_at, r.end_at, r.start_date, r.end_date) {
         (Some(s), Some(e), _, _) => s < until && e > from,
         (_, _, Some(s), Some(e)) => s <= day && e > day,
@@ -134,7 +134,7 @@ fn overlaps(r: &EventRecord, from: DateTime<Utc>, until: DateTime<Utc>, day: Nai
     }
 }
 
-fn sort_key(r: &EventRecord, from: DateTime<Utc>) -> DateTime<Utc> {
+fn sort_key(r: &EventRow, from: DateTime<Utc>) -> DateTime<Utc> {
     r.start_at.unwrap_or(from)
 }
 
@@ -147,7 +147,7 @@ fn normalise(original: &str) -> String {
 
 /// Adds the occurrences of series `r` within [from, until) to `out`, skipping replaced ones.
 fn expand(
-    r: &EventRecord,
+    r: &EventRow,
     day: &Day,
     budget: &mut Budget,
     replaced: &HashSet<(String, String)>,

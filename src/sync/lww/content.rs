@@ -15,3 +15,19 @@ pub struct Content<'a> {
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
 }
+
+impl crate::db::events::EventRow {
+    /// The fields last-write-wins compares, of the local row (a deleted row is not live).
+    pub fn content(&self) -> Content<'_> {
+        Content {
+            live: self.deleted_at.is_none(),
+            summary: self.summary.as_deref(),
+            description: self.description.as_deref(),
+            location: self.location.as_deref(),
+            start_at: self.start_at,
+            end_at: self.end_at,
+            start_date: self.start_date,
+            end_date: self.end_date,
+        }
+    }
+}

@@ -15,9 +15,8 @@ pub use content::Content;
 pub(crate) use page::last_write_wins;
 pub use stamp::{STAMP_PROPERTY, written_at};
 
-use super::mapping::EventRow;
 use crate::db::conflicts::Winner;
-use crate::db::events::{LocalEvent, PendingLocal};
+use crate::db::events::{EventRow, GoogleVersion};
 
 /// Where the two versions met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +44,7 @@ pub struct Local<'a> {
 pub struct Google<'a> {
     pub etag: Option<&'a str>,
     pub content: Content<'a>,
-    /// Its time as last-write-wins sees it (`EventRow::effective_updated`): Google's `updated`, or
+    /// Its time as last-write-wins sees it (`GoogleVersion::google_lww_at`): Google's `updated`, or
     /// the local time calsync's stamp carries while the content is calsync's own write.
     pub time: Option<DateTime<Utc>>,
 }
@@ -119,26 +118,9 @@ pub fn newer(local_updated_at: DateTime<Utc>, google_time: Option<DateTime<Utc>>
 }
 
 impl<'a> Local<'a> {
-    /// A pending local change met by a sync page.
-    pub fn pending(p: &'a PendingLocal) -> Self {
-        Self {
-            updated_at: p.updated_at,
-            etag: p.etag.as_deref(),
-            content: Content {
-                live: p.deleted_at.is_none(),
-                summary: p.summary.as_deref(),
-                description: p.description.as_deref(),
-                location: p.location.as_deref(),
-                start_at: p.start_at,
-                end_at: p.end_at,
-                start_date: p.start_date,
-                end_date: p.end_date,
-            },
-        }
-    }
-
-    /// The row the writer is sending.
-    pub fn of(e: &'a LocalEvent) -> Self {
+    /// A local row whose change Google has not acknowledged: pending when a sync page meets it, or
+    /// the one the writer is sending.
+    pub fn of(e: &'a EventRow) -> Self {
         Self {
             updated_at: e.updated_at,
             etag: e.etag.as_deref(),
@@ -149,11 +131,11 @@ impl<'a> Local<'a> {
 
 impl<'a> Google<'a> {
     /// Google's version as the mapping read it.
-    pub fn of(row: &'a EventRow) -> Self {
+    pub fn of(row: &'a GoogleVersion) -> Self {
         Self {
             etag: row.etag.as_deref(),
             content: row.content(),
-            time: row.effective_updated,
+            time: row.google_lww_at,
         }
     }
 }

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use super::{Decision, Google, Local, Met, Sides};
 use crate::db::conflicts::Winner;
+use crate::db::events::GoogleVersion;
 use crate::db::from_google::GoogleTx;
 use crate::db::outbox;
-use crate::sync::mapping::EventRow;
 
 /// Google changes that meet a pending local change of the same event: the newer side wins.
 /// The rows are locked before their outbox entries are touched, the order a local write takes
@@ -18,8 +18,8 @@ use crate::sync::mapping::EventRow;
 pub(crate) async fn last_write_wins(
     tx: &mut GoogleTx,
     calendar_id: &str,
-    rows: Vec<EventRow>,
-) -> Result<(Vec<EventRow>, u64), sqlx::Error> {
+    rows: Vec<GoogleVersion>,
+) -> Result<(Vec<GoogleVersion>, u64), sqlx::Error> {
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
     let pending = crate::db::events::pending_local_changes(tx, calendar_id, &ids).await?;
     if pending.is_empty() {
@@ -28,7 +28,7 @@ pub(crate) async fn last_write_wins(
     let by_id: HashMap<&str, usize> = pending
         .iter()
         .enumerate()
-        .map(|(i, p)| (p.external_id.as_str(), i))
+        .filter_map(|(i, p)| Some((p.external_id.as_deref()?, i)))
         .collect();
     let mut keep = Vec::with_capacity(rows.len());
     let mut held = 0;
@@ -39,7 +39,7 @@ pub(crate) async fn last_write_wins(
         };
         let sides = Sides {
             met: Met::Listed,
-            local: Local::pending(p),
+            local: Local::of(p),
             google: Google::of(&row),
         };
         match super::decide(&sides) {
@@ -50,14 +50,15 @@ pub(crate) async fn last_write_wins(
                 continue;
             }
             Decision::GoogleWins => {
+                let local_version = crate::db::events::local_version(tx, p.id).await?;
                 crate::db::conflicts::record_in(
                     tx.transaction(),
                     &crate::db::conflicts::Conflict {
                         event_id: p.id,
                         calendar_id,
-                        external_id: Some(&p.external_id),
+                        external_id: p.external_id.as_deref(),
                         winner: Winner::Google,
-                        local_version: p.local_version.clone(),
+                        local_version,
                         google_version: row.raw.clone(),
                         local_updated_at: Some(p.updated_at),
                         google_updated: row.google_updated,

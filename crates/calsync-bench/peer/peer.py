@@ -41,7 +41,7 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DISCOVERY = os.path.join(HERE, "..", "..", "tests", "conformance", "calendar-v3-discovery.json")
+DISCOVERY = os.path.join(HERE, "..", "..", "..", "tests", "conformance", "calendar-v3-discovery.json")
 log = logging.getLogger("peer")
 
 SCHEMA = """

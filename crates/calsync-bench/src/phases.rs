@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use serde_json::{Value, json};
 
-use super::{Rig, pct, rss_mb};
-use crate::db::probes;
-use crate::push::token::ChannelTokens;
-use crate::sync::Trigger;
+use calsync::db::probes;
+use calsync::push::token::ChannelTokens;
+use calsync::sync::{Outcome, Trigger};
+
+use crate::rig::{Rig, pct, rss_mb};
 
 type Rows = Vec<(String, String)>;
 
@@ -83,16 +84,8 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
     })
     .await?;
     // The row's commit is observed by a notification from a bench-only trigger, not by polling.
-    sqlx::raw_sql(
-        "CREATE OR REPLACE FUNCTION bench_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN PERFORM pg_notify('calsync_bench', COALESCE(NEW.etag, '')); RETURN NEW; END $$;
-         DROP TRIGGER IF EXISTS bench_notify ON events;
-         CREATE TRIGGER bench_notify AFTER UPDATE ON events FOR EACH ROW EXECUTE FUNCTION bench_notify();",
-    )
-    .execute(&rig.pool)
-    .await?;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&rig.pool).await?;
-    listener.listen("calsync_bench").await?;
+    probes::notify_event_updates(&rig.pool).await?;
+    let mut listener = calsync::db::listen(&rig.pool, probes::EVENT_UPDATES).await?;
     let mut delays = Vec::with_capacity(n);
     for i in 0..n {
         idle(rig).await?;
@@ -118,9 +111,7 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
         delays.push(ms(t0.elapsed()));
     }
     drop(listener);
-    sqlx::raw_sql("DROP TRIGGER IF EXISTS bench_notify ON events")
-        .execute(&rig.pool)
-        .await?;
+    probes::stop_notifying_event_updates(&rig.pool).await?;
     let mut floor = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = Instant::now();
@@ -169,21 +160,21 @@ pub async fn webhook(rig: &Rig, total: usize, burst: usize) -> anyhow::Result<Ro
     let token =
         ChannelTokens::new("bench-channel-secret-0123456789abcdef").sign(&channel, "primary");
     let addr = rig.app_url.trim_start_matches("http://").to_string();
-    let request = Arc::new(super::load::push_request(
+    let request = Arc::new(crate::load::push_request(
         &addr, &channel, &resource, &token,
     ));
     idle(rig).await?;
     // Warm-up: connections, caches, the first plans.
-    super::load::hammer(&addr, request.clone(), 2_000, 64).await;
+    crate::load::hammer(&addr, request.clone(), 2_000, 64).await;
     idle(rig).await?;
     let t0 = Instant::now();
-    let outcome = super::load::hammer(&addr, request.clone(), total, 64).await;
+    let outcome = crate::load::hammer(&addr, request.clone(), total, 64).await;
     let secs = t0.elapsed().as_secs_f64();
     let lat = sorted(outcome.latencies);
     let (rss, _) = rss_mb();
     idle(rig).await?;
     let before = rig.count("events.list").await?;
-    super::load::hammer(&addr, request, burst, 64).await;
+    crate::load::hammer(&addr, request, burst, 64).await;
     idle(rig).await?;
     let calls = rig.count("events.list").await? - before;
     Ok(vec![
@@ -219,8 +210,8 @@ pub async fn full_sync(rig: &Rig, n: usize) -> anyhow::Result<Rows> {
         drop_rows().await?;
         let t0 = Instant::now();
         match rig.syncer.sync_calendar(cal, Trigger::Manual, true).await? {
-            crate::sync::Outcome::Done(r) => break (r, t0.elapsed().as_secs_f64()),
-            crate::sync::Outcome::Busy => continue,
+            Outcome::Done(r) => break (r, t0.elapsed().as_secs_f64()),
+            Outcome::Busy => continue,
             other => return Err(anyhow!("full sync did not complete: {other:?}")),
         }
     };

@@ -1,5 +1,6 @@
-//! The peer, side by side: the original daemon's approach (benches/peer: Python, google-api-python-client,
-//! asyncpg, a 30-minute poll, row-by-row upserts) against the same emulator and database, with ratios.
+//! The peer, side by side: the original daemon's approach (this crate's `peer/`: Python,
+//! google-api-python-client, asyncpg, a 30-minute poll, row-by-row upserts) against the same emulator
+//! and database, with ratios.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -7,18 +8,22 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use serde_json::{Value, json};
 
-use super::{Rig, pct};
-use crate::sync::Trigger;
+use calsync::sync::{Outcome, Trigger};
+
+use crate::rig::{Rig, pct};
 
 type Rows = Vec<(String, String)>;
 
-/// Where the peer's launcher lives: `$CALSYNC_PEER`, else `benches/peer/run.sh` from the working directory.
+/// Where the peer's launcher lives: `$CALSYNC_PEER`, else `crates/calsync-bench/peer/run.sh` from the
+/// working directory (the checkout's root).
 fn launcher() -> Option<PathBuf> {
     let p = std::env::var_os("CALSYNC_PEER")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("benches/peer/run.sh"));
+        .unwrap_or_else(|| PathBuf::from(PEER));
     p.exists().then_some(p)
 }
+
+const PEER: &str = "crates/calsync-bench/peer/run.sh";
 
 /// Runs the peer; returns its JSON result with `max_rss_kb` replaced by the high-water mark read
 /// from /proc while it ran (getrusage in a child of this process reports the parent's footprint).
@@ -84,25 +89,25 @@ pub async fn compare(
 ) -> anyhow::Result<Rows> {
     let Some(launcher) = launcher() else {
         return Ok(vec![(
-            "peer (benches/peer)".into(),
-            "not run: benches/peer/run.sh not found (run the bench from the checkout)".into(),
+            "peer (crates/calsync-bench/peer)".into(),
+            format!("not run: {PEER} not found (run the bench from the checkout's root)"),
         )]);
     };
     let cal = "CALENDAR_ID_ENSEIGNANT";
     rig.post(&format!("/calendars/{cal}/bulk"), json!({"count": n}))
         .await?;
-    super::phases::idle_pub(rig).await?;
+    crate::phases::idle_pub(rig).await?;
     // calsync: a full listing of the same calendar, timed like the peer's.
     let t0 = Instant::now();
     let (created, secs) = loop {
         match rig.syncer.sync_calendar(cal, Trigger::Manual, true).await? {
-            crate::sync::Outcome::Done(r) => {
+            Outcome::Done(r) => {
                 break (
                     r.counts.created + r.counts.updated + r.counts.unchanged,
                     t0.elapsed().as_secs_f64(),
                 );
             }
-            crate::sync::Outcome::Busy => super::phases::idle_pub(rig).await?,
+            Outcome::Busy => crate::phases::idle_pub(rig).await?,
             other => return Err(anyhow!("full sync did not complete: {other:?}")),
         }
     };

@@ -1,9 +1,5 @@
-//! `calsync bench`: measures calsync against the emulator (a child process) and PostgreSQL in one run,
-//! next to the floor measured in the same run, and prints a table of percentiles and ratios.
-
-mod load;
-mod peer;
-mod phases;
+//! The rig every phase runs on: the emulator in a child process (this binary's hidden `emulator`
+//! command), calsync in this process against `DATABASE_URL`, the run's sizes and the measures' helpers.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -14,8 +10,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Secret, Settings};
-use crate::startup::{Application, Migrations};
+use calsync::config::{Secret, Settings};
+use calsync::startup::{Application, Migrations};
 
 /// Sizes of the run (`--quick` shrinks them for a smoke run).
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +54,7 @@ pub struct Rig {
     pub pool: PgPool,
     pub app_url: String,
     pub settings: Settings,
-    pub syncer: crate::sync::Syncer,
+    pub syncer: calsync::sync::Syncer,
     child: tokio::process::Child,
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -116,7 +112,9 @@ pub fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn start(mut settings: Settings) -> anyhow::Result<Rig> {
+/// Starts the emulator (this executable's `emulator` command, its own process so that this
+/// process's RSS is calsync's and the harness's) and calsync on it.
+pub async fn start(mut settings: Settings) -> anyhow::Result<Rig> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let creds = std::env::temp_dir().join(format!("calsync-bench-{}", std::process::id()));
     let exe = std::env::current_exe()?;
@@ -199,47 +197,13 @@ async fn start(mut settings: Settings) -> anyhow::Result<Rig> {
     })
 }
 
-/// Runs every phase and prints the table.
-pub async fn run(settings: Settings, sizes: Sizes) -> anyhow::Result<()> {
-    let rig = start(settings).await?;
-    let mut rows: Vec<(String, String)> = Vec::new();
-    let (rss_before, _) = rss_mb();
-    phases::wait_channels(&rig).await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (idle, _) = rss_mb();
-    rows.push((
-        "RSS idle (server, 3 calendars with channels)".into(),
-        format!("{idle:.1} MB (process start {rss_before:.1} MB)"),
-    ));
-    let (delay_rows, push_p50) = phases::push_delay(&rig, sizes.changes).await?;
-    rows.extend(delay_rows);
-    rows.extend(phases::webhook(&rig, sizes.pushes, sizes.burst).await?);
-    rows.extend(phases::full_sync(&rig, sizes.full_sync).await?);
-    rows.extend(phases::writes(&rig, sizes.writes).await?);
-    rows.extend(peer::compare(&rig, sizes.peer, idle, push_p50).await?);
-    let (_, peak) = rss_mb();
-    rows.push(("RSS peak over the run".into(), format!("{peak:.1} MB")));
-    rows.push((
-        "Google calls per calendar per day, idle".into(),
-        format!(
-            "push: 48 events.list (fallback poll every {} min) + ~0.3 watch/stop; poll-only daemon: 48",
-            rig.settings.google_calendar.sync_interval_minutes
-        ),
-    ));
-    let width = rows
-        .iter()
-        .map(|(k, _)| k.chars().count())
-        .max()
-        .unwrap_or(10);
-    println!("\n{:width$}  result", "measure");
-    println!("{}  {}", "-".repeat(width), "-".repeat(40));
-    for (k, v) in &rows {
-        println!("{k:width$}  {v}");
+impl Rig {
+    /// Stops calsync and the emulator, and removes the emulator's credentials.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+        let mut child = self.child;
+        let _ = child.kill().await;
+        let _ = std::fs::remove_dir_all(&self.creds);
     }
-    rig.shutdown.cancel();
-    let _ = rig.server.await;
-    let mut child = rig.child;
-    let _ = child.kill().await;
-    let _ = std::fs::remove_dir_all(&rig.creds);
-    Ok(())
 }

@@ -1,10 +1,15 @@
-//! The events table, as local writers (the HTTP API, a manual conflict choice) and readers use it.
-//! Rows written because Google changed go through `db::from_google` instead.
+//! The events table, as local writers (the HTTP API, a manual conflict choice) and readers use it;
+//! its row type and projections are in `row`. Rows written because Google changed go through
+//! `db::from_google` instead.
+
+mod row;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+pub use row::{EventRow, EventStatus, GoogleVersion, LocalColumns, Origin, Outgoing};
 
 /// Soft-deletes an event (the trigger queues the delete for Google).
 pub async fn soft_delete(
@@ -20,33 +25,19 @@ pub async fn soft_delete(
     Ok(())
 }
 
-/// A version of an event chosen to be kept (a conflict's manual resolution).
-pub struct KeptVersion {
-    pub event_id: Uuid,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Vec<String>>,
-    pub reminders: Option<Value>,
-    pub status: &'static str,
-}
-
-/// Writes `v` over the event as a fresh local change (it reaches Google through the outbox).
+/// Writes `v` over event `event_id` as a fresh local change (it reaches Google through the outbox):
+/// the version a manual conflict choice kept. A version without a zone or reminders keeps the row's.
 pub async fn restore_version(
     tx: &mut Transaction<'_, Postgres>,
-    v: &KeptVersion,
+    event_id: Uuid,
+    v: &LocalColumns<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
             "UPDATE events SET summary = $2, description = $3, location = $4, start_at = $5, end_at = $6,
                     start_date = $7, end_date = $8, time_zone = COALESCE($9, time_zone), recurrence = $10,
                     reminders = COALESCE($11, reminders), status = $12, deleted_at = NULL, updated_at = now()
               WHERE id = $1",
-            v.event_id,
+            event_id,
             v.summary,
             v.description,
             v.location,
@@ -55,49 +46,23 @@ pub async fn restore_version(
             v.start_date,
             v.end_date,
             v.time_zone,
-            v.recurrence.as_deref(),
+            v.recurrence,
             v.reminders,
-            v.status,
+            v.status as EventStatus,
         )
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// One stored event, as the API shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventRecord {
-    pub id: Uuid,
-    pub calendar_id: String,
-    pub casquette: String,
-    pub external_id: Option<String>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Vec<String>>,
-    pub recurring_event_id: Option<String>,
-    pub original_start: Option<String>,
-    pub reminders: Option<Value>,
-    pub status: String,
-    pub etag: Option<String>,
-    pub google_updated: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub html_link: Option<String>,
-}
-
 /// A live (not deleted) event by its local id.
-pub async fn fetch(pool: &PgPool, id: Uuid) -> Result<Option<EventRecord>, sqlx::Error> {
+pub async fn fetch(pool: &PgPool, id: Uuid) -> Result<Option<EventRow>, sqlx::Error> {
     sqlx::query_as!(
-        EventRecord,
+        EventRow,
         r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
                   start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
-                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+                  status AS "status: EventStatus", etag, google_updated, google_lww_at, sequence, raw,
+                  origin AS "origin: Origin", created_at, updated_at, deleted_at
              FROM events WHERE id = $1 AND deleted_at IS NULL"#,
         id
     )
@@ -115,12 +80,14 @@ pub struct ListFilter<'a> {
     pub offset: i64,
 }
 
-pub async fn list(pool: &PgPool, q: &ListFilter<'_>) -> Result<Vec<EventRecord>, sqlx::Error> {
+/// Live events matching `q`, by start time.
+pub async fn list(pool: &PgPool, q: &ListFilter<'_>) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as!(
-        EventRecord,
+        EventRow,
         r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
                   start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
-                  status, etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
+                  status AS "status: EventStatus", etag, google_updated, google_lww_at, sequence, raw,
+                  origin AS "origin: Origin", created_at, updated_at, deleted_at
              FROM events
             WHERE deleted_at IS NULL
               AND ($1::text IS NULL OR calendar_id = $1)
@@ -140,28 +107,17 @@ pub async fn list(pool: &PgPool, q: &ListFilter<'_>) -> Result<Vec<EventRecord>,
     .await
 }
 
-/// A new local event (the trigger resolves the role and queues it for Google).
-pub struct NewLocal<'a> {
-    pub calendar_id: &'a str,
-    pub summary: Option<&'a str>,
-    pub description: Option<&'a str>,
-    pub location: Option<&'a str>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<&'a str>,
-    pub recurrence: Option<&'a [String]>,
-    pub reminders: Option<&'a Value>,
-    pub status: &'a str,
-}
-
-pub async fn insert_local(pool: &PgPool, e: &NewLocal<'_>) -> Result<Uuid, sqlx::Error> {
+/// Inserts a new local event on `calendar_id` (the trigger resolves the role and queues it for Google).
+pub async fn insert_local(
+    pool: &PgPool,
+    calendar_id: &str,
+    e: &LocalColumns<'_>,
+) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar!(
         "INSERT INTO events (calendar_id, summary, description, location, start_at, end_at, start_date, end_date,
                              time_zone, recurrence, reminders, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-        e.calendar_id,
+        calendar_id,
         e.summary,
         e.description,
         e.location,
@@ -172,7 +128,7 @@ pub async fn insert_local(pool: &PgPool, e: &NewLocal<'_>) -> Result<Uuid, sqlx:
         e.time_zone,
         e.recurrence,
         e.reminders,
-        e.status,
+        e.status as EventStatus,
     )
     .fetch_one(pool)
     .await
@@ -190,7 +146,7 @@ pub struct LocalPatch<'a> {
     pub time_zone: Option<&'a str>,
     pub recurrence: Option<Option<&'a [String]>>,
     pub reminders: Option<Option<&'a Value>>,
-    pub status: &'a str,
+    pub status: EventStatus,
 }
 
 pub async fn patch_local(pool: &PgPool, id: Uuid, p: &LocalPatch<'_>) -> Result<(), sqlx::Error> {
@@ -220,7 +176,7 @@ pub async fn patch_local(pool: &PgPool, id: Uuid, p: &LocalPatch<'_>) -> Result<
         p.recurrence.flatten(),
         p.reminders.is_some(),
         p.reminders.flatten(),
-        p.status,
+        p.status as EventStatus,
     )
     .execute(pool)
     .await?;
@@ -238,90 +194,82 @@ pub async fn delete_local(pool: &PgPool, id: Uuid) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
-/// The rows that may fall in one day of a calendar: the day's events, every live series and every
-/// exception (a soft-deleted exception reads as cancelled).
+/// The rows that may fall in one day of a calendar: the day's live events, every live series and
+/// every exception, soft-deleted ones included (`deleted_at` says so: they still replace an
+/// occurrence of their series).
 pub async fn for_day(
     pool: &PgPool,
     calendar_id: &str,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
     day: NaiveDate,
-) -> Result<Vec<EventRecord>, sqlx::Error> {
+) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as!(
-            EventRecord,
-            r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
-                      start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
-                      CASE WHEN deleted_at IS NULL THEN status ELSE 'cancelled' END AS "status!",
-                      etag, google_updated, updated_at, created_at, raw->>'htmlLink' AS html_link
-                 FROM events
-                WHERE calendar_id = $1 AND (
-                      (recurrence IS NOT NULL AND deleted_at IS NULL)
-                   OR recurring_event_id IS NOT NULL
-                   OR (deleted_at IS NULL AND start_at < $3 AND end_at > $2)
-                   OR (deleted_at IS NULL AND start_date <= $4 AND end_date > $4))"#,
-            calendar_id,
-            from,
-            until,
-            day,
-        )
+        EventRow,
+        r#"SELECT id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                  start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                  status AS "status: EventStatus", etag, google_updated, google_lww_at, sequence, raw,
+                  origin AS "origin: Origin", created_at, updated_at, deleted_at
+             FROM events
+            WHERE calendar_id = $1 AND (
+                  (recurrence IS NOT NULL AND deleted_at IS NULL)
+               OR recurring_event_id IS NOT NULL
+               OR (deleted_at IS NULL AND start_at < $3 AND end_at > $2)
+               OR (deleted_at IS NULL AND start_date <= $4 AND end_date > $4))"#,
+        calendar_id,
+        from,
+        until,
+        day,
+    )
     .fetch_all(pool)
     .await
 }
 
-/// The columns of a local row that reach Google.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LocalEvent {
-    pub id: Uuid,
-    pub calendar_id: String,
-    pub casquette: String,
-    pub external_id: Option<String>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub time_zone: Option<String>,
-    pub recurrence: Option<Vec<String>>,
-    pub reminders: Option<Value>,
-    pub status: String,
-    pub etag: Option<String>,
-    pub updated_at: DateTime<Utc>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub color: Option<String>,
-}
-
-/// A row as the writer sends it to Google (with its calendar's colour).
-pub async fn for_writer(pool: &PgPool, event_id: Uuid) -> Result<Option<LocalEvent>, sqlx::Error> {
-    sqlx::query_as!(
-        LocalEvent,
+/// An event as the writer sends it to Google: its row (deleted or not) and its calendar's colour.
+pub async fn for_writer(pool: &PgPool, event_id: Uuid) -> Result<Option<Outgoing>, sqlx::Error> {
+    let found = sqlx::query!(
         r#"SELECT e.id, e.calendar_id, e.casquette, e.external_id, e.summary, e.description, e.location,
-                  e.start_at, e.end_at, e.start_date, e.end_date, e.time_zone, e.recurrence, e.reminders,
-                  e.status, e.etag, e.updated_at, e.deleted_at, c.color
+                  e.start_at, e.end_at, e.start_date, e.end_date, e.time_zone, e.recurrence,
+                  e.recurring_event_id, e.original_start, e.reminders, e.status AS "status: EventStatus",
+                  e.etag, e.google_updated, e.google_lww_at, e.sequence, e.raw,
+                  e.origin AS "origin: Origin", e.created_at, e.updated_at, e.deleted_at, c.color
              FROM events e JOIN calendars c ON c.id = e.calendar_id
             WHERE e.id = $1"#,
         event_id
     )
     .fetch_optional(pool)
-    .await
-}
-
-/// A pending local change of an event that a Google page is about to change.
-pub struct PendingLocal {
-    pub id: Uuid,
-    pub external_id: String,
-    pub etag: Option<String>,
-    pub updated_at: DateTime<Utc>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub location: Option<String>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub local_version: Value,
+    .await?;
+    Ok(found.map(|r| Outgoing {
+        event: EventRow {
+            id: r.id,
+            calendar_id: r.calendar_id,
+            casquette: r.casquette,
+            external_id: r.external_id,
+            summary: r.summary,
+            description: r.description,
+            location: r.location,
+            start_at: r.start_at,
+            end_at: r.end_at,
+            start_date: r.start_date,
+            end_date: r.end_date,
+            time_zone: r.time_zone,
+            recurrence: r.recurrence,
+            recurring_event_id: r.recurring_event_id,
+            original_start: r.original_start,
+            reminders: r.reminders,
+            status: r.status,
+            etag: r.etag,
+            google_updated: r.google_updated,
+            google_lww_at: r.google_lww_at,
+            sequence: r.sequence,
+            raw: r.raw,
+            origin: r.origin,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
+        },
+        color: r.color,
+    }))
 }
 
 /// The events of `ids` with a pending (not parked) local change, locked in the order a local write
@@ -330,12 +278,32 @@ pub async fn pending_local_changes(
     tx: &mut super::google_tx::GoogleTx,
     calendar_id: &str,
     ids: &[String],
-) -> Result<Vec<PendingLocal>, sqlx::Error> {
+) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as!(
-        PendingLocal,
-        r#"SELECT e.id, e.external_id AS "external_id!", e.etag, e.updated_at, e.summary, e.description,
-                  e.location, e.start_at, e.end_at, e.start_date, e.end_date, e.deleted_at,
-                  jsonb_build_object(
+        EventRow,
+        r#"SELECT e.id, e.calendar_id, e.casquette, e.external_id, e.summary, e.description, e.location,
+                  e.start_at, e.end_at, e.start_date, e.end_date, e.time_zone, e.recurrence,
+                  e.recurring_event_id, e.original_start, e.reminders, e.status AS "status: EventStatus",
+                  e.etag, e.google_updated, e.google_lww_at, e.sequence, e.raw,
+                  e.origin AS "origin: Origin", e.created_at, e.updated_at, e.deleted_at
+             FROM outbox o JOIN events e ON e.id = o.event_id
+            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)
+              FOR UPDATE OF e"#,
+        calendar_id,
+        ids
+    )
+    .fetch_all(tx.conn())
+    .await
+}
+
+/// The local version of event `id` as a conflict keeps it (the columns a local write sets, as
+/// JSON), read in the transaction that locked the row.
+pub async fn local_version(
+    tx: &mut super::google_tx::GoogleTx,
+    id: Uuid,
+) -> Result<Value, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT jsonb_build_object(
                       'id', e.id, 'summary', e.summary, 'description', e.description,
                       'location', e.location, 'status', e.status, 'recurrence', e.recurrence,
                       'reminders', e.reminders, 'updated_at', e.updated_at,
@@ -346,12 +314,9 @@ pub async fn pending_local_changes(
                       'end', CASE WHEN e.end_at IS NOT NULL
                                   THEN jsonb_build_object('dateTime', e.end_at, 'timeZone', e.time_zone)
                                   ELSE jsonb_build_object('date', e.end_date) END) AS "local_version!"
-             FROM outbox o JOIN events e ON e.id = o.event_id
-            WHERE o.calendar_id = $1 AND o.parked_at IS NULL AND e.external_id = ANY($2)
-              FOR UPDATE OF e"#,
-        calendar_id,
-        ids
+             FROM events e WHERE e.id = $1"#,
+        id
     )
-    .fetch_all(tx.conn())
+    .fetch_one(tx.conn())
     .await
 }

@@ -1,0 +1,128 @@
+//! `calsync-bench`: measures calsync against the emulator (a child process) and PostgreSQL in one run,
+//! next to the floor measured in the same run and the Python peer, and prints a table of
+//! percentiles and ratios.
+//!
+//! It is its own binary, out of the product library: it depends on the `calsync` library (with the
+//! `emulator` feature, for the probes of `calsync::db::probes`) and on `calsync-emulator`, and
+//! nothing of calsync depends on it. `calsync bench [--quick]` stays the documented command: there
+//! it is a thin launcher that runs the `calsync-bench` built beside the `calsync` executable (with
+//! the same `--config` and `--quick`) and, when there is none, names the command that builds it.
+//! Run from the checkout's root, so that the peer (`crates/calsync-bench/peer/run.sh`) is found.
+
+mod load;
+mod peer;
+mod phases;
+mod rig;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use rig::{Sizes, rss_mb};
+
+/// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a table.
+#[derive(Debug, Parser)]
+#[command(name = "calsync-bench", version, about)]
+struct Args {
+    /// Config file (default: $CALENDAR_CONFIG_PATH, else config/calendar_config.yaml).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// A small run (seconds), for smoke tests.
+    #[arg(long)]
+    quick: bool,
+    #[command(subcommand)]
+    command: Option<Child>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Child {
+    /// The bench's own emulator process (what `calsync emulator` runs).
+    #[command(hide = true)]
+    Emulator {
+        #[arg(long, value_name = "ADDR")]
+        bind: String,
+        #[arg(long, value_name = "DIR")]
+        write_credentials: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(Child::Emulator {
+        bind,
+        write_credentials,
+    }) = args.command
+    {
+        let shutdown = CancellationToken::new();
+        calsync::shutdown::cancel_on_signal(shutdown.clone());
+        return match calsync_emulator::run(bind, Some(write_credentials), 1, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e, 1),
+        };
+    }
+    let settings = match calsync::config::load(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.into(), 2),
+    };
+    calsync::telemetry::init(settings.telemetry.log_format, true);
+    let sizes = if args.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+    match run(settings, sizes).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, 1),
+    }
+}
+
+/// Exit codes as `calsync`'s: 1 runtime failure, 2 bad configuration.
+fn fail(e: &anyhow::Error, code: u8) -> ExitCode {
+    eprintln!("calsync-bench: {e:#}");
+    ExitCode::from(code)
+}
+
+/// Runs every phase and prints the table.
+async fn run(settings: calsync::config::Settings, sizes: Sizes) -> anyhow::Result<()> {
+    let rig = rig::start(settings).await?;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let (rss_before, _) = rss_mb();
+    phases::wait_channels(&rig).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (idle, _) = rss_mb();
+    rows.push((
+        "RSS idle (server, 3 calendars with channels)".into(),
+        format!("{idle:.1} MB (process start {rss_before:.1} MB)"),
+    ));
+    let (delay_rows, push_p50) = phases::push_delay(&rig, sizes.changes).await?;
+    rows.extend(delay_rows);
+    rows.extend(phases::webhook(&rig, sizes.pushes, sizes.burst).await?);
+    rows.extend(phases::full_sync(&rig, sizes.full_sync).await?);
+    rows.extend(phases::writes(&rig, sizes.writes).await?);
+    rows.extend(peer::compare(&rig, sizes.peer, idle, push_p50).await?);
+    let (_, peak) = rss_mb();
+    rows.push(("RSS peak over the run".into(), format!("{peak:.1} MB")));
+    rows.push((
+        "Google calls per calendar per day, idle".into(),
+        format!(
+            "push: 48 events.list (fallback poll every {} min) + ~0.3 watch/stop; poll-only daemon: 48",
+            rig.settings.google_calendar.sync_interval_minutes
+        ),
+    ));
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(10);
+    println!("\n{:width$}  result", "measure");
+    println!("{}  {}", "-".repeat(width), "-".repeat(40));
+    for (k, v) in &rows {
+        println!("{k:width$}  {v}");
+    }
+    rig.stop().await;
+    Ok(())
+}
