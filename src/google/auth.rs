@@ -69,20 +69,8 @@ impl TokenProvider {
         client_secret_path: Option<&Path>,
         token_url: Option<&str>,
     ) -> Result<Self, GoogleError> {
-        if !token_path.exists() {
-            return Err(GoogleError::Credentials(format!(
-                "no token file at {}: run `calsync auth login` to create it",
-                token_path.display()
-            )));
-        }
-        let file = read_json(token_path)?;
-        Self::user_from(
-            http,
-            TokenStore::Plain(token_path.to_path_buf()),
-            file,
-            client_secret_path,
-            token_url,
-        )
+        let (store, file) = TokenStore::open_plain(token_path)?;
+        Self::user_from(http, store, file, client_secret_path, token_url)
     }
 
     /// A SOPS-encrypted user token file (`GOOGLE_CALENDAR_TOKEN_ENC_PATH`, age keys from sops's own

@@ -3,6 +3,7 @@
 mod auth;
 mod client;
 mod error;
+mod event;
 pub mod installed_flow;
 mod ratelimit;
 mod token_file;
@@ -16,5 +17,6 @@ pub fn auth_expiry(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 pub use client::GoogleClient;
 pub use error::GoogleError;
+pub use event::{Event, EventTime, ExtendedProperties, NotAnObject, Read, When};
 pub use ratelimit::RateLimiter;
 pub use types::{Channel, EventsPage, ListParams, WatchParams, WatchRequest};

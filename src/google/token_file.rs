@@ -87,6 +87,17 @@ pub(crate) enum TokenStore {
 }
 
 impl TokenStore {
+    /// Opens `path` as a plain token file; a missing one points to `calsync auth login`.
+    pub(crate) fn open_plain(path: &Path) -> Result<(Self, Map<String, Value>), GoogleError> {
+        if !path.exists() {
+            return Err(GoogleError::Credentials(format!(
+                "no token file at {}: run `calsync auth login` to create it",
+                path.display()
+            )));
+        }
+        Ok((Self::Plain(path.to_path_buf()), read_json(path)?))
+    }
+
     /// Opens `path` as a SOPS file with sops's age identities.
     pub(crate) fn open_sops(path: &Path) -> Result<(Self, Map<String, Value>), GoogleError> {
         let (map, sealed) = read_sops(path)?;

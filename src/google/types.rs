@@ -1,4 +1,5 @@
-//! The request and response shapes calsync uses; events stay raw JSON so unknown fields survive.
+//! The request and response shapes calsync uses. A page's items stay JSON here: each is read into
+//! an [`Event`](super::Event) by the sync, so one malformed item fails with its id, the page whole.
 
 use std::time::Duration;
 

@@ -1,47 +1,17 @@
-//! What a notification says about an event (`EventSummary`), built from Google's Event JSON.
+//! What a notification says about an event (`EventSummary`), built from a Google `Event`.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-/// One end of an event: Google's `{"dateTime"}` (an instant) or `{"date"}` (all day).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventTime {
-    DateTime(DateTime<Utc>),
-    /// All-day date; as at Google, an event's end date is exclusive.
-    Date(NaiveDate),
-}
-
-impl EventTime {
-    /// Parses a Google `EventDateTime` object. A `dateTime` without an offset is read in `tz`.
-    pub fn from_google(value: &Value, tz: Tz) -> Option<Self> {
-        if let Some(s) = value.get("dateTime").and_then(Value::as_str) {
-            return parse_date_time(s, tz).map(Self::DateTime);
-        }
-        let s = value.get("date").and_then(Value::as_str)?;
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .ok()
-            .map(Self::Date)
-    }
-}
-
-fn parse_date_time(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
+use crate::google::{Event, When};
 
 /// The fields a Telegram message shows. Never log them: titles and locations are personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventSummary {
     /// Google's `summary`; empty when the event has none.
     pub title: String,
-    pub start: EventTime,
-    pub end: EventTime,
+    pub start: When,
+    pub end: When,
     pub location: Option<String>,
     /// The role of the event's calendar ("medecin", "enseignant", "chercheur"…).
     pub casquette: String,
@@ -55,36 +25,31 @@ impl EventSummary {
     /// From a Google Event resource. Times are shown in `start.timeZone` when it is a valid IANA
     /// zone, in `default_tz` (the calendar's zone) otherwise. `None` when the event has no usable
     /// start or end (e.g. a cancelled instance reduced to its id).
-    pub fn from_google(event: &Value, casquette: &str, default_tz: Tz) -> Option<Self> {
-        let start_value = event.get("start")?;
-        let time_zone = start_value
-            .get("timeZone")
-            .and_then(Value::as_str)
-            .and_then(|name| name.parse::<Tz>().ok())
-            .unwrap_or(default_tz);
-        let start = EventTime::from_google(start_value, time_zone)?;
-        let end_value = event.get("end")?;
-        let end_tz = end_value
-            .get("timeZone")
-            .and_then(Value::as_str)
-            .and_then(|name| name.parse::<Tz>().ok())
-            .unwrap_or(time_zone);
-        let end = EventTime::from_google(end_value, end_tz)?;
+    pub fn from_event(event: &Event, casquette: &str, default_tz: Tz) -> Option<Self> {
+        let start_value = event.start.as_ref()?;
+        let time_zone = start_value.zone().unwrap_or(default_tz);
+        let start = start_value.when(Some(time_zone))?;
+        let end_value = event.end.as_ref()?;
+        let end = end_value.when(Some(end_value.zone().unwrap_or(time_zone)))?;
         Some(Self {
-            title: non_empty(event.get("summary")).unwrap_or_default(),
+            title: non_empty(event.summary.as_deref()).unwrap_or_default(),
             start,
             end,
-            location: non_empty(event.get("location")),
+            location: non_empty(event.location.as_deref()),
             casquette: casquette.to_string(),
-            html_link: non_empty(event.get("htmlLink")),
+            html_link: non_empty(event.html_link.as_deref()),
             time_zone,
         })
     }
+
+    /// From Google's JSON of an event (read as [`Event::read`] does); `None` when it is not one.
+    pub fn from_google(event: &Value, casquette: &str, default_tz: Tz) -> Option<Self> {
+        Self::from_event(&Event::read(event).ok()?.event, casquette, default_tz)
+    }
 }
 
-fn non_empty(value: Option<&Value>) -> Option<String> {
+fn non_empty(value: Option<&str>) -> Option<String> {
     value
-        .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
@@ -93,6 +58,7 @@ fn non_empty(value: Option<&Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{NaiveDate, TimeZone, Utc};
     use chrono_tz::Europe::Paris;
     use serde_json::json;
 
@@ -114,7 +80,7 @@ mod tests {
         assert_eq!(e.time_zone, Paris);
         assert_eq!(
             e.start,
-            EventTime::DateTime(Utc.with_ymd_and_hms(2026, 2, 17, 13, 0, 0).unwrap())
+            When::At(Utc.with_ymd_and_hms(2026, 2, 17, 13, 0, 0).unwrap())
         );
         assert_eq!(
             e.html_link.as_deref(),
@@ -138,7 +104,7 @@ mod tests {
         assert_eq!(e.location, None);
         assert_eq!(
             e.start,
-            EventTime::DateTime(Utc.with_ymd_and_hms(2026, 2, 17, 13, 0, 0).unwrap())
+            When::At(Utc.with_ymd_and_hms(2026, 2, 17, 13, 0, 0).unwrap())
         );
     }
 
@@ -152,7 +118,7 @@ mod tests {
         .expect("valid event");
         assert_eq!(
             e.start,
-            EventTime::Date(NaiveDate::from_ymd_opt(2026, 2, 17).unwrap())
+            When::Day(NaiveDate::from_ymd_opt(2026, 2, 17).unwrap())
         );
     }
 

@@ -3,7 +3,7 @@
 use chrono::{Datelike, NaiveDate, Timelike};
 use chrono_tz::Tz;
 
-use super::event::EventTime;
+use crate::google::When;
 
 /// Language of the messages (`telegram.locale`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,9 +106,9 @@ pub fn format_time(hour: u32, minute: u32, locale: Locale) -> String {
 /// "Mardi 17 février 2026, 14h00-15h00"; all-day: "Mardi 17 février 2026";
 /// several days: "Mardi 17 février 2026 → Jeudi 19 février 2026" (Google's all-day end date is exclusive)
 /// or "Mardi 17 février 2026, 22h00 → Mercredi 18 février 2026, 02h00".
-pub fn format_when(start: &EventTime, end: &EventTime, tz: Tz, locale: Locale) -> String {
+pub fn format_when(start: &When, end: &When, tz: Tz, locale: Locale) -> String {
     match (start, end) {
-        (EventTime::Date(s), EventTime::Date(e)) => {
+        (When::Day(s), When::Day(e)) => {
             let last = e.pred_opt().unwrap_or(*e);
             if last <= *s {
                 format_date(*s, locale)
@@ -120,7 +120,7 @@ pub fn format_when(start: &EventTime, end: &EventTime, tz: Tz, locale: Locale) -
                 )
             }
         }
-        (EventTime::DateTime(s), EventTime::DateTime(e)) => {
+        (When::At(s), When::At(e)) => {
             let s = s.with_timezone(&tz);
             let e = e.with_timezone(&tz);
             let (s_day, e_day) = (s.date_naive(), e.date_naive());
@@ -149,10 +149,10 @@ pub fn format_when(start: &EventTime, end: &EventTime, tz: Tz, locale: Locale) -
     }
 }
 
-fn format_point(point: &EventTime, tz: Tz, locale: Locale) -> String {
+fn format_point(point: &When, tz: Tz, locale: Locale) -> String {
     match point {
-        EventTime::Date(d) => format_date(*d, locale),
-        EventTime::DateTime(t) => {
+        When::Day(d) => format_date(*d, locale),
+        When::At(t) => {
             let t = t.with_timezone(&tz);
             format!(
                 "{}, {}",
@@ -213,12 +213,12 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
     }
 
-    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> EventTime {
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> When {
         let local = Paris
             .with_ymd_and_hms(y, mo, d, h, mi, 0)
             .single()
             .expect("unambiguous test time");
-        EventTime::DateTime(local.with_timezone(&Utc))
+        When::At(local.with_timezone(&Utc))
     }
 
     #[test]
@@ -246,8 +246,8 @@ mod tests {
     #[test]
     fn times_are_shown_in_the_event_zone() {
         // 13:00Z is 14:00 in Paris in winter, 08:00 in New York.
-        let s = EventTime::DateTime(Utc.with_ymd_and_hms(2026, 2, 17, 13, 0, 0).unwrap());
-        let e = EventTime::DateTime(Utc.with_ymd_and_hms(2026, 2, 17, 14, 30, 0).unwrap());
+        let s = When::At(Utc.with_ymd_and_hms(2026, 2, 17, 13, 0, 0).unwrap());
+        let e = When::At(Utc.with_ymd_and_hms(2026, 2, 17, 14, 30, 0).unwrap());
         assert_eq!(
             format_when(&s, &e, Paris, Locale::Fr),
             "Mardi 17 février 2026, 14h00-15h30"
@@ -257,8 +257,8 @@ mod tests {
             "Mardi 17 février 2026, 08h00-09h30"
         );
         // Summer time: 07:05Z is 09:05 in Paris.
-        let s = EventTime::DateTime(Utc.with_ymd_and_hms(2026, 7, 14, 7, 5, 0).unwrap());
-        let e = EventTime::DateTime(Utc.with_ymd_and_hms(2026, 7, 14, 8, 0, 0).unwrap());
+        let s = When::At(Utc.with_ymd_and_hms(2026, 7, 14, 7, 5, 0).unwrap());
+        let e = When::At(Utc.with_ymd_and_hms(2026, 7, 14, 8, 0, 0).unwrap());
         assert_eq!(
             format_when(&s, &e, Paris, Locale::En),
             "Tuesday 14 July 2026, 09:05-10:00"
@@ -267,8 +267,8 @@ mod tests {
 
     #[test]
     fn all_day_events_show_the_date_only() {
-        let s = EventTime::Date(date(2026, 2, 17));
-        let e = EventTime::Date(date(2026, 2, 18));
+        let s = When::Day(date(2026, 2, 17));
+        let e = When::Day(date(2026, 2, 18));
         assert_eq!(
             format_when(&s, &e, Paris, Locale::Fr),
             "Mardi 17 février 2026"
@@ -286,8 +286,8 @@ mod tests {
 
     #[test]
     fn multi_day_events_use_an_arrow() {
-        let s = EventTime::Date(date(2026, 2, 17));
-        let e = EventTime::Date(date(2026, 2, 20));
+        let s = When::Day(date(2026, 2, 17));
+        let e = When::Day(date(2026, 2, 20));
         assert_eq!(
             format_when(&s, &e, Paris, Locale::Fr),
             "Mardi 17 février 2026 → Jeudi 19 février 2026"

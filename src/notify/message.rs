@@ -208,13 +208,13 @@ pub fn alert_text_en(alert: &Alert) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::event::EventTime;
+    use crate::google::When;
     use chrono::TimeZone;
     use chrono_tz::Europe::Paris;
 
     fn event(h: u32, location: Option<&str>) -> EventSummary {
         let at = |h: u32| {
-            EventTime::DateTime(
+            When::At(
                 Paris
                     .with_ymd_and_hms(2026, 2, 18, h, 0, 0)
                     .single()

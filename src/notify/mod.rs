@@ -14,7 +14,7 @@ pub mod truncate;
 
 pub use bot_api::{CONNECT_TIMEOUT, REQUEST_TIMEOUT, RetryPolicy};
 pub use dedup::DEFAULT_ALERT_WINDOW;
-pub use event::{EventSummary, EventTime};
+pub use event::EventSummary;
 pub use format::{Locale, casquette_label, escape_html, format_date, format_time, format_when};
 pub use message::{alert_text_en, event_added, event_modified, system_alert};
 pub use telegram::{Enqueued, NotifierOptions, NotifyStats, TelegramNotifier};

@@ -9,10 +9,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Admin;
-use super::events::model::{EventTime, Span};
+use super::events::model::Span;
 use crate::db::conflicts::{self, Winner};
 use crate::db::events::{self, EventStatus};
 use crate::error::ApiError;
+use crate::google::{Event, EventTime};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,13 +46,13 @@ pub struct Resolve {
     pub keep: String,
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-fn time(v: &Value, key: &str) -> Result<EventTime, ApiError> {
-    let mut t: EventTime = serde_json::from_value(v.get(key).cloned().unwrap_or(Value::Null))
-        .map_err(|_| ApiError::Conflict(format!("the kept version has no usable {key}")))?;
+/// A kept version's start or end, as the events API would take it.
+fn time(t: &Option<EventTime>, key: &str) -> Result<EventTime, ApiError> {
+    let unusable = || ApiError::Conflict(format!("the kept version has no usable {key}"));
+    let mut t = t
+        .clone()
+        .filter(|t| t.extra.is_empty())
+        .ok_or_else(unusable)?;
     // Stored versions may carry `+00:00` date-times from PostgreSQL; both are RFC 3339.
     if let Some(dt) = &t.date_time
         && let Ok(parsed) = DateTime::parse_from_rfc3339(dt)
@@ -102,40 +103,32 @@ pub async fn apply(pool: &sqlx::PgPool, id: Uuid, keep: &str) -> Result<Uuid, Ap
         Winner::Local => c.local_version,
         Winner::Google => c.google_version,
     };
-    let deleted = v.get("deleted").and_then(Value::as_bool).unwrap_or(false)
-        || v.get("status").and_then(Value::as_str) == Some("cancelled");
+    // Both versions are in Google's Event shape; the local one adds `deleted` (and its own id).
+    let kept = Event::read(&v).map(|r| r.event).unwrap_or_default();
+    let deleted = v.get("deleted").and_then(Value::as_bool).unwrap_or(false) || kept.is_cancelled();
     if deleted {
         events::soft_delete(&mut tx, event_id).await?;
     } else {
-        let span = Span::parse(&time(&v, "start")?, &time(&v, "end")?)?;
+        let span = Span::parse(&time(&kept.start, "start")?, &time(&kept.end, "end")?)?;
         let (start_at, end_at, start_date, end_date) = span.columns();
-        let recurrence: Option<Vec<String>> = v
-            .get("recurrence")
-            .and_then(|r| serde_json::from_value(r.clone()).ok());
-        let status = match text(&v, "status").as_deref() {
+        let status = match kept.status.as_deref() {
             Some("tentative") => EventStatus::Tentative,
             _ => EventStatus::Confirmed,
         };
-        let (summary, description, location) = (
-            text(&v, "summary"),
-            text(&v, "description"),
-            text(&v, "location"),
-        );
-        let reminders = v.get("reminders").filter(|r| !r.is_null());
         events::restore_version(
             &mut tx,
             event_id,
             &events::LocalColumns {
-                summary: summary.as_deref(),
-                description: description.as_deref(),
-                location: location.as_deref(),
+                summary: kept.summary.as_deref(),
+                description: kept.description.as_deref(),
+                location: kept.location.as_deref(),
                 start_at,
                 end_at,
                 start_date,
                 end_date,
                 time_zone: span.time_zone.as_deref(),
-                recurrence: recurrence.as_deref(),
-                reminders,
+                recurrence: kept.recurrence.as_deref(),
+                reminders: kept.reminders.as_ref().filter(|r| !r.is_null()),
                 status,
             },
         )

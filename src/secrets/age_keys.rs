@@ -5,7 +5,7 @@
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 
-use super::sops::SopsError;
+use super::error::SopsError;
 
 /// The identities found, and where from (for error messages: paths and variable names only).
 pub struct AgeIdentities {

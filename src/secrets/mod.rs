@@ -2,6 +2,7 @@
 //! written natively with age keys.
 
 pub mod age_keys;
+pub mod error;
 pub mod sops;
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::config::SyncRange;
 use crate::db::events::GoogleVersion;
 use crate::db::from_google::{self, GoogleTx};
 use crate::db::sync_state::{self as state, Claim};
-use crate::google::{GoogleClient, GoogleError, ListParams};
+use crate::google::{Event, GoogleClient, GoogleError, ListParams};
 use crate::notify::{EventSummary, TelegramNotifier};
 
 /// Lease held on a calendar while its run is in progress (renewed after every page).
@@ -209,10 +209,10 @@ async fn apply(
     {
         from_google::remember_time_zone(&mut tx, &claim.calendar_id, tz).await?;
     }
-    let page_rows: Vec<serde_json::Value> = if before.is_empty() {
+    let page_events: Vec<Event> = if before.is_empty() {
         Vec::new()
     } else {
-        step.rows.iter().map(|r| r.raw.clone()).collect()
+        step.rows.iter().filter_map(|r| read(&r.raw)).collect()
     };
     let mut counts =
         store::apply_page(&mut tx, &claim.calendar_id, &claim.casquette, step.rows).await?;
@@ -232,7 +232,7 @@ async fn apply(
         }
     }
     tx.commit().await?;
-    notify_modified(ctx, claim, &before, &page_rows);
+    notify_modified(ctx, claim, &before, &page_events);
     Ok(counts)
 }
 
@@ -257,7 +257,7 @@ fn notify_modified(
     ctx: &RunContext<'_>,
     claim: &Claim,
     before: &[(String, serde_json::Value)],
-    after: &[serde_json::Value],
+    after: &[Event],
 ) {
     let Some(notifier) = ctx.notifier else { return };
     if before.is_empty() {
@@ -270,23 +270,32 @@ fn notify_modified(
         .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
         .unwrap_or(chrono_tz::UTC);
     for new in after {
-        if new.get("status").and_then(|s| s.as_str()) == Some("cancelled") {
+        if new.is_cancelled() {
             continue;
         }
-        let Some(id) = new.get("id").and_then(|v| v.as_str()) else {
+        let Some(id) = new.id.as_deref() else {
             continue;
         };
-        let Some((_, old)) = before.iter().find(|(k, _)| k == id) else {
+        let Some(old) = before
+            .iter()
+            .find(|(k, _)| k == id)
+            .and_then(|(_, v)| read(v))
+        else {
             continue;
         };
-        if old.get("etag") == new.get("etag") {
+        if old.etag == new.etag {
             continue;
         }
         if let (Some(a), Some(b)) = (
-            EventSummary::from_google(old, &claim.casquette, tz),
-            EventSummary::from_google(new, &claim.casquette, tz),
+            EventSummary::from_event(&old, &claim.casquette, tz),
+            EventSummary::from_event(new, &claim.casquette, tz),
         ) {
             notifier.notify_event_modified(&a, &b);
         }
     }
+}
+
+/// A stored or listed event's JSON, typed.
+fn read(raw: &serde_json::Value) -> Option<Event> {
+    Event::read(raw).ok().map(|r| r.event)
 }

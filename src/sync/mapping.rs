@@ -1,10 +1,14 @@
-//! Google event JSON → the columns of one `events` row that Google's version sets (a
-//! `db::events::GoogleVersion`; raw JSON kept whole, unknown fields included).
+//! A Google event (read into the typed `google::Event`) → the columns of one `events` row that
+//! Google's version sets (a `db::events::GoogleVersion`), the JSON it came from kept whole in `raw`,
+//! unknown fields included.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
+use super::lww::content::Content;
+use super::lww::stamp::{STAMP_PROPERTY, written_at};
 use crate::db::events::{EventStatus, GoogleVersion};
+use crate::google::{Event, EventTime, Read, When};
 
 /// Why an item of a Google page cannot be stored (the page is rejected, nothing half-applied).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -16,71 +20,72 @@ pub enum MappingError {
 }
 
 impl GoogleVersion {
-    /// Reads one item of an `events.list` page.
+    /// Reads one item of an `events.list` page (or Google's answer to a write).
     pub fn from_google(raw: &Value) -> Result<Self, MappingError> {
-        let id = raw
-            .get("id")
-            .and_then(Value::as_str)
+        let read = Event::read(raw).map_err(|_| MappingError::MissingId)?;
+        Self::from_event(read, raw.clone())
+    }
+
+    /// One event as [`Event::read`] gave it; `raw` is the JSON it was read from, kept whole.
+    /// Unreadable `start`, `end`, `recurrence` or `updated`, or a `status` that is not one of
+    /// Google's three, refuse the event; any other field that does not fit its type is taken as
+    /// absent (and stays in `raw`).
+    pub fn from_event(read: Read, raw: Value) -> Result<Self, MappingError> {
+        let Read { event, unfit } = read;
+        let stamp = event.private_property(STAMP_PROPERTY).map(str::to_string);
+        let updated = event.updated_time();
+        let id = event
+            .id
             .filter(|s| !s.is_empty())
-            .ok_or(MappingError::MissingId)?
-            .to_string();
-        let text = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
-        let status = match raw.get("status").and_then(Value::as_str) {
-            None => EventStatus::Confirmed,
-            Some(s) => EventStatus::parse(s).ok_or_else(|| MappingError::BadField {
-                id: id.clone(),
-                field: "status",
-            })?,
+            .ok_or(MappingError::MissingId)?;
+        let bad = |field: &'static str| MappingError::BadField {
+            id: id.clone(),
+            field,
         };
-        let (start_at, start_date, start_tz) = when(raw.get("start"), &id, "start")?;
-        let (end_at, end_date, end_tz) = when(raw.get("end"), &id, "end")?;
+        let when = |t: &Option<EventTime>, field: &'static str| -> Result<Ends, MappingError> {
+            if unfit.contains(&field) {
+                return Err(bad(field));
+            }
+            match t.as_ref().map(|t| t.when(None)) {
+                None => Ok((None, None)),
+                Some(Some(When::At(at))) => Ok((Some(at), None)),
+                Some(Some(When::Day(d))) => Ok((None, Some(d))),
+                Some(None) => Err(bad(field)),
+            }
+        };
+        let (start_at, start_date) = when(&event.start, "start")?;
+        let (end_at, end_date) = when(&event.end, "end")?;
+        let status = match event.status.as_deref() {
+            None => EventStatus::Confirmed,
+            Some(s) => EventStatus::parse(s).ok_or_else(|| bad("status"))?,
+        };
         let cancelled = status == EventStatus::Cancelled;
         // A live event needs both ends of one kind (the table's check); cancelled tombstones may have none.
         let timed = start_at.is_some() && end_at.is_some();
         let all_day = start_date.is_some() && end_date.is_some();
         if !cancelled && !timed && !all_day {
-            return Err(MappingError::BadField {
-                id,
-                field: "start/end",
-            });
+            return Err(bad("start/end"));
         }
-        let recurrence = match raw.get("recurrence") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(lines)) => Some(
-                lines
-                    .iter()
-                    .map(|l| l.as_str().map(str::to_string))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| MappingError::BadField {
-                        id: id.clone(),
-                        field: "recurrence",
-                    })?,
-            ),
-            Some(_) => {
-                return Err(MappingError::BadField {
-                    id,
-                    field: "recurrence",
-                });
-            }
-        };
-        let original_start = raw.get("originalStartTime").and_then(|o| {
-            o.get("dateTime")
-                .or_else(|| o.get("date"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        });
-        let google_updated = match raw.get("updated").and_then(Value::as_str) {
-            Some(s) => Some(parse_instant(s).ok_or_else(|| MappingError::BadField {
-                id: id.clone(),
-                field: "updated",
-            })?),
+        if unfit.contains(&"recurrence") {
+            return Err(bad("recurrence"));
+        }
+        let google_updated = match updated {
+            Some(None) => return Err(bad("updated")),
+            Some(t) => t,
             None => None,
         };
+        let original_start = event.original_start_time.and_then(|o| {
+            o.date_time
+                .or_else(|| o.date.map(|d| d.format("%Y-%m-%d").to_string()))
+        });
+        let time_zone = [&event.start, &event.end]
+            .into_iter()
+            .find_map(|t| t.as_ref()?.time_zone.clone());
         let mut row = Self {
             status,
-            summary: text("summary"),
-            description: text("description"),
-            location: text("location"),
+            summary: event.summary,
+            description: event.description,
+            location: event.location,
             start_at: if timed { start_at } else { None },
             end_at: if timed { end_at } else { None },
             start_date: if timed {
@@ -93,30 +98,27 @@ impl GoogleVersion {
             } else {
                 end_date.filter(|_| all_day)
             },
-            time_zone: start_tz.or(end_tz),
-            recurrence,
-            recurring_event_id: text("recurringEventId"),
+            time_zone,
+            recurrence: event.recurrence,
+            recurring_event_id: event.recurring_event_id,
             original_start,
-            reminders: raw.get("reminders").cloned(),
-            etag: text("etag"),
+            reminders: event.reminders,
+            etag: event.etag,
             google_updated,
-            sequence: raw
-                .get("sequence")
-                .and_then(Value::as_i64)
-                .and_then(|n| i32::try_from(n).ok()),
-            raw: raw.clone(),
+            sequence: event.sequence.and_then(|n| i32::try_from(n).ok()),
+            raw,
             external_id: id,
             google_lww_at: google_updated,
         };
-        if let Some(t) = super::stamp::own_write_time(raw, &row.content()) {
+        if let Some(t) = stamp.and_then(|s| written_at(&s, &row.content())) {
             row.google_lww_at = Some(t);
         }
         Ok(row)
     }
 
     /// The fields last-write-wins compares.
-    pub fn content(&self) -> super::stamp::Content<'_> {
-        super::stamp::Content {
+    pub fn content(&self) -> Content<'_> {
+        Content {
             live: !self.is_cancelled(),
             summary: self.summary.as_deref(),
             description: self.description.as_deref(),
@@ -129,50 +131,8 @@ impl GoogleVersion {
     }
 }
 
-type When = (Option<DateTime<Utc>>, Option<NaiveDate>, Option<String>);
-
-/// An `EventDateTime`: `{dateTime, timeZone}` or `{date}`.
-fn when(v: Option<&Value>, id: &str, field: &'static str) -> Result<When, MappingError> {
-    let Some(v) = v.filter(|v| !v.is_null()) else {
-        return Ok((None, None, None));
-    };
-    let bad = || MappingError::BadField {
-        id: id.to_string(),
-        field,
-    };
-    let tz = v
-        .get("timeZone")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(dt) = v.get("dateTime").and_then(Value::as_str) {
-        // Google allows a date-time without offset when `timeZone` says where it is.
-        let at = parse_instant(dt)
-            .or_else(|| local_instant(dt, tz.as_deref()?))
-            .ok_or_else(bad)?;
-        return Ok((Some(at), None, tz));
-    }
-    if let Some(d) = v.get("date").and_then(Value::as_str) {
-        let date = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad())?;
-        return Ok((None, Some(date), tz));
-    }
-    Err(bad())
-}
-
-/// `2026-02-17T14:00:00` in the IANA zone `tz` (the earliest instant when a DST fold repeats it).
-fn local_instant(s: &str, tz: &str) -> Option<DateTime<Utc>> {
-    use chrono::TimeZone;
-    let zone: chrono_tz::Tz = tz.parse().ok()?;
-    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    zone.from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
+/// One end read: `(dateTime, date)`.
+type Ends = (Option<DateTime<Utc>>, Option<NaiveDate>);
 
 #[cfg(test)]
 mod tests {
@@ -226,6 +186,43 @@ mod tests {
         assert!(
             GoogleVersion::from_google(&no_zone).is_err(),
             "no offset and no zone"
+        );
+    }
+
+    #[test]
+    fn real_google_events_map_and_odd_fields_are_absent_but_kept() {
+        let page: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/google/compass_this_and_following_split.json"
+        ))
+        .unwrap();
+        for item in page["items"].as_array().unwrap() {
+            let row = GoogleVersion::from_google(item).unwrap();
+            assert_eq!(&row.raw, item);
+            assert_eq!(row.time_zone.as_deref(), Some("America/Chicago"));
+        }
+        // Outside start, end, recurrence and updated, a field of the wrong type reads as absent.
+        let raw = json!({"id": "x", "summary": 3, "status": 1, "sequence": "2", "etag": [],
+            "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}});
+        let row = GoogleVersion::from_google(&raw).unwrap();
+        assert_eq!((row.summary, row.sequence, row.etag), (None, None, None));
+        assert_eq!(row.status, EventStatus::Confirmed);
+        assert_eq!(row.raw, raw);
+        let odd_status = json!({"id": "x", "status": "postponed",
+            "start": {"date": "2020-01-01"}, "end": {"date": "2020-01-02"}});
+        assert_eq!(
+            GoogleVersion::from_google(&odd_status),
+            Err(MappingError::BadField {
+                id: "x".into(),
+                field: "status"
+            })
+        );
+        let bad_end = json!({"id": "x", "start": {"date": "2020-01-01"}, "end": {"dateTime": 12}});
+        assert_eq!(
+            GoogleVersion::from_google(&bad_end),
+            Err(MappingError::BadField {
+                id: "x".into(),
+                field: "end"
+            })
         );
     }
 

@@ -7,7 +7,6 @@ pub mod mapping;
 pub mod poll;
 pub mod reconcile;
 pub mod runner;
-pub mod stamp;
 pub mod store;
 pub mod worker;
 

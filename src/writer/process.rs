@@ -1,7 +1,6 @@
 //! One outbox entry → Google: insert with the client-chosen id (409 = already done), patch or delete with
-//! `If-Match`; a 412 is settled by last-write-wins and the loser recorded.
+//! `If-Match`; a 412 (or a 409 whose copy changed since) is settled by `sync::lww::decide` and the loser recorded.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -12,6 +11,7 @@ use crate::db::events::{GoogleVersion, Outgoing};
 use crate::db::from_google::{self, GoogleTx};
 use crate::db::outbox::Job;
 use crate::google::{GoogleClient, GoogleError};
+use crate::sync::lww::{self, Decision, Google, Local, Met, Sides};
 use crate::sync::store;
 
 /// How one job ended.
@@ -68,13 +68,6 @@ fn local_json(out: &Outgoing, defaults: &[Reminder]) -> Value {
     v
 }
 
-fn google_updated(v: &Value) -> Option<DateTime<Utc>> {
-    v.get("updated")
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// Sends one local change to Google.
 pub async fn process(
     pool: &PgPool,
@@ -101,11 +94,19 @@ pub async fn process(
                 Err(e) if e.is_duplicate() => {
                     let id = google_id(local.id);
                     let theirs = client.get_event(cal, &id).await?;
-                    if local.content() != GoogleVersion::from_google(&theirs)?.content() {
+                    let row = GoogleVersion::from_google(&theirs)?;
+                    let sides = Sides {
+                        met: Met::Listed,
+                        local: Local::of(local),
+                        google: Google::of(&row),
+                    };
+                    match lww::decide(&sides) {
+                        Decision::Echo | Decision::Unchanged => theirs,
                         // Changed (or deleted) at Google since: settle it like any two-sided edit.
-                        return adopt_changed(pool, client, defaults, job, out, id).await;
+                        Decision::LocalWins | Decision::GoogleWins => {
+                            return adopt_changed(pool, client, defaults, job, out, id).await;
+                        }
                     }
-                    theirs
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -160,7 +161,7 @@ async fn adopt_changed(
     settle(pool, client, defaults, job, &out, &id).await
 }
 
-/// Both sides changed: the newer of local `updated_at` and Google `updated` wins on both sides.
+/// Both sides changed (Google refused `If-Match`): last-write-wins settles it on both sides.
 async fn settle(
     pool: &PgPool,
     client: &GoogleClient,
@@ -172,68 +173,57 @@ async fn settle(
     let local = &out.event;
     let cal = local.calendar_id.as_str();
     let theirs = client.get_event(cal, ext).await?;
-    let their_time = google_updated(&theirs);
-    // Google's version timed as last-write-wins sees it (calsync's own earlier write: its local time).
-    let their_lww = GoogleVersion::from_google(&theirs)?.google_lww_at;
-    let local_wins = crate::sync::lww::decide(local.updated_at, their_lww) == Winner::Local;
-    let their_etag = theirs
-        .get("etag")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let conflict = Conflict {
+    let row = GoogleVersion::from_google(&theirs)?;
+    let decision = lww::decide(&Sides {
+        met: Met::Refused,
+        local: Local::of(local),
+        google: Google::of(&row),
+    });
+    let conflict = |winner| Conflict {
         event_id: local.id,
         calendar_id: cal,
         external_id: Some(ext),
-        winner: if local_wins {
-            Winner::Local
-        } else {
-            Winner::Google
-        },
+        winner,
         local_version: local_json(out, defaults),
         google_version: theirs.clone(),
         local_updated_at: Some(local.updated_at),
-        google_updated: their_time,
+        google_updated: row.google_updated,
     };
-    if local_wins {
+    if decision == Decision::LocalWins {
+        let their_etag = row.etag.as_deref();
         if local.deleted_at.is_some() {
-            match client.delete_event(cal, ext, their_etag.as_deref()).await {
+            match client.delete_event(cal, ext, their_etag).await {
                 Ok(()) => {}
                 Err(e) if e.is_gone() || e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
             }
         } else {
-            let v = client
-                .patch_event(
-                    cal,
-                    ext,
-                    &event_body(out, defaults, false),
-                    their_etag.as_deref(),
-                )
-                .await?;
+            let body = event_body(out, defaults, false);
+            let v = client.patch_event(cal, ext, &body, their_etag).await?;
             adopt(pool, out, &v).await?;
         }
-        conflicts::record(pool, &conflict).await?;
+        conflicts::record(pool, &conflict(Winner::Local)).await?;
         tracing::info!(calendar = %cal, event = %local.id, winner = "local", "conflict settled");
         return Ok(Done::Written);
     }
-    // Google is newer: its version replaces the local row; the local change is kept in `conflicts`,
-    // unless Google's version is this very local change, stamped by an earlier attempt whose answer
-    // was lost (a retried patch meeting its own etag change): no conflict then, only the new etag.
-    let row = GoogleVersion::from_google(&theirs)?;
-    let own_write = row.google_lww_at == Some(local.updated_at) && row.content() == local.content();
+    // Google's version replaces the local row. The local change is kept in `conflicts`, unless
+    // Google's version is this very change (`Echo`: stamped by an earlier attempt whose answer was
+    // lost, a retried patch meeting its own etag change): only the new etag then. (`Unchanged` is
+    // never decided after a refusal.)
+    let lost = decision.winner().map(conflict);
     let mut tx = GoogleTx::begin(pool).await?;
     // The event row first, its outbox entry second: the order a local write takes them in (row,
     // then the trigger's outbox upsert), so the two never deadlock. The stored etag stays: if a
     // newer local write holds Google's version back, its patch must still meet If-Match (a blank
     // etag would let it overwrite, or revive, whatever Google holds by then).
     from_google::lock_event(&mut tx, local.id).await?;
-    if !own_write {
-        conflicts::record_in(tx.transaction(), &conflict).await?;
+    if let Some(c) = &lost {
+        conflicts::record_in(tx.transaction(), c).await?;
     }
     crate::db::outbox::complete_in(tx.conn(), job).await?;
     store::apply_page(&mut tx, cal, &local.casquette, vec![row]).await?;
     tx.commit().await?;
-    if own_write {
+    if lost.is_none() {
         tracing::info!(calendar = %cal, event = %local.id, "retried write found already at google");
         return Ok(Done::Written);
     }

@@ -1,5 +1,6 @@
 //! The push pipeline end to end against the emulator: channels at startup, push → sync, coalescing,
-//! two replicas, renewal, and recovery of channels that expired while calsync was down.
+//! two replicas, renewal on demand, and recovery of channels that expired while calsync was down
+//! (the renewal timer: `renewal.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -328,62 +329,6 @@ async fn channels_that_expired_while_down_are_replaced_with_a_catch_up_sync() {
             .await
             .unwrap();
     assert_eq!(expired, CALENDARS.len() as i64);
-}
-
-#[tokio::test]
-async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
-    let google = Google::start().await;
-    // Channels live 20 s and are renewed 16 s before they expire: about 4 s after they are made,
-    // with a wide margin before they lapse even on a loaded machine.
-    let app = TestApp::builder()
-        .synced_to(&google)
-        .with_settings(|s: &mut calsync::config::Settings| {
-            s.push.channel_ttl_secs = 20;
-            s.push.renew_margin_secs = 16;
-        })
-        .spawn()
-        .await;
-    wait_for("channels", Duration::from_secs(15), || async {
-        active_channels(&app).await.len() == 3
-    })
-    .await;
-    let first = active_channels(&app)
-        .await
-        .into_iter()
-        .find(|c| c.1 == "primary")
-        .unwrap();
-    let first_expiry: chrono::DateTime<chrono::Utc> =
-        sqlx::query_scalar("SELECT expiration FROM watch_channels WHERE id = $1")
-            .bind(&first.0)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    wait_for("a renewed channel", Duration::from_secs(15), || async {
-        active_channels(&app)
-            .await
-            .iter()
-            .any(|c| c.1 == "primary" && c.0 != first.0)
-    })
-    .await;
-    assert!(
-        chrono::Utc::now() < first_expiry,
-        "renewed before the old channel lapsed"
-    );
-    // New channel first, then the old one is stopped (a moment later, still before it lapses).
-    wait_for(
-        "the old channel stopped",
-        Duration::from_secs(5),
-        || async {
-            let state: String =
-                sqlx::query_scalar("SELECT state FROM watch_channels WHERE id = $1")
-                    .bind(&first.0)
-                    .fetch_one(&app.pool)
-                    .await
-                    .unwrap();
-            state == "stopped"
-        },
-    )
-    .await;
 }
 
 #[tokio::test]

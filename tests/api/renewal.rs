@@ -10,6 +10,8 @@ use chrono::Utc;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
+use crate::push_pipeline::active_channels;
+
 /// A channel manager asking Google for `ttl` and renewing `margin` before expiry (no loop running).
 async fn manager(google: &Google, ttl: Duration, margin: Duration) -> (TestApp, ChannelManager) {
     let app = spawn_synced_app(google, &[("CALSYNC__SERVER__WORKERS_ENABLED", "false")]).await;
@@ -157,4 +159,60 @@ async fn a_leader_that_ends_well_unlocks_and_follows_another() {
     let led: Result<Option<u8>, sqlx::Error> =
         calsync::db::locks::lead(&pool, KEY, async |_| Ok(7)).await;
     assert_eq!(led.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
+    let google = Google::start().await;
+    // Channels live 20 s and are renewed 16 s before they expire: about 4 s after they are made,
+    // with a wide margin before they lapse even on a loaded machine.
+    let app = TestApp::builder()
+        .synced_to(&google)
+        .with_settings(|s: &mut calsync::config::Settings| {
+            s.push.channel_ttl_secs = 20;
+            s.push.renew_margin_secs = 16;
+        })
+        .spawn()
+        .await;
+    wait_for("channels", Duration::from_secs(15), || async {
+        active_channels(&app).await.len() == 3
+    })
+    .await;
+    let first = active_channels(&app)
+        .await
+        .into_iter()
+        .find(|c| c.1 == "primary")
+        .unwrap();
+    let first_expiry: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT expiration FROM watch_channels WHERE id = $1")
+            .bind(&first.0)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    wait_for("a renewed channel", Duration::from_secs(15), || async {
+        active_channels(&app)
+            .await
+            .iter()
+            .any(|c| c.1 == "primary" && c.0 != first.0)
+    })
+    .await;
+    assert!(
+        chrono::Utc::now() < first_expiry,
+        "renewed before the old channel lapsed"
+    );
+    // New channel first, then the old one is stopped (a moment later, still before it lapses).
+    wait_for(
+        "the old channel stopped",
+        Duration::from_secs(5),
+        || async {
+            let state: String =
+                sqlx::query_scalar("SELECT state FROM watch_channels WHERE id = $1")
+                    .bind(&first.0)
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap();
+            state == "stopped"
+        },
+    )
+    .await;
 }

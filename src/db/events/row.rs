@@ -98,7 +98,7 @@ pub struct EventRow {
     /// Google's `updated` of that version.
     pub google_updated: Option<DateTime<Utc>>,
     /// The time last-write-wins gives that version: the local time of calsync's own write while
-    /// Google holds it unchanged (see `sync::stamp`), else `google_updated`.
+    /// Google holds it unchanged (see `sync::lww::stamp`), else `google_updated`.
     pub google_lww_at: Option<DateTime<Utc>>,
     /// Google's `sequence` of that version.
     pub sequence: Option<i32>,
@@ -166,7 +166,7 @@ pub struct GoogleVersion {
     /// Google's `updated`.
     pub google_updated: Option<DateTime<Utc>>,
     /// The time last-write-wins compares: the local time of the version calsync wrote when Google
-    /// still holds exactly that (see `sync::stamp`), else Google's `updated`.
+    /// still holds exactly that (see `sync::lww::stamp`), else Google's `updated`.
     pub google_lww_at: Option<DateTime<Utc>>,
     /// Google's `sequence`.
     pub sequence: Option<i32>,

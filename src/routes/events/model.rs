@@ -1,51 +1,40 @@
-//! The events API's JSON: Google's Event field names and shapes, plus `casquette`/`calendar_id` and the local `id`.
+//! The events API's JSON: Google's Event field names and shapes (its `EventTime` for start and end),
+//! plus `casquette`/`calendar_id` and the local `id`.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::db::events::EventStatus;
 use crate::error::ApiError;
 
-/// `{"dateTime", "timeZone"}` or `{"date"}`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct EventTime {
-    #[serde(default, rename = "dateTime", skip_serializing_if = "Option::is_none")]
-    pub date_time: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<NaiveDate>,
-    #[serde(default, rename = "timeZone", skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-}
+pub use crate::google::{EventTime, When};
 
-/// A parsed, validated start or end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    At(DateTime<Utc>),
-    Day(NaiveDate),
-}
-
-impl EventTime {
-    fn parse(&self, field: &str) -> Result<When, ApiError> {
-        if let Some(tz) = &self.time_zone {
-            tz.parse::<chrono_tz::Tz>().map_err(|_| {
-                ApiError::BadRequest(format!("{field}.timeZone: {tz:?} is not an IANA time zone"))
-            })?;
-        }
-        match (&self.date_time, &self.date) {
-            (Some(dt), None) => DateTime::parse_from_rfc3339(dt)
-                .map(|t| When::At(t.with_timezone(&Utc)))
-                .map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "{field}.dateTime: not an RFC 3339 date-time with offset"
-                    ))
-                }),
-            (None, Some(d)) => Ok(When::Day(*d)),
-            _ => Err(ApiError::BadRequest(format!(
-                "{field}: give exactly one of dateTime or date"
-            ))),
-        }
+/// Reads a start or end as the API takes it: an RFC 3339 `dateTime` with offset, or a `date`,
+/// with an IANA `timeZone`; no other field.
+fn when(t: &EventTime, field: &str) -> Result<When, ApiError> {
+    if let Some(k) = t.extra.keys().next() {
+        return Err(ApiError::BadRequest(format!(
+            "{field}: unknown field `{k}`, expected one of `dateTime`, `date`, `timeZone`"
+        )));
+    }
+    if let Some(tz) = &t.time_zone {
+        tz.parse::<chrono_tz::Tz>().map_err(|_| {
+            ApiError::BadRequest(format!("{field}.timeZone: {tz:?} is not an IANA time zone"))
+        })?;
+    }
+    match (&t.date_time, &t.date) {
+        (Some(dt), None) => DateTime::parse_from_rfc3339(dt)
+            .map(|t| When::At(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "{field}.dateTime: not an RFC 3339 date-time with offset"
+                ))
+            }),
+        (None, Some(d)) => Ok(When::Day(*d)),
+        _ => Err(ApiError::BadRequest(format!(
+            "{field}: give exactly one of dateTime or date"
+        ))),
     }
 }
 
@@ -67,7 +56,7 @@ pub struct Span {
 
 impl Span {
     pub fn parse(start: &EventTime, end: &EventTime) -> Result<Self, ApiError> {
-        let (s, e) = (start.parse("start")?, end.parse("end")?);
+        let (s, e) = (when(start, "start")?, when(end, "end")?);
         match (s, e) {
             (When::At(a), When::At(b)) if b < a => {
                 Err(ApiError::BadRequest("end is before start".into()))
@@ -147,8 +136,9 @@ pub fn recurrence(lines: &[String]) -> Result<(), ApiError> {
 
 pub use crate::db::events::EventRow;
 
+/// A stored start or end as the API shows it: a timed one in its zone (UTC without one).
 fn time_json(at: Option<DateTime<Utc>>, day: Option<NaiveDate>, tz: &Option<String>) -> Value {
-    match (at, day) {
+    let time = match (at, day) {
         (Some(at), _) => {
             let shown = match tz.as_deref().and_then(|z| z.parse::<chrono_tz::Tz>().ok()) {
                 Some(z) => at
@@ -156,15 +146,12 @@ fn time_json(at: Option<DateTime<Utc>>, day: Option<NaiveDate>, tz: &Option<Stri
                     .to_rfc3339_opts(SecondsFormat::Secs, false),
                 None => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             };
-            let mut v = json!({"dateTime": shown});
-            if let Some(tz) = tz {
-                v["timeZone"] = json!(tz);
-            }
-            v
+            Some(EventTime::at(shown, tz.clone()))
         }
-        (None, Some(d)) => json!({"date": d.to_string()}),
-        _ => Value::Null,
-    }
+        (None, Some(d)) => Some(EventTime::day(d)),
+        _ => None,
+    };
+    json!(time)
 }
 
 impl EventRow {
@@ -295,6 +282,13 @@ mod tests {
                 &t(json!({"dateTime": "2026-02-17T15:00:00Z"}))
             )
             .is_err()
+        );
+        assert!(
+            Span::parse(
+                &t(json!({"dateTime": "2026-02-17T14:00:00Z", "precision": "ms"})),
+                &t(json!({"dateTime": "2026-02-17T15:00:00Z"}))
+            )
+            .is_err_and(|e| e.to_string().contains("unknown field `precision`"))
         );
         assert!(
             Span::parse(

@@ -9,26 +9,13 @@
 //! counts only while Google's content still matches the digest, so any edit made at Google since
 //! (summary, description, location, times, deletion) falls back to Google's own `updated`.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+
+use super::content::Content;
 
 /// Private extended property holding `<local updated_at in µs>:<digest>`.
 pub const STAMP_PROPERTY: &str = "calsync_written";
-
-/// The fields last-write-wins compares, borrowed from either side; equal content means a version
-/// is calsync's own write seen back.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Content<'a> {
-    pub live: bool,
-    pub summary: Option<&'a str>,
-    pub description: Option<&'a str>,
-    pub location: Option<&'a str>,
-    pub start_at: Option<DateTime<Utc>>,
-    pub end_at: Option<DateTime<Utc>>,
-    pub start_date: Option<NaiveDate>,
-    pub end_date: Option<NaiveDate>,
-}
 
 impl Content<'_> {
     /// A short, stable digest (SHA-256, 16 hex digits) of the compared fields.
@@ -63,29 +50,8 @@ impl Content<'_> {
     }
 }
 
-impl crate::db::events::EventRow {
-    /// The fields last-write-wins compares, of the local row (a deleted row is not live).
-    pub fn content(&self) -> Content<'_> {
-        Content {
-            live: self.deleted_at.is_none(),
-            summary: self.summary.as_deref(),
-            description: self.description.as_deref(),
-            location: self.location.as_deref(),
-            start_at: self.start_at,
-            end_at: self.end_at,
-            start_date: self.start_date,
-            end_date: self.end_date,
-        }
-    }
-}
-
-/// When calsync's stamp on `raw` still describes its content: the local time of that version.
-pub fn own_write_time(raw: &Value, content: &Content<'_>) -> Option<DateTime<Utc>> {
-    let stamp = raw
-        .get("extendedProperties")?
-        .get("private")?
-        .get(STAMP_PROPERTY)?
-        .as_str()?;
+/// The local time a stamp (an event's [`STAMP_PROPERTY`]) carries, while `content` still matches it.
+pub fn written_at(stamp: &str, content: &Content<'_>) -> Option<DateTime<Utc>> {
     let (micros, digest) = stamp.split_once(':')?;
     if digest != content.digest() {
         return None;
@@ -96,7 +62,13 @@ pub fn own_write_time(raw: &Value, content: &Content<'_>) -> Option<DateTime<Utc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::google::Event;
+    use serde_json::{Value, json};
+
+    /// The stamp of an event as the mapping reads it.
+    fn own_write_time(event: &Event, content: &Content<'_>) -> Option<DateTime<Utc>> {
+        written_at(event.private_property(STAMP_PROPERTY)?, content)
+    }
 
     fn content(summary: &str) -> Content<'_> {
         Content {
@@ -111,8 +83,12 @@ mod tests {
         }
     }
 
-    fn raw_with(stamp: &str) -> Value {
-        json!({"extendedProperties": {"private": {STAMP_PROPERTY: stamp}}})
+    fn raw_with(stamp: &str) -> Event {
+        read(json!({"extendedProperties": {"private": {STAMP_PROPERTY: stamp}}}))
+    }
+
+    fn read(raw: Value) -> Event {
+        Event::read(&raw).unwrap().event
     }
 
     #[test]
@@ -135,9 +111,12 @@ mod tests {
     #[test]
     fn missing_or_malformed_stamps_are_ignored() {
         let c = content("x");
-        assert_eq!(own_write_time(&json!({}), &c), None);
+        assert_eq!(own_write_time(&read(json!({})), &c), None);
         assert_eq!(own_write_time(&raw_with("garbage"), &c), None);
         assert_eq!(own_write_time(&raw_with("abc:def"), &c), None);
-        assert_eq!(own_write_time(&json!({"extendedProperties": 3}), &c), None);
+        assert_eq!(
+            own_write_time(&read(json!({"extendedProperties": 3})), &c),
+            None
+        );
     }
 }
