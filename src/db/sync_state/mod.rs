@@ -3,11 +3,16 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::sync_runs::Trigger;
+
+mod marks;
+pub use marks::{
+    clear_watch_refusal, mark_due_for_poll, mark_pending_pushes, next_poll_due,
+    record_watch_refusal,
+};
 
 /// A calendar claimed for one run.
 #[derive(Debug, Clone)]
@@ -260,95 +265,6 @@ pub async fn mark_interrupted(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::E
     Ok(done.rows_affected())
 }
 
-/// Marks calendars dirty because pushes said so (the webhook's group commit: one statement for all
-/// the pushes that arrived together). While a calendar is already dirty, only `last_push_at` moves,
-/// and at most every 100 ms: a burst costs few writes. The same statement records each channel's
-/// newest message (`watch_channels.last_message_at`, `last_message_number`; a batch writes a channel
-/// once, and a repeated or older message number not at all), so what `GET /admin/channels` shows
-/// moves with every accepted push at no extra commit.
-pub async fn mark_pending_pushes(
-    pool: &PgPool,
-    calendar_ids: &[String],
-    channels: &[(String, i64)],
-) -> Result<Vec<String>, sqlx::Error> {
-    let (channel_ids, numbers): (Vec<String>, Vec<i64>) = channels.iter().cloned().unzip();
-    // Returns the calendars this mark made runnable right now (idle before, not leased, not backing
-    // off): the local worker may claim them at once instead of waiting for NOTIFY and a sweep.
-    sqlx::query_scalar!(
-        r#"WITH seen AS (
-             UPDATE watch_channels w
-                SET last_message_number = GREATEST(COALESCE(w.last_message_number, 0), m.number),
-                    last_message_at = now()
-               FROM unnest($2::text[], $3::bigint[]) AS m(id, number)
-              WHERE w.id = m.id
-                AND m.number > COALESCE(w.last_message_number, 0)
-           )
-           UPDATE sync_state s
-              SET pending = TRUE, last_push_at = now(),
-                  pending_since = CASE WHEN s.pending THEN s.pending_since ELSE now() END
-             FROM (SELECT calendar_id, pending AS was_pending FROM sync_state
-                    WHERE calendar_id = ANY($1)) AS before
-            WHERE s.calendar_id = before.calendar_id
-              AND (NOT s.pending OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '100 milliseconds')
-        RETURNING CASE WHEN NOT before.was_pending AND s.error_reason IS NULL
-                            AND (s.lease_until IS NULL OR s.lease_until < now())
-                            AND (s.retry_at IS NULL OR s.retry_at <= now())
-                       THEN s.calendar_id END AS runnable"#,
-        calendar_ids,
-        &channel_ids,
-        &numbers
-    )
-    .fetch_all(pool)
-    .await
-    .map(|rows| rows.into_iter().flatten().collect())
-}
-
-/// The earliest moment a calendar becomes due: for the fallback poll after `poll` without a live
-/// channel, for the safety sync after `safety` with one (None: nothing synced yet).
-pub async fn next_poll_due(
-    pool: &PgPool,
-    poll: Duration,
-    safety: Duration,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT MIN(s.last_success_at + make_interval(secs => CASE WHEN EXISTS (
-                      SELECT 1 FROM watch_channels w
-                       WHERE w.calendar_id = s.calendar_id AND w.state = 'active' AND w.expiration > now())
-                      THEN $2::float8 ELSE $1::float8 END)) AS due
-             FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
-            WHERE c.active AND s.error_reason IS NULL AND NOT s.pending"#,
-        poll.as_secs_f64(),
-        safety.as_secs_f64()
-    )
-    .fetch_one(pool)
-    .await
-}
-
-/// Marks pending every calendar due (see [`next_poll_due`]): push first, so a calendar whose channel
-/// is live is polled only by the safety sync, one without a live channel every `poll`. Returns
-/// their ids. Never-synced calendars start pending already, and a calendar being synced is left alone.
-pub async fn mark_due_for_poll(
-    pool: &PgPool,
-    poll: Duration,
-    safety: Duration,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"UPDATE sync_state s SET pending = TRUE, pending_since = now()
-             FROM calendars c
-            WHERE c.id = s.calendar_id AND c.active AND s.error_reason IS NULL AND NOT s.pending
-              AND (s.lease_until IS NULL OR s.lease_until < now())
-              AND s.last_success_at < now() - make_interval(secs => CASE WHEN EXISTS (
-                      SELECT 1 FROM watch_channels w
-                       WHERE w.calendar_id = s.calendar_id AND w.state = 'active' AND w.expiration > now())
-                      THEN $2::float8 ELSE $1::float8 END)
-        RETURNING s.calendar_id"#,
-        poll.as_secs_f64(),
-        safety.as_secs_f64()
-    )
-    .fetch_all(pool)
-    .await
-}
-
 /// Calendars ready for a run, and whether others are pending but held back.
 ///
 /// A change that arrived after the last run finished runs at once (low latency for single changes).
@@ -376,36 +292,4 @@ pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sql
             .collect(),
         waiting,
     ))
-}
-
-/// Records that Google refused to watch `calendar_id` (`reason`: Google's, e.g.
-/// `pushNotSupportedForRequestedResource`); true when the calendar was not refused before (alert once).
-pub async fn record_watch_refusal(
-    pool: &PgPool,
-    calendar_id: &str,
-    reason: &str,
-) -> Result<bool, sqlx::Error> {
-    let before = sqlx::query_scalar!(
-        r#"UPDATE sync_state n SET watch_refused = $2, watch_refused_at = now()
-             FROM sync_state o
-            WHERE n.calendar_id = o.calendar_id AND n.calendar_id = $1
-        RETURNING o.watch_refused"#,
-        calendar_id,
-        reason
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(matches!(before, Some(None)))
-}
-
-/// A channel was created: the calendar is watchable (again).
-pub async fn clear_watch_refusal(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE sync_state SET watch_refused = NULL, watch_refused_at = NULL
-          WHERE calendar_id = $1 AND watch_refused IS NOT NULL",
-        calendar_id
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
 }
