@@ -50,6 +50,9 @@ async fn startup_watches_every_calendar_and_a_google_change_arrives_by_push() {
     )
     .await;
     quiet(&app).await;
+    // The channel's `last_message_at` moves at most every 100 ms (mark_pending_pushes' throttle): a
+    // push within 100 ms of the watch's `sync` message would not move it, so wait that out first.
+    tokio::time::sleep(Duration::from_millis(150)).await;
     let before_push = chrono::Utc::now();
     let event = google
         .insert("CALENDAR_ID_CHERCHEUR", json!({"summary": "Séminaire", "start": {"dateTime": "2030-05-05T10:00:00Z"}, "end": {"dateTime": "2030-05-05T11:00:00Z"}}))
