@@ -158,3 +158,60 @@ def test_watch_and_stop(service):
     service.events().insert(calendarId="primary", body=event("silent", 6)).execute()
     assert wait_for(3, timeout=1.0) == 2
     server.shutdown()
+
+
+def test_fresh_account_lists_primary_with_owner_role(service):
+    entries = service.calendarList().list().execute()["items"]
+    primary = [c for c in entries if c.get("primary")]
+    assert primary and primary[0]["accessRole"] == "owner"
+    assert service.calendarList().get(calendarId="primary").execute()["accessRole"] == "owner"
+    assert service.calendars().get(calendarId="primary").execute()["timeZone"] == "Europe/Paris"
+    colors = service.colors().get().execute()
+    assert colors["kind"] == "calendar#colors" and len(colors["event"]) == 11
+
+
+@pytest.mark.parametrize("body,why", [
+    ({"start": {"dateTime": "2030-01-01T10:00:00Z"}, "end": {"dateTime": "2030-01-01T09:00:00Z"}},
+     "timeRangeEmpty"),
+    ({"start": {"dateTime": "2030-01-01T10:00:00", "timeZone": "Nowhere/Land"},
+      "end": {"dateTime": "2030-01-01T11:00:00", "timeZone": "Nowhere/Land"}}, "invalid"),
+    ({**event("r", 9), "recurrence": ["RRULE:FREQ=NEVER"]}, "invalid"),
+    ({**event("m", 9), "reminders": {"useDefault": False, "overrides": [{"minutes": 5}]}}, "required"),
+    ({**event("m", 9), "reminders": {"useDefault": False,
+                                      "overrides": [{"method": "popup", "minutes": 5}] * 6}},
+     "tooManyReminders"),
+])
+def test_googles_400s_on_invalid_events(service, body, why):
+    with pytest.raises(HttpError) as err:
+        service.events().insert(calendarId="primary", body=body).execute()
+    assert err.value.resp.status == 400 and reason(err.value) == why
+
+
+def test_order_by_start_time_needs_single_events(service):
+    with pytest.raises(HttpError) as err:
+        service.events().list(calendarId="primary", orderBy="startTime").execute()
+    assert err.value.resp.status == 400
+
+
+def test_instances_of_a_floating_time_series_with_an_edit(service):
+    series = service.events().insert(calendarId="primary", body={
+        "summary": "floating", "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+        "start": {"dateTime": "2030-06-03T09:00:00", "timeZone": "Europe/Paris"},
+        "end": {"dateTime": "2030-06-03T10:00:00", "timeZone": "Europe/Paris"}}).execute()
+    first = service.events().instances(calendarId="primary", eventId=series["id"]).execute()["items"]
+    assert [i["id"] for i in first] == [f"{series['id']}_2030060{d}T070000Z" for d in (3,)] + \
+        [f"{series['id']}_20300610T070000Z", f"{series['id']}_20300617T070000Z"]
+    service.events().patch(calendarId="primary", eventId=first[1]["id"], body={"summary": "moved"}).execute()
+    again = service.events().instances(calendarId="primary", eventId=series["id"], maxResults=2).execute()
+    assert again["items"][1]["summary"] == "moved" and "nextPageToken" in again
+    assert again["items"][1]["originalStartTime"]["dateTime"] == "2030-06-10T09:00:00+02:00"
+
+
+def test_move_and_fields(service):
+    control("/calendars", {"id": "py-other"})
+    created = service.events().insert(calendarId="primary", body=event("mv", 12)).execute()
+    moved = service.events().move(calendarId="primary", eventId=created["id"], destination="py-other").execute()
+    assert moved["id"] == created["id"]
+    assert service.events().get(calendarId="primary", eventId=created["id"]).execute()["status"] == "cancelled"
+    part = service.events().list(calendarId="py-other", fields="items(id,summary)").execute()
+    assert part == {"items": [{"id": created["id"], "summary": "mv"}]}

@@ -1,7 +1,11 @@
 //! The Google Calendar emulator against Google's documented behaviour, over real HTTP.
 
 mod push;
+mod resources;
 mod rules;
+mod samples;
+mod validation;
+mod watch_flags;
 
 pub use calsync_testkit::Emu;
 use serde_json::{Value, json};

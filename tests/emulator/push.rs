@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::{Emu, timed};
 
 #[derive(Default)]
-struct Receiver {
-    seen: Mutex<Vec<Vec<(String, String)>>>,
+pub struct Receiver {
+    pub seen: Mutex<Vec<Vec<(String, String)>>>,
     /// Statuses to answer next (200 once empty).
     script: Mutex<VecDeque<u16>>,
 }
@@ -31,7 +31,7 @@ async fn hook(req: HttpRequest, body: web::Bytes, r: web::Data<Receiver>) -> Htt
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
 }
 
-async fn receiver() -> (String, web::Data<Receiver>) {
+pub async fn receiver() -> (String, web::Data<Receiver>) {
     let data = web::Data::new(Receiver::default());
     let d = data.clone();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -49,14 +49,14 @@ async fn receiver() -> (String, web::Data<Receiver>) {
     (format!("http://127.0.0.1:{port}/hook"), data)
 }
 
-fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
+pub fn header<'a>(h: &'a [(String, String)], name: &str) -> &'a str {
     h.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
 }
 
-async fn count_after(r: &Receiver, n: usize) -> usize {
+pub async fn count_after(r: &Receiver, n: usize) -> usize {
     poll(
         Duration::from_secs(2),
         Duration::from_millis(20),

@@ -17,6 +17,12 @@ pub struct NewCalendar {
     pub summary: Option<String>,
     #[serde(default, rename = "timeZone")]
     pub time_zone: Option<String>,
+    /// `events.watch` on it answers 400 `pushNotSupportedForRequestedResource`.
+    #[serde(default, rename = "pushNotSupported")]
+    pub push_not_supported: Option<bool>,
+    /// Its channels are created but never delivered to.
+    #[serde(default, rename = "silentChannels")]
+    pub silent_channels: Option<bool>,
 }
 
 pub async fn reset(s: web::Data<Shared>) -> HttpResponse {
@@ -24,14 +30,40 @@ pub async fn reset(s: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"reset": true}))
 }
 
+/// Creates a calendar, or updates an existing one (`primary` exists from the start): a success either way.
 pub async fn add_calendar(s: web::Data<Shared>, body: web::Json<NewCalendar>) -> HttpResponse {
     let b = body.into_inner();
-    s.lock().add_calendar(
-        &b.id,
-        b.summary.as_deref().unwrap_or(&b.id),
-        b.time_zone.as_deref().unwrap_or("UTC"),
-    );
-    HttpResponse::Ok().json(json!({"id": b.id}))
+    if b.id.is_empty() {
+        return HttpResponse::BadRequest().json(json!({"error": "id is required"}));
+    }
+    let mut state = s.lock();
+    let created = state.upsert_calendar(&b.id, b.summary.as_deref(), b.time_zone.as_deref());
+    if let Some(c) = state.calendars.get_mut(&b.id) {
+        if let Some(flag) = b.push_not_supported {
+            c.push_not_supported = flag;
+        }
+        if let Some(flag) = b.silent_channels {
+            c.silent_channels = flag;
+        }
+    }
+    if created {
+        s.pusher.list_changed(&mut state);
+    }
+    HttpResponse::Ok().json(json!({"id": b.id, "created": created}))
+}
+
+/// Removes a calendar from the account (its channels stop); `calendarList.watch` channels are pushed.
+pub async fn remove_calendar(s: web::Data<Shared>, path: web::Path<String>) -> HttpResponse {
+    let mut state = s.lock();
+    let Some(cal) = state.calendars.remove(path.as_str()) else {
+        return HttpResponse::NotFound().json(json!({"error": "unknown calendar"}));
+    };
+    for id in &cal.channels {
+        state.channels.remove(id);
+    }
+    state.list_etag += 1;
+    s.pusher.list_changed(&mut state);
+    HttpResponse::NoContent().finish()
 }
 
 fn reply(r: Result<Value, HttpResponse>) -> HttpResponse {
@@ -48,7 +80,7 @@ pub async fn user_insert(
     body: web::Json<Value>,
 ) -> HttpResponse {
     let mut state = s.lock();
-    let r = events::insert(&mut state, &path, body.into_inner());
+    let r = events::insert_as_google(&mut state, &path, body.into_inner());
     if r.is_ok() {
         s.pusher.changed(&mut state, &path);
     }

@@ -83,3 +83,25 @@ pub fn rate_limited(code: u16) -> HttpResponse {
         "Rate Limit Exceeded",
     )
 }
+pub fn required(message: &str) -> HttpResponse {
+    google_error(400, "global", "required", message)
+}
+pub fn time_range_empty() -> HttpResponse {
+    google_error(
+        400,
+        "calendar",
+        "timeRangeEmpty",
+        "The specified time range is empty.",
+    )
+}
+pub fn bad_ordering() -> HttpResponse {
+    bad_request("The requested ordering is not available for the particular query.")
+}
+pub fn push_not_supported() -> HttpResponse {
+    google_error(
+        400,
+        "global",
+        "pushNotSupportedForRequestedResource",
+        "Push notifications are not supported by this resource.",
+    )
+}

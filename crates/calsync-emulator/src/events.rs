@@ -5,8 +5,8 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
-use super::errors;
 use super::state::{State, new_event_id, now_rfc3339, valid_client_id};
+use super::{errors, validate};
 
 type Reply = Result<Value, HttpResponse>;
 
@@ -26,64 +26,26 @@ fn check_if_match(current: &Value, if_match: Option<&str>) -> Result<(), HttpRes
     }
 }
 
-/// Reminder overrides: popup/email, 0 to 40,320 minutes (four weeks), at most five.
-fn validate_reminders(event: &Value) -> Result<(), HttpResponse> {
-    let Some(overrides) = event
-        .pointer("/reminders/overrides")
-        .and_then(Value::as_array)
-    else {
-        return Ok(());
-    };
-    if overrides.len() > 5 {
-        return Err(errors::invalid("Too many reminders."));
-    }
-    for o in overrides {
-        let minutes_ok = o
-            .get("minutes")
-            .and_then(Value::as_i64)
-            .is_some_and(|m| (0..=40_320).contains(&m));
-        let method_ok = matches!(
-            o.get("method").and_then(Value::as_str),
-            Some("popup" | "email")
-        );
-        if !minutes_ok || !method_ok {
-            return Err(errors::invalid("Invalid reminder."));
-        }
-    }
-    Ok(())
-}
-
-fn validate_times(event: &Value) -> Result<(), HttpResponse> {
-    for key in ["start", "end"] {
-        let t = event
-            .get(key)
-            .filter(|v| v.is_object())
-            .ok_or_else(|| errors::bad_request(&format!("Missing {key} time.")))?;
-        let ok = match (
-            t.get("dateTime").and_then(Value::as_str),
-            t.get("date").and_then(Value::as_str),
-        ) {
-            (Some(dt), None) => {
-                DateTime::parse_from_rfc3339(dt).is_ok() || t.get("timeZone").is_some()
-            }
-            (None, Some(d)) => NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok(),
-            _ => false,
-        };
-        if !ok {
-            return Err(errors::bad_request(&format!("Invalid {key} time.")));
-        }
-    }
-    Ok(())
-}
-
 /// events.insert.
-pub fn insert(state: &mut State, cal: &str, mut body: Value) -> Reply {
+pub fn insert(state: &mut State, cal: &str, body: Value) -> Reply {
+    insert_with(state, cal, body, valid_client_id)
+}
+
+/// An insert made in Google's UI: ids Google itself generates (`<id>_R<start>` for a split series,
+/// `_…` for Gmail events) are accepted.
+pub fn insert_as_google(state: &mut State, cal: &str, body: Value) -> Reply {
+    insert_with(state, cal, body, |id| {
+        (5..=1024).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+fn insert_with(state: &mut State, cal: &str, mut body: Value, id_ok: fn(&str) -> bool) -> Reply {
     let cal = calendar(state, cal)?;
     if !body.is_object() {
         return Err(errors::bad_request("Invalid JSON payload."));
     }
     let id = match body.get("id").and_then(Value::as_str) {
-        Some(id) if !valid_client_id(id) => {
+        Some(id) if !id_ok(id) => {
             return Err(errors::invalid("Invalid resource id value."));
         }
         Some(id) => id.to_string(),
@@ -96,8 +58,7 @@ pub fn insert(state: &mut State, cal: &str, mut body: Value) -> Reply {
     {
         return Err(errors::duplicate());
     }
-    validate_times(&body)?;
-    validate_reminders(&body)?;
+    validate::event(&body)?;
     let now = now_rfc3339();
     let etag = state.next_etag();
     let obj = body
@@ -109,8 +70,10 @@ pub fn insert(state: &mut State, cal: &str, mut body: Value) -> Reply {
     obj.entry("status").or_insert(json!("confirmed"));
     obj.insert("created".into(), json!(now));
     obj.insert("updated".into(), json!(now));
-    obj.insert("sequence".into(), json!(0));
-    obj.insert("iCalUID".into(), json!(format!("{id}@google.com")));
+    // A client may set `sequence` and an `iCalUID` of its own (instead of an id); Google keeps both.
+    obj.entry("sequence").or_insert(json!(0));
+    obj.entry("iCalUID")
+        .or_insert(json!(format!("{id}@google.com")));
     obj.insert(
         "htmlLink".into(),
         json!(format!("https://www.google.com/calendar/event?eid={id}")),
@@ -154,10 +117,15 @@ fn instance_of_series(state: &mut State, cal: &str, id: &str) -> Option<Value> {
         let at = chrono::NaiveDateTime::parse_from_str(suffix, "%Y%m%dT%H%M%SZ")
             .ok()?
             .and_utc();
-        let s0 = DateTime::parse_from_rfc3339(start.get("dateTime")?.as_str()?).ok()?;
-        let e0 = DateTime::parse_from_rfc3339(end.get("dateTime")?.as_str()?).ok()?;
+        let s0 = validate::instant(start)?;
+        let e0 = validate::instant(end)?;
         let len = e0 - s0;
-        let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let zone: chrono_tz::Tz = tz
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
+        let fmt = |t: DateTime<Utc>| super::recurrence::local(t, zone);
         let mut s = json!({"dateTime": fmt(at)});
         let mut e = json!({"dateTime": fmt(at + len)});
         let mut o = json!({"dateTime": fmt(at)});
@@ -239,10 +207,7 @@ pub fn patch(
         }
     }
     let mut next = Value::Object(next);
-    if next.get("status").and_then(Value::as_str) != Some("cancelled") {
-        validate_times(&next)?;
-    }
-    validate_reminders(&next)?;
+    validate::event(&next)?;
     let seq = old.get("sequence").and_then(Value::as_i64).unwrap_or(0);
     let bump = if times_changed(&old, &next) { 1 } else { 0 };
     next["sequence"] = json!(seq + bump);

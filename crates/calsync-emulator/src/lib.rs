@@ -5,17 +5,23 @@
 #![allow(clippy::result_large_err)]
 
 mod api;
+mod calendars;
+mod channels;
 mod control;
 mod credentials;
 mod errors;
 mod events;
 mod faults;
+mod fields;
+mod instances;
 mod list;
+mod moves;
 mod oauth;
 mod push;
 mod recurrence;
 mod state;
 mod token;
+mod validate;
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +52,8 @@ pub struct EmulatorConfig {
     pub access_token_ttl: Duration,
     /// Base URL clients see, when not `http://<bind>`.
     pub public_base_url: Option<String>,
+    /// Time zone of the `primary` calendar every fresh account has.
+    pub primary_time_zone: String,
 }
 
 impl Default for EmulatorConfig {
@@ -55,6 +63,7 @@ impl Default for EmulatorConfig {
             seed: 1,
             access_token_ttl: Duration::from_secs(3600),
             public_base_url: None,
+            primary_time_zone: "UTC".into(),
         }
     }
 }
@@ -93,6 +102,12 @@ fn method_name(method: &str, path: &str) -> String {
         ("DELETE", ["calendars", _, "events", _]) => "events.delete",
         ("POST", ["channels", "stop"]) => "channels.stop",
         ("GET", ["users", "me", "calendarList"]) => "calendarList.list",
+        ("POST", ["users", "me", "calendarList", "watch"]) => "calendarList.watch",
+        ("GET", ["users", "me", "calendarList", _]) => "calendarList.get",
+        ("GET", ["calendars", _, "events", _, "instances"]) => "events.instances",
+        ("POST", ["calendars", _, "events", _, "move"]) => "events.move",
+        ("GET", ["calendars", _]) => "calendars.get",
+        ("GET", ["colors"]) => "colors.get",
         _ => "unknown",
     }
     .to_string()
@@ -224,12 +239,34 @@ fn build(shared: web::Data<Shared>, listener: TcpListener) -> std::io::Result<Se
                         web::delete().to(api::delete_event),
                     )
                     .route("/channels/stop", web::post().to(api::stop))
-                    .route("/users/me/calendarList", web::get().to(api::calendar_list)),
+                    .route(
+                        "/calendars/{cal}/events/{id}/instances",
+                        web::get().to(instances::handler),
+                    )
+                    .route(
+                        "/calendars/{cal}/events/{id}/move",
+                        web::post().to(moves::handler),
+                    )
+                    .route("/calendars/{cal}", web::get().to(calendars::get))
+                    .route("/colors", web::get().to(calendars::colors))
+                    .route("/users/me/calendarList", web::get().to(calendars::list))
+                    .route(
+                        "/users/me/calendarList/watch",
+                        web::post().to(calendars::watch),
+                    )
+                    .route(
+                        "/users/me/calendarList/{cal}",
+                        web::get().to(calendars::get_entry),
+                    ),
             )
             .service(
                 web::scope("/emulator")
                     .route("/reset", web::post().to(control::reset))
                     .route("/calendars", web::post().to(control::add_calendar))
+                    .route(
+                        "/calendars/{cal}",
+                        web::delete().to(control::remove_calendar),
+                    )
                     .route(
                         "/calendars/{cal}/events",
                         web::post().to(control::user_insert),
@@ -293,6 +330,7 @@ impl Emulator {
         let state = Arc::new(Mutex::new(state::State::new(
             config.seed,
             config.access_token_ttl.as_secs() as i64,
+            &config.primary_time_zone,
         )));
         let shared = web::Data::new(Shared {
             pusher: push::Pusher::start(state.clone()),

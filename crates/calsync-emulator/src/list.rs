@@ -85,6 +85,17 @@ pub fn list(state: &State, cal: &str, q: &HashMap<String, String>) -> Result<Val
     };
     let show_deleted = flag(q, "showDeleted")?;
     let single = flag(q, "singleEvents")?;
+    match q.get("orderBy").map(String::as_str) {
+        None | Some("updated") => {}
+        Some("startTime") if single => {}
+        Some("startTime") => return Err(errors::bad_ordering()),
+        Some(_) => return Err(errors::invalid("Invalid value for orderBy")),
+    }
+    if let (Some(from), Some(until)) = (instant(q, "timeMin")?, instant(q, "timeMax")?)
+        && until <= from
+    {
+        return Err(errors::time_range_empty());
+    }
     let page: Option<PageToken> = match q.get("pageToken") {
         Some(t) => Some(decode(t).ok_or_else(|| errors::invalid("Invalid page token value."))?),
         None => None,
@@ -144,7 +155,13 @@ pub fn list(state: &State, cal: &str, q: &HashMap<String, String>) -> Result<Val
             };
             if e.get("recurrence").is_some() {
                 if e.get("status").and_then(Value::as_str) != Some("cancelled") {
-                    all.extend(recurrence::instances(calendar, e, from, until));
+                    all.extend(recurrence::instances(
+                        calendar,
+                        e,
+                        from,
+                        until,
+                        show_deleted,
+                    ));
                 }
             } else if e.get("recurringEventId").is_none() && visible(e, show_deleted, from, until) {
                 all.push(e.clone());

@@ -90,6 +90,25 @@ impl Pusher {
         }
     }
 
+    /// Queues an `exists` to every live `calendarList.watch` channel (a calendar added or removed).
+    pub fn list_changed(&self, state: &mut State) {
+        let now_ms = Utc::now().timestamp_millis();
+        let ids: Vec<String> = state
+            .list_channels
+            .iter()
+            .filter(|id| {
+                state
+                    .channels
+                    .get(*id)
+                    .is_some_and(|c| c.expiration > now_ms)
+            })
+            .cloned()
+            .collect();
+        for id in ids {
+            self.send(state, &id, "exists");
+        }
+    }
+
     /// Queues one message (`sync` or `exists`) for one channel, numbering it.
     pub fn send(&self, state: &mut State, channel_id: &str, resource_state: &'static str) {
         if let Some(c) = state.channels.get_mut(channel_id) {
@@ -116,7 +135,7 @@ async fn deliver(http: &reqwest::Client, state: &Arc<Mutex<State>>, d: &Delivery
             .get(&c.id)
             .is_some_and(|c| c.expiration > Utc::now().timestamp_millis())
     };
-    if !live {
+    if !live || c.silent {
         return;
     }
     let expires = Utc
@@ -124,10 +143,7 @@ async fn deliver(http: &reqwest::Client, state: &Arc<Mutex<State>>, d: &Delivery
         .single()
         .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
         .unwrap_or_default();
-    let uri = format!(
-        "https://www.googleapis.com/calendar/v3/calendars/{}/events?alt=json",
-        c.calendar_id
-    );
+    let uri = &c.resource_uri;
     for attempt in 0..ATTEMPTS {
         let mut req = http
             .post(&c.address)
@@ -136,7 +152,7 @@ async fn deliver(http: &reqwest::Client, state: &Arc<Mutex<State>>, d: &Delivery
             .header("X-Goog-Message-Number", d.number.to_string())
             .header("X-Goog-Resource-ID", &c.resource_id)
             .header("X-Goog-Resource-State", d.state)
-            .header("X-Goog-Resource-URI", &uri)
+            .header("X-Goog-Resource-URI", uri)
             .header("Content-Type", "application/json; utf-8")
             .header("Content-Length", "0");
         if let Some(t) = &c.token {

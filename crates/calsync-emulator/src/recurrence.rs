@@ -4,14 +4,25 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::state::Calendar;
-use super::state::bounds;
+use super::state::{bounds, tombstone};
 
-/// Instances of `master` within [from, until) (one year around now when unbounded), at most 2,000.
+/// `t` as Google writes an instance's time: in the series' zone with its offset (`Z` for UTC).
+pub fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    if tz == chrono_tz::UTC {
+        return t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    }
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// Instances of `master` within [from, until) (one year around now when unbounded), at most 2,000;
+/// cancelled exceptions come back (as tombstones) only with `show_deleted`.
 pub fn instances(
     cal: &Calendar,
     master: &Value,
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
+    show_deleted: bool,
 ) -> Vec<Value> {
     let Some((first, end)) = bounds(master) else {
         return Vec::new();
@@ -63,6 +74,8 @@ pub fn instances(
         if let Some(exception) = cal.events.get(&inst_id) {
             if exception.get("status").and_then(Value::as_str) != Some("cancelled") {
                 out.push(exception.clone());
+            } else if show_deleted {
+                out.push(tombstone(exception));
             }
             continue;
         }
@@ -71,7 +84,7 @@ pub fn instances(
             o.remove("recurrence");
             o.insert("id".into(), json!(inst_id));
             o.insert("recurringEventId".into(), json!(id));
-            let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            let fmt = |t: DateTime<Utc>| local(t, tz);
             if all_day {
                 let d = start.date_naive();
                 let e = d + (end - first);

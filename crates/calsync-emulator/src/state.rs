@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
@@ -25,6 +25,12 @@ pub struct Calendar {
     pub last_change: HashMap<String, u64>,
     /// Ids of the channels watching this calendar (a change notifies these, not every channel).
     pub channels: Vec<String>,
+    /// `events.watch` answers 400 `pushNotSupportedForRequestedResource` (holiday calendars).
+    pub push_not_supported: bool,
+    /// Channels on this calendar are created but never delivered to.
+    pub silent_channels: bool,
+    /// Bumped when the calendar's own fields change.
+    pub etag: u64,
 }
 
 /// A watch channel.
@@ -35,6 +41,10 @@ pub struct ChannelState {
     pub calendar_id: String,
     pub address: String,
     pub token: Option<String>,
+    /// `X-Goog-Resource-URI` of its messages.
+    pub resource_uri: String,
+    /// Created, but its messages are never sent (a "silent" calendar's channel).
+    pub silent: bool,
     /// Milliseconds since the epoch.
     pub expiration: i64,
     pub message_number: i64,
@@ -70,6 +80,10 @@ pub struct AuthCode {
 /// Everything behind the emulator's lock (held briefly, never across an await).
 pub struct State {
     pub calendars: HashMap<String, Calendar>,
+    /// Channels of `calendarList.watch`, told when calendars are added or removed.
+    pub list_channels: Vec<String>,
+    /// Bumped when a calendar is added to or removed from the list.
+    pub list_etag: u64,
     pub channels: HashMap<String, ChannelState>,
     pub access_tokens: HashMap<String, DateTime<Utc>>,
     pub refresh_tokens: HashMap<String, String>,
@@ -90,17 +104,22 @@ pub struct State {
     pub etag_counter: u64,
     pub access_ttl_secs: i64,
     pub seed: u64,
+    /// The `primary` calendar's zone, kept for `reset`.
+    pub primary_time_zone: String,
 }
 
 impl State {
-    pub fn new(seed: u64, access_ttl_secs: i64) -> Self {
+    /// A fresh account: it has its `primary` calendar, as every Google account does.
+    pub fn new(seed: u64, access_ttl_secs: i64, primary_time_zone: &str) -> Self {
         let mut refresh_tokens = HashMap::new();
         refresh_tokens.insert(
             super::dev_credentials::REFRESH_TOKEN.to_string(),
             super::dev_credentials::CLIENT_ID.to_string(),
         );
-        Self {
+        let mut state = Self {
             calendars: HashMap::new(),
+            list_channels: Vec::new(),
+            list_etag: 1,
             channels: HashMap::new(),
             access_tokens: HashMap::new(),
             refresh_tokens,
@@ -117,7 +136,10 @@ impl State {
             etag_counter: 3_485_815_948_352_000,
             access_ttl_secs,
             seed,
-        }
+            primary_time_zone: primary_time_zone.to_string(),
+        };
+        state.add_calendar("primary", super::oauth::USER_EMAIL, primary_time_zone);
+        state
     }
 
     pub fn next_seq(&mut self) -> u64 {
@@ -130,26 +152,52 @@ impl State {
         format!("\"{}\"", self.etag_counter)
     }
 
-    /// `primary` is an alias of the calendar named so, else of the first one created.
+    /// A calendar by id; the account's own address is an alias of `primary`, as at Google.
     pub fn resolve(&self, id: &str) -> Option<String> {
         if self.calendars.contains_key(id) {
             return Some(id.to_string());
         }
-        if id == "primary" {
-            return self.calendars.keys().min().cloned();
+        if id == super::oauth::USER_EMAIL {
+            return Some("primary".to_string());
         }
         None
     }
 
-    pub fn add_calendar(&mut self, id: &str, summary: &str, time_zone: &str) {
-        self.calendars
-            .entry(id.to_string())
-            .or_insert_with(|| Calendar {
+    /// Creates a calendar, or updates the summary and zone of an existing one; true when created.
+    pub fn add_calendar(&mut self, id: &str, summary: &str, time_zone: &str) -> bool {
+        self.upsert_calendar(id, Some(summary), Some(time_zone))
+    }
+
+    /// As [`State::add_calendar`], an existing calendar keeping what is not given.
+    pub fn upsert_calendar(
+        &mut self,
+        id: &str,
+        summary: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> bool {
+        if let Some(c) = self.calendars.get_mut(id) {
+            if let Some(s) = summary {
+                c.summary = s.to_string();
+            }
+            if let Some(z) = time_zone {
+                c.time_zone = z.to_string();
+            }
+            c.etag += 1;
+            return false;
+        }
+        self.list_etag += 1;
+        let (summary, time_zone) = (summary.unwrap_or(id), time_zone.unwrap_or("UTC"));
+        self.calendars.insert(
+            id.to_string(),
+            Calendar {
                 id: id.to_string(),
                 summary: summary.to_string(),
                 time_zone: time_zone.to_string(),
+                etag: 1,
                 ..Calendar::default()
-            });
+            },
+        );
+        true
     }
 
     /// Stores `event` as the current version and logs the change; returns the change seq.
@@ -174,7 +222,8 @@ impl State {
     pub fn reset(&mut self) {
         let ttl = self.access_ttl_secs;
         let seed = self.seed;
-        *self = State::new(seed, ttl);
+        let zone = self.primary_time_zone.clone();
+        *self = State::new(seed, ttl, &zone);
     }
 }
 
@@ -219,17 +268,9 @@ pub fn new_event_id(rng: &mut StdRng) -> String {
         .collect()
 }
 
-/// Start and end instants of an event (all-day dates at UTC midnight).
+/// Start and end instants of an event (all-day dates at UTC midnight, floating times in their zone).
 pub fn bounds(e: &Value) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let at = |v: &Value| -> Option<DateTime<Utc>> {
-        if let Some(dt) = v.get("dateTime").and_then(Value::as_str) {
-            return DateTime::parse_from_rfc3339(dt)
-                .ok()
-                .map(|t| t.with_timezone(&Utc));
-        }
-        let d = NaiveDate::parse_from_str(v.get("date")?.as_str()?, "%Y-%m-%d").ok()?;
-        Some(d.and_hms_opt(0, 0, 0)?.and_utc())
-    };
+    let at = super::validate::instant;
     Some((at(e.get("start")?)?, at(e.get("end")?)?))
 }
 

@@ -92,8 +92,9 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
     }
 }
 
-/// A sample DTSTART that every rule is checked against (the parser needs one).
-const SAMPLE_START: &str = "DTSTART:20260101T090000Z";
+/// A sample DTSTART that every rule is checked against (the parser needs one). It is early: the parser
+/// refuses an `UNTIL` before its DTSTART, and a series that ended years ago is still a valid series.
+const SAMPLE_START: &str = "DTSTART:19700101T000000Z";
 
 fn check_rule(body: &str) -> Result<(), String> {
     let set: RRuleSet = format!("{SAMPLE_START}\nRRULE:{body}")

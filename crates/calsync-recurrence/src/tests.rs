@@ -228,3 +228,13 @@ fn identical_rules_give_each_occurrence_once() {
     );
     assert_eq!(got.starts.len(), 1);
 }
+
+#[test]
+fn a_series_that_ended_before_2026_is_accepted() {
+    let lines = vec!["RRULE:FREQ=DAILY;UNTIL=20250401T045959Z".to_string()];
+    assert!(
+        crate::check_lines(&lines).is_ok(),
+        "{:?}",
+        crate::check_lines(&lines)
+    );
+}
