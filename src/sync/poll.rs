@@ -73,6 +73,9 @@ async fn schedule(
             // Nothing synced yet: look again after the shorter interval.
             None => interval.poll.min(interval.safety),
         }
+        // A calendar just marked (or still running) has no due time yet: it is due one interval after
+        // its run ends, so never sleep longer than the shorter interval.
+        .min(interval.poll.min(interval.safety))
         .clamp(Duration::from_millis(200), MAX_SLEEP);
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),

@@ -95,3 +95,92 @@ async fn calendars_without_a_channel_are_polled_every_interval() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_calendar_whose_watch_is_refused_is_polled_and_said_so_while_the_others_are_not() {
+    let google = Google::start().await;
+    // Like a holiday calendar: Google answers 400 pushNotSupportedForRequestedResource to watch.
+    google
+        .control(
+            "POST",
+            "/emulator/calendars",
+            serde_json::json!({"id": "CALENDAR_ID_CHERCHEUR", "pushNotSupported": true}),
+        )
+        .await;
+    let app = app(&google, true).await;
+    wait_for("two live channels and one refusal", Duration::from_secs(15), || async {
+        let refused: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sync_state WHERE watch_refused = 'pushNotSupportedForRequestedResource'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        live_channels(&app).await == 2 && refused == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = all_lists(&google).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let after = all_lists(&google).await;
+    assert_eq!(after[0], before[0], "primary is live: not polled");
+    assert_eq!(after[1], before[1], "enseignant is live: not polled");
+    assert!(
+        after[2] >= before[2] + 3,
+        "chercheur cannot be watched: polled every second ({before:?} → {after:?})"
+    );
+    let watches: usize = {
+        let log = google
+            .control("GET", "/emulator/requests", Value::Null)
+            .await;
+        log["requests"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter(|r| {
+                        r["method"] == "events.watch"
+                            && r["path"]
+                                .as_str()
+                                .is_some_and(|p| p.contains("CALENDAR_ID_CHERCHEUR"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        watches, 1,
+        "watch is asked again in a day, not on every renewal pass"
+    );
+
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let modes: Vec<(String, String, Value)> = ready["calendars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_string(),
+                c["sync_mode"].as_str().unwrap_or_default().to_string(),
+                c["push_reason"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        modes.contains(&(
+            "CALENDAR_ID_CHERCHEUR".into(),
+            "poll".into(),
+            Value::from("push not supported")
+        )),
+        "{ready}"
+    );
+    assert!(
+        modes.contains(&("primary".into(), "push".into(), Value::Null)),
+        "{ready}"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            "calsync_calendar_on_poll{calendar=\"CALENDAR_ID_CHERCHEUR\",role=\"chercheur\",reason=\"push not supported\"} 1"
+        ),
+        "{metrics}"
+    );
+}
