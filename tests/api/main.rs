@@ -30,6 +30,7 @@ mod status_page;
 mod sync_command;
 mod sync_engine;
 mod telegram_server;
+mod user_edits;
 mod webhook;
 mod write_checks;
 mod write_contract;

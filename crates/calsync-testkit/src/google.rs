@@ -108,6 +108,21 @@ impl Google {
         resp.json().await.expect("an event as JSON")
     }
 
+    /// events.move: the event leaves `cal` (a cancelled entry there) for `destination`.
+    pub async fn move_event(&self, cal: &str, id: &str, destination: &str) -> Value {
+        let resp = self
+            .api(
+                reqwest::Method::POST,
+                &format!("/calendars/{cal}/events/{id}/move"),
+            )
+            .query(&[("destination", destination)])
+            .send()
+            .await
+            .expect("the emulator's API answers");
+        assert!(resp.status().is_success(), "move: {}", resp.status());
+        resp.json().await.expect("an event as JSON")
+    }
+
     pub async fn delete(&self, cal: &str, id: &str) {
         let resp = self
             .api(
