@@ -26,7 +26,10 @@ pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metri
         .iter()
         .filter_map(|c| {
             let exp = c.channel_expires?;
-            let labels = vec![("calendar", c.id.clone()), ("role", c.role.clone())];
+            let labels = vec![
+                ("calendar", c.id.clone()),
+                ("casquette", c.casquette.clone()),
+            ];
             Some((labels, (exp - now).num_seconds()))
         })
         .collect();
@@ -43,7 +46,7 @@ pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metri
             let (_, reason) = crate::db::status::sync_mode(false, c.watch_refused.as_deref());
             let labels = vec![
                 ("calendar", c.id.clone()),
-                ("role", c.role.clone()),
+                ("casquette", c.casquette.clone()),
                 ("reason", reason.unwrap_or_default()),
             ];
             (labels, 1)

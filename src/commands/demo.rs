@@ -69,12 +69,12 @@ pub async fn run(mut settings: Settings, changes: Option<u32>, every: u64) -> Re
     }
     let mut seeded: Vec<(String, String)> = Vec::new();
     let today = chrono::Utc::now().date_naive();
-    for (role, summary, location, day, hour, minutes) in SAMPLES {
+    for (casquette, summary, location, day, hour, minutes) in SAMPLES {
         let Some(cal) = settings
             .google_calendar
             .calendars
             .iter()
-            .find(|c| c.casquette == role)
+            .find(|c| c.casquette == casquette)
         else {
             continue;
         };

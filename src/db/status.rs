@@ -17,7 +17,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct CalendarStatus {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub casquette: String,
     pub color: Option<String>,
     pub channel_state: Option<String>,
     pub channel_expires: Option<DateTime<Utc>>,
@@ -115,7 +115,7 @@ pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
             .map(|r| CalendarStatus {
                 id: r.id,
                 name: r.name,
-                role: r.casquette,
+                casquette: r.casquette,
                 color: r.color,
                 channel_state: r.channel_state,
                 channel_expires: r.channel_expires,

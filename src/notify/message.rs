@@ -15,7 +15,7 @@ struct Words {
     date: &'static str,
     time: &'static str,
     location: &'static str,
-    role: &'static str,
+    casquette: &'static str,
     link: &'static str,
     untitled: &'static str,
     none: &'static str,
@@ -29,7 +29,7 @@ const FR: Words = Words {
     date: "Date :",
     time: "Heure :",
     location: "Lieu :",
-    role: "Casquette :",
+    casquette: "Casquette :",
     link: "Voir dans Google Calendar",
     untitled: "(Sans titre)",
     none: "(aucun)",
@@ -43,7 +43,7 @@ const EN: Words = Words {
     date: "Date:",
     time: "Time:",
     location: "Location:",
-    role: "Role:",
+    casquette: "Role:",
     link: "View in Google Calendar",
     untitled: "(No title)",
     none: "(none)",
@@ -116,9 +116,9 @@ fn added_with(event: &EventSummary, locale: Locale, cap: usize) -> String {
     if let Some(location) = &event.location {
         let _ = write!(out, "\n📍 {} {}", w.location, clip_escaped(location, cap));
     }
-    let role = casquette_label(&event.casquette, locale);
-    if !role.is_empty() {
-        let _ = write!(out, "\n🎭 {} {}", w.role, escape_html(&role));
+    let casquette = casquette_label(&event.casquette, locale);
+    if !casquette.is_empty() {
+        let _ = write!(out, "\n🎭 {} {}", w.casquette, escape_html(&casquette));
     }
     link_line(&mut out, event.html_link.as_deref(), w);
     out

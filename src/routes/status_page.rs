@@ -86,12 +86,12 @@ fn render(snap: &Snapshot, now: DateTime<Utc>) -> Markup {
         h1 { "calsync" }
         h2 { "Calendars" }
         table #calendars {
-            tr { th { "role" } th { "calendar" } th { "channel" } th { "last sync" } th { "delay" } th { "errors" } }
+            tr { th { "casquette" } th { "calendar" } th { "channel" } th { "last sync" } th { "delay" } th { "errors" } }
             @for c in &snap.calendars {
                 tr {
                     td {
                         span.dot style={ "background:" (colour(c.color.as_deref())) } {}
-                        (c.role)
+                        (c.casquette)
                     }
                     td { (c.name) br; span.muted { (c.id) } }
                     td { (channel(c, now)) }
@@ -215,7 +215,7 @@ mod tests {
             calendars: vec![crate::status::CalendarStatus {
                 id: "x".into(),
                 name: "<script>alert(1)</script>".into(),
-                role: "medecin".into(),
+                casquette: "medecin".into(),
                 color: Some("#4285f4".into()),
                 channel_state: None,
                 channel_expires: None,

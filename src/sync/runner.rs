@@ -94,7 +94,7 @@ impl Syncer {
         let labels = || {
             vec![
                 ("calendar", calendar_id.to_string()),
-                ("role", claim.casquette.clone()),
+                ("casquette", claim.casquette.clone()),
                 ("trigger", trigger.as_str().into()),
             ]
         };

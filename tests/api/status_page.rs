@@ -51,7 +51,7 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
     })
     .await;
     let needles = [
-        "calsync_sync_runs_total{calendar=\"primary\",role=\"medecin\",trigger=\"push\",outcome=\"ok\"}",
+        "calsync_sync_runs_total{calendar=\"primary\",casquette=\"medecin\",trigger=\"push\",outcome=\"ok\"}",
         // prometheus-client writes `le` first: label order carries no meaning in the format.
         "calsync_sync_run_seconds_bucket{le=\"+Inf\",trigger=\"push\"}",
         "calsync_push_to_db_seconds_count ",
@@ -61,7 +61,7 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
         "calsync_google_requests_total{method=\"events.watch\",status=\"200\"} 3",
         "calsync_google_request_seconds_count{method=\"events.list\"}",
         "calsync_channels_live 3",
-        "calsync_channel_expiry_seconds{calendar=\"primary\",role=\"medecin\"}",
+        "calsync_channel_expiry_seconds{calendar=\"primary\",casquette=\"medecin\"}",
         "calsync_outbox_depth 0",
         "calsync_conflicts_open 0",
     ];

@@ -59,11 +59,11 @@ fn target(
                     "calendar_id {id:?} is not a configured calendar of that casquette"
                 ))
             }),
-        (None, Some(role)) => cals
+        (None, Some(casquette)) => cals
             .iter()
-            .find(|c| c.casquette == role)
+            .find(|c| c.casquette == casquette)
             .map(|c| c.id.clone())
-            .ok_or_else(|| ApiError::BadRequest(format!("unknown casquette {role:?}"))),
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown casquette {casquette:?}"))),
         (None, None) => Err(ApiError::BadRequest("give casquette or calendar_id".into())),
     }
 }

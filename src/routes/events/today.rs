@@ -31,10 +31,16 @@ pub async fn today(
     state: web::Data<AppState>,
     q: web::Query<TodayQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(role) = &q.casquette
-        && !state.settings.google_calendar.casquettes.contains(role)
+    if let Some(casquette) = &q.casquette
+        && !state
+            .settings
+            .google_calendar
+            .casquettes
+            .contains(casquette)
     {
-        return Err(ApiError::BadRequest(format!("unknown casquette {role:?}")));
+        return Err(ApiError::BadRequest(format!(
+            "unknown casquette {casquette:?}"
+        )));
     }
     let mut days: Vec<Day> = Vec::new();
     // Each calendar's zone: the config's, else the one Google reported at the last sync.
