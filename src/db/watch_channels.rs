@@ -112,18 +112,11 @@ pub struct ChannelRow {
     pub last_message_at: Option<DateTime<Utc>>,
 }
 
-/// Every stored channel, newest first per calendar. An active channel's last message is the later of
-/// its own (the `sync` message) and its calendar's last push: pushes mark the calendar, not the
-/// channel, so the webhook writes one row per batch.
 pub async fn list(pool: &PgPool) -> Result<Vec<ChannelRow>, sqlx::Error> {
     sqlx::query_as!(
         ChannelRow,
-        r#"SELECT w.id, w.calendar_id, w.resource_id, w.state, w.expiration, w.created_at,
-                  GREATEST(w.last_message_at,
-                           CASE WHEN w.state = 'active' AND s.last_push_at >= w.created_at
-                                THEN s.last_push_at END) AS last_message_at
-             FROM watch_channels w LEFT JOIN sync_state s ON s.calendar_id = w.calendar_id
-            ORDER BY w.calendar_id, w.created_at DESC"#
+        "SELECT id, calendar_id, resource_id, state, expiration, created_at, last_message_at
+           FROM watch_channels ORDER BY calendar_id, created_at DESC"
     )
     .fetch_all(pool)
     .await

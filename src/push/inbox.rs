@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use super::cache::ChannelCache;
 use super::headers::{HeaderError, Notification, ResourceState};
-use super::marker::PendingMarker;
+use super::marker::{Mark, PendingMarker};
 use super::token::ChannelTokens;
 use crate::db::watch_channels as channels;
 
@@ -114,7 +114,12 @@ impl PushInbox {
             }
             return Verdict::Sync;
         }
-        if self.marker.mark(&channel.calendar_id).await.is_err() {
+        let mark = Mark {
+            calendar_id: channel.calendar_id.clone(),
+            channel_id: channel.id.clone(),
+            message_number: note.message_number,
+        };
+        if self.marker.mark(mark).await.is_err() {
             tracing::warn!(calendar = %channel.calendar_id, "webhook: calendar not marked, asking Google to retry");
             return Verdict::Unavailable;
         }

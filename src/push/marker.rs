@@ -2,7 +2,7 @@
 //! marks every waiting calendar pending in a single UPDATE, then answers them all. Each push is
 //! still acknowledged only after its mark is durable; under load one statement serves many pushes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -18,10 +18,18 @@ const MARK_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Waiter = oneshot::Sender<Result<(), ()>>;
 
+/// One accepted push: its calendar, and the channel and message number it came with.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    pub calendar_id: String,
+    pub channel_id: String,
+    pub message_number: i64,
+}
+
 /// Handle used by the webhook; cheap to clone.
 #[derive(Clone)]
 pub struct PendingMarker {
-    tx: mpsc::Sender<(String, Waiter)>,
+    tx: mpsc::Sender<(Mark, Waiter)>,
 }
 
 impl PendingMarker {
@@ -47,25 +55,22 @@ impl PendingMarker {
         (Self { tx }, task)
     }
 
-    /// Marks `calendar_id` pending; Ok once the mark is committed.
-    pub async fn mark(&self, calendar_id: &str) -> Result<(), ()> {
+    /// Marks the push's calendar pending (and notes its channel's message); Ok once committed.
+    pub async fn mark(&self, mark: Mark) -> Result<(), ()> {
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send((calendar_id.to_string(), done))
-            .await
-            .map_err(|_| ())?;
+        self.tx.send((mark, done)).await.map_err(|_| ())?;
         wait.await.unwrap_or(Err(()))
     }
 }
 
 async fn run(
     pool: PgPool,
-    mut rx: mpsc::Receiver<(String, Waiter)>,
+    mut rx: mpsc::Receiver<(Mark, Waiter)>,
     wake: Option<mpsc::UnboundedSender<String>>,
     shutdown: CancellationToken,
     timeout: Duration,
 ) {
-    let mut batch: Vec<(String, Waiter)> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<(Mark, Waiter)> = Vec::with_capacity(MAX_BATCH);
     loop {
         let first = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -82,13 +87,21 @@ async fn run(
         }
         let ids: Vec<String> = batch
             .iter()
-            .map(|(id, _)| id.clone())
+            .map(|(m, _)| m.calendar_id.clone())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        let mut newest: BTreeMap<String, i64> = BTreeMap::new();
+        for (m, _) in &batch {
+            let n = newest
+                .entry(m.channel_id.clone())
+                .or_insert(m.message_number);
+            *n = (*n).max(m.message_number);
+        }
+        let channels: Vec<(String, i64)> = newest.into_iter().collect();
         let marked = tokio::time::timeout(
             timeout,
-            crate::db::sync_state::mark_pending_pushes(&pool, &ids),
+            crate::db::sync_state::mark_pending_pushes(&pool, &ids, &channels),
         )
         .await;
         let result = match marked {
@@ -148,7 +161,12 @@ mod tests {
             CancellationToken::new(),
             Duration::from_millis(200),
         );
-        let out = tokio::time::timeout(Duration::from_secs(5), marker.mark("primary"))
+        let mark = Mark {
+            calendar_id: "primary".into(),
+            channel_id: "chan".into(),
+            message_number: 2,
+        };
+        let out = tokio::time::timeout(Duration::from_secs(5), marker.mark(mark))
             .await
             .expect("the mark must be bounded in time");
         assert_eq!(out, Err(()));

@@ -8,16 +8,28 @@ use sqlx::PgPool;
 
 /// Marks calendars dirty because pushes said so (the webhook's group commit: one statement for all
 /// the pushes that arrived together). While a calendar is already dirty, only `last_push_at` moves,
-/// and at most every 100 ms: a burst costs few writes. (What `GET /admin/channels` shows as a
-/// channel's last message is derived from `last_push_at` at read time: nothing more is written here.)
+/// and at most every 100 ms: a burst costs few writes. The same statement records each channel's
+/// newest message (`watch_channels.last_message_at`, `last_message_number`; a batch writes a channel
+/// once, and a repeated or older message number not at all), so what `GET /admin/channels` shows
+/// moves with every accepted push at no extra commit.
 pub async fn mark_pending_pushes(
     pool: &PgPool,
     calendar_ids: &[String],
+    channels: &[(String, i64)],
 ) -> Result<Vec<String>, sqlx::Error> {
+    let (channel_ids, numbers): (Vec<String>, Vec<i64>) = channels.iter().cloned().unzip();
     // Returns the calendars this mark made runnable right now (idle before, not leased, not backing
     // off): the local worker may claim them at once instead of waiting for NOTIFY and a sweep.
     sqlx::query_scalar!(
-        r#"UPDATE sync_state s
+        r#"WITH seen AS (
+             UPDATE watch_channels w
+                SET last_message_number = GREATEST(COALESCE(w.last_message_number, 0), m.number),
+                    last_message_at = now()
+               FROM unnest($2::text[], $3::bigint[]) AS m(id, number)
+              WHERE w.id = m.id
+                AND m.number > COALESCE(w.last_message_number, 0)
+           )
+           UPDATE sync_state s
               SET pending = TRUE, last_push_at = now(),
                   pending_since = CASE WHEN s.pending THEN s.pending_since ELSE now() END
              FROM (SELECT calendar_id, pending AS was_pending FROM sync_state
@@ -28,7 +40,9 @@ pub async fn mark_pending_pushes(
                             AND (s.lease_until IS NULL OR s.lease_until < now())
                             AND (s.retry_at IS NULL OR s.retry_at <= now())
                        THEN s.calendar_id END AS runnable"#,
-        calendar_ids
+        calendar_ids,
+        &channel_ids,
+        &numbers
     )
     .fetch_all(pool)
     .await
