@@ -16,6 +16,7 @@ pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metri
                 && c.channel_expires.is_some_and(|e| e > now)
         })
         .collect();
+    let on_push = |c: &CalendarStatus| c.push_health == "live";
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     metrics.set_gauges(
         "calsync_channels_live",
@@ -41,20 +42,19 @@ pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metri
     let polled: Vec<_> = snap
         .calendars
         .iter()
-        .filter(|c| !live.iter().any(|l| l.id == c.id))
+        .filter(|c| !on_push(c))
         .map(|c| {
-            let (_, reason) = crate::db::status::sync_mode(false, c.watch_refused.as_deref());
             let labels = vec![
                 ("calendar", c.id.clone()),
                 ("casquette", c.casquette.clone()),
-                ("reason", reason.unwrap_or_default()),
+                ("reason", c.push_reason.clone().unwrap_or_default()),
             ];
             (labels, 1)
         })
         .collect();
     metrics.set_gauges(
         "calsync_calendar_on_poll",
-        "Calendars push cannot serve (no live channel, watch refused), kept by the fallback poll.",
+        "Calendars push cannot serve (no live channel, watch refused, channel degraded), kept by the fallback poll.",
         &polled,
     );
     metrics.set_gauges(

@@ -9,9 +9,11 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields, default)]
 pub struct PushSettings {
     pub enabled: bool,
-    /// Requested channel lifetime (Google's default and usual maximum: 7 days).
+    /// Requested channel lifetime: long (30 days) on purpose; Google grants what it will (its default
+    /// and reported maximum is 7 days) and calsync keeps the `expiration` of the answer.
     pub channel_ttl_secs: u64,
-    /// Renew a channel this long before it expires.
+    /// Renew a channel this long before it expires, plus a jitter of up to one more margin drawn
+    /// from the channel id (`calsync_renewal_due`), so many calendars never renew in the same minute.
     pub renew_margin_secs: u64,
     /// A calendar with a live channel is synced once this often anyway (pushes can be lost or
     /// batched); it is not polled at `sync_interval_minutes`.
@@ -24,7 +26,7 @@ impl Default for PushSettings {
     fn default() -> Self {
         Self {
             enabled: true,
-            channel_ttl_secs: 604_800,
+            channel_ttl_secs: 2_592_000,
             renew_margin_secs: 86_400,
             safety_sync_hours: 24,
             safety_sync_seconds: None,

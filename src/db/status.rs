@@ -28,8 +28,10 @@ pub struct CalendarStatus {
     /// Permanent error that paused syncing (invalid_grant, calendar gone).
     pub paused_reason: Option<String>,
     pub last_error: Option<String>,
-    /// Google's refusal to watch the calendar (push first: it runs on the fallback poll).
-    pub watch_refused: Option<String>,
+    /// Channel health (`calendar_push_health`): `live`, `degraded` or `none`.
+    pub push_health: String,
+    /// Why it is not live, as shown ([`sync_mode`]).
+    pub push_reason: Option<String>,
 }
 
 /// An open last-write-wins conflict.
@@ -65,14 +67,15 @@ async fn bounded<T>(
         .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
-/// Calendars, channels, outbox and conflicts (cheap: for every scrape).
-pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
+/// Calendars, channels, outbox and conflicts (cheap: for every scrape); `push_enabled` as configured.
+pub async fn gauges(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx::Error> {
     let calendars = bounded(
         sqlx::query!(
             r#"SELECT c.id, c.name, c.casquette, c.color,
                       ch.state AS "channel_state?", ch.expiration AS "channel_expires?",
                       s.last_success_at, s.consecutive_failures AS "consecutive_failures?",
-                      s.error_reason, s.watch_refused AS "watch_refused?",
+                      s.error_reason, COALESCE(h.health, 'none') AS "push_health!",
+                      h.reason AS "push_reason?",
                       (SELECT r.error FROM sync_runs r WHERE r.calendar_id = c.id AND r.status = 'failed'
                          AND r.started_at > COALESCE(s.last_success_at, '-infinity')
                        ORDER BY r.id DESC LIMIT 1) AS last_error,
@@ -82,6 +85,7 @@ pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
                        ORDER BY r.id DESC LIMIT 1)::float8 AS last_delay_ms
                  FROM calendars c
                  LEFT JOIN sync_state s ON s.calendar_id = c.id
+                 LEFT JOIN calendar_push_health h ON h.calendar_id = c.id
                  LEFT JOIN LATERAL (
                       SELECT w.state, w.expiration FROM watch_channels w
                        WHERE w.calendar_id = c.id AND w.state IN ('active', 'pending')
@@ -112,19 +116,24 @@ pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
     Ok(Snapshot {
         calendars: calendars
             .into_iter()
-            .map(|r| CalendarStatus {
-                id: r.id,
-                name: r.name,
-                casquette: r.casquette,
-                color: r.color,
-                channel_state: r.channel_state,
-                channel_expires: r.channel_expires,
-                last_success: r.last_success_at,
-                last_delay_ms: r.last_delay_ms,
-                consecutive_failures: r.consecutive_failures.unwrap_or(0),
-                paused_reason: r.error_reason,
-                last_error: r.last_error,
-                watch_refused: r.watch_refused,
+            .map(|r| {
+                let (_, push_reason) =
+                    sync_mode(&r.push_health, r.push_reason.as_deref(), push_enabled);
+                CalendarStatus {
+                    id: r.id,
+                    name: r.name,
+                    casquette: r.casquette,
+                    color: r.color,
+                    channel_state: r.channel_state,
+                    channel_expires: r.channel_expires,
+                    last_success: r.last_success_at,
+                    last_delay_ms: r.last_delay_ms,
+                    consecutive_failures: r.consecutive_failures.unwrap_or(0),
+                    paused_reason: r.error_reason,
+                    last_error: r.last_error,
+                    push_health: r.push_health,
+                    push_reason,
+                }
             })
             .collect(),
         outbox_depth: outbox.ready,
@@ -143,8 +152,8 @@ pub async fn gauges(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
 }
 
 /// Everything the status page shows, including the last day's delays.
-pub async fn full(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
-    let mut snap = gauges(pool).await?;
+pub async fn full(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx::Error> {
+    let mut snap = gauges(pool, push_enabled).await?;
     let rows = bounded(
         sqlx::query!(
             r#"SELECT finished_at AS "at!",
@@ -168,15 +177,25 @@ pub async fn full(pool: &PgPool) -> Result<Snapshot, sqlx::Error> {
     Ok(snap)
 }
 
-/// How a calendar is kept in sync: `push` (a live channel) or `poll` (the fallback poll), and why.
-pub fn sync_mode(live: bool, watch_refused: Option<&str>) -> (&'static str, Option<String>) {
-    match (live, watch_refused) {
-        (true, _) => ("push", None),
-        (false, Some("pushNotSupportedForRequestedResource")) => {
+/// How a calendar is kept in sync, from its channel health (`calendar_push_health`): `push` (a live
+/// channel) or `poll` (the fallback poll), and why, as the status page, `/readyz` and the
+/// `calsync_calendar_on_poll` gauge say it.
+pub fn sync_mode(
+    health: &str,
+    reason: Option<&str>,
+    push_enabled: bool,
+) -> (&'static str, Option<String>) {
+    match (health, reason) {
+        ("live", _) => ("push", None),
+        _ if !push_enabled => ("poll", Some("push disabled".into())),
+        (_, Some("watch refused: pushNotSupportedForRequestedResource")) => {
             ("poll", Some("push not supported".into()))
         }
-        (false, Some(reason)) => ("poll", Some(format!("watch refused: {reason}"))),
-        (false, None) => ("poll", Some("no live channel".into())),
+        ("degraded", Some(reason)) => ("poll", Some(format!("degraded: {reason}"))),
+        (_, reason) => (
+            "poll",
+            Some(reason.unwrap_or("no live channel").to_string()),
+        ),
     }
 }
 
@@ -191,20 +210,25 @@ pub struct CalendarReadiness {
     pub error: Option<String>,
     /// `push` or `poll` ([`sync_mode`]).
     pub sync_mode: &'static str,
+    /// `live`, `degraded` or `none` (`calendar_push_health`).
+    pub push_health: String,
     /// Why a calendar is on the poll (`push not supported`, `no live channel`, …).
     pub push_reason: Option<String>,
 }
 
-pub async fn calendar_states(pool: &PgPool) -> Result<Vec<CalendarReadiness>, sqlx::Error> {
+pub async fn calendar_states(
+    pool: &PgPool,
+    push_enabled: bool,
+) -> Result<Vec<CalendarReadiness>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT c.id, c.casquette,
                   COALESCE(s.pending, TRUE) AS "pending!",
                   s.last_success_at,
                   COALESCE(s.consecutive_failures, 0) AS "consecutive_failures!",
-                  s.error_reason, s.watch_refused AS "watch_refused?",
-                  EXISTS (SELECT 1 FROM watch_channels w WHERE w.calendar_id = c.id
-                             AND w.state = 'active' AND w.expiration > now()) AS "live!"
+                  s.error_reason, COALESCE(h.health, 'none') AS "push_health!",
+                  h.reason AS "push_reason?"
              FROM calendars c LEFT JOIN sync_state s ON s.calendar_id = c.id
+             LEFT JOIN calendar_push_health h ON h.calendar_id = c.id
             WHERE c.active
             ORDER BY c.id"#
     )
@@ -213,7 +237,8 @@ pub async fn calendar_states(pool: &PgPool) -> Result<Vec<CalendarReadiness>, sq
     Ok(rows
         .into_iter()
         .map(|r| {
-            let (sync_mode, push_reason) = sync_mode(r.live, r.watch_refused.as_deref());
+            let (sync_mode, push_reason) =
+                sync_mode(&r.push_health, r.push_reason.as_deref(), push_enabled);
             CalendarReadiness {
                 id: r.id,
                 casquette: r.casquette,
@@ -222,6 +247,7 @@ pub async fn calendar_states(pool: &PgPool) -> Result<Vec<CalendarReadiness>, sq
                 consecutive_failures: r.consecutive_failures,
                 error: r.error_reason,
                 sync_mode,
+                push_health: r.push_health,
                 push_reason,
             }
         })

@@ -28,11 +28,14 @@ impl Counts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Trigger {
-    /// The sync worker, for a calendar marked pending (by a push, or by the fallback poll).
+    /// The sync worker, for a calendar a push marked pending.
     Push,
-    /// The fallback poll running a calendar itself (no caller does today: the poll marks calendars
-    /// pending and the worker runs them as `Push`).
+    /// The sync worker, for a calendar the fallback poll marked (its channel is not live), or a
+    /// catch-up after a calendar without a channel got one.
     Poll,
+    /// The sync worker, for a calendar with a live channel marked by the safety sync
+    /// (`push.safety_sync_hours`); changes it finds that no push announced degrade the channel.
+    Safety,
     /// `calsync sync` (and the demo's and the benchmark's runs).
     Manual,
     /// `POST /api/v1/calendar/sync`.
@@ -45,6 +48,7 @@ impl Trigger {
         match self {
             Self::Push => "push",
             Self::Poll => "poll",
+            Self::Safety => "safety",
             Self::Manual => "manual",
             Self::Api => "api",
         }

@@ -123,8 +123,10 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ChannelRow>, sqlx::Error> {
 }
 
 /// When the next calendar's renewal is due: the earliest, over active calendars, of their newest
-/// channel's due time: `margin` before it expires, or halfway through a life shorter than twice
-/// that, and never sooner than `min_after` after it was created.
+/// channel's due time (`calsync_renewal_due`: `margin` before it expires plus a jitter of up to one
+/// more margin drawn from the channel id, or halfway through a life shorter than twice that, and
+/// never sooner than `min_after` after it was created); now for a calendar whose channel a safety
+/// sync found degraded, until a newer channel exists (30 s after a failed attempt).
 pub async fn next_renewal(
     pool: &PgPool,
     margin: Duration,
@@ -132,9 +134,13 @@ pub async fn next_renewal(
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT MIN(due) FROM (
-             SELECT MAX(GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
-                                 w.created_at + make_interval(secs => $2))) AS due
+             SELECT CASE WHEN bool_or(s.push_degraded_at > w.created_at)
+                          AND NOT bool_or(w.created_at > s.push_degraded_at)
+                         -- (after a failed attempt, again in 30 s, not on every pass)
+                         THEN GREATEST(now(), MAX(s.renewal_failed_at) + interval '30 seconds')
+                         ELSE MAX(calsync_renewal_due(w.id, w.created_at, w.expiration, $1, $2)) END AS due
                FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
+               LEFT JOIN sync_state s ON s.calendar_id = w.calendar_id
               WHERE w.state = 'active' AND c.active
               GROUP BY w.calendar_id
              HAVING bool_and(w.expiration IS NOT NULL)) newest"#,
@@ -187,7 +193,8 @@ pub struct NeedsChannel {
 }
 
 /// Active calendars with no live channel that is not yet due for renewal (the rule of
-/// [`next_renewal`]; a channel without expiration never is).
+/// [`next_renewal`]; a channel without expiration never is), and those whose channels all predate
+/// the safety sync that found them degraded.
 pub async fn calendars_needing_channel(
     pool: &PgPool,
     margin: Duration,
@@ -196,15 +203,15 @@ pub async fn calendars_needing_channel(
     sqlx::query_as!(
         NeedsChannel,
         r#"SELECT c.id, c.casquette FROM calendars c
+             LEFT JOIN sync_state s ON s.calendar_id = c.id
             WHERE c.active
               -- A calendar Google refused to watch is asked again once a day, not on every pass.
-              AND NOT EXISTS (SELECT 1 FROM sync_state s WHERE s.calendar_id = c.id
-                                 AND s.watch_refused_at > now() - interval '1 day')
+              AND (s.watch_refused_at IS NULL OR s.watch_refused_at <= now() - interval '1 day')
               AND NOT EXISTS (SELECT 1 FROM watch_channels w
                                WHERE w.calendar_id = c.id AND w.state = 'active'
                                  AND (w.expiration IS NULL
-                                      OR GREATEST(w.expiration - LEAST(make_interval(secs => $1), (w.expiration - w.created_at) / 2),
-                                                  w.created_at + make_interval(secs => $2)) > now()))
+                                      OR calsync_renewal_due(w.id, w.created_at, w.expiration, $1, $2) > now())
+                                 AND (s.push_degraded_at IS NULL OR w.created_at > s.push_degraded_at))
             ORDER BY c.id"#,
         margin.as_secs_f64(),
         min_after.as_secs_f64(),

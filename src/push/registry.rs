@@ -143,7 +143,7 @@ impl ChannelManager {
             match result {
                 Ok(_) => {
                     created += 1;
-                    crate::db::sync_state::clear_watch_refusal(&self.pool, &cal.id).await?;
+                    crate::db::sync_state::record_channel_created(&self.pool, &cal.id).await?;
                     if !had_live {
                         crate::db::sync_state::mark_pending(&self.pool, &cal.id).await?;
                     }
@@ -155,6 +155,11 @@ impl ChannelManager {
                             .await?;
                     tracing::warn!(calendar = %cal.id, casquette = %cal.casquette, reason = %reason,
                         "Google refuses to watch this calendar: it runs on the fallback poll; watch asked again in a day");
+                    if had_live {
+                        let cause = format!("watch refused: {reason}");
+                        crate::db::sync_state::record_renewal_failure(&self.pool, &cal.id, &cause)
+                            .await?;
+                    }
                     if first && !had_live {
                         self.alerts
                             .alert(&Alert::NoLiveChannel {
@@ -166,7 +171,15 @@ impl ChannelManager {
                 }
                 Err(e) => {
                     tracing::warn!(calendar = %cal.id, error.cause = %e, "no live channel for calendar");
-                    if !had_live {
+                    if had_live {
+                        // The old channel still delivers, but not for long: degraded until a renewal works.
+                        crate::db::sync_state::record_renewal_failure(
+                            &self.pool,
+                            &cal.id,
+                            &e.to_string(),
+                        )
+                        .await?;
+                    } else {
                         self.alerts
                             .alert(&Alert::NoLiveChannel {
                                 calendar_id: cal.id.clone(),
@@ -235,13 +248,26 @@ mod tests {
         ] {
             assert_eq!(watch_refusal(&transient), None, "{transient}");
         }
+        let mode = crate::db::status::sync_mode;
         assert_eq!(
-            crate::db::status::sync_mode(false, Some("pushNotSupportedForRequestedResource")),
+            mode(
+                "none",
+                Some("watch refused: pushNotSupportedForRequestedResource"),
+                true
+            ),
             ("poll", Some("push not supported".to_string()))
         );
+        assert_eq!(mode("live", Some("x"), true), ("push", None));
         assert_eq!(
-            crate::db::status::sync_mode(true, Some("x")),
-            ("push", None)
+            mode("none", Some("no live channel"), false),
+            ("poll", Some("push disabled".to_string()))
+        );
+        assert_eq!(
+            mode("degraded", Some("renewal failing: timeout"), true),
+            (
+                "poll",
+                Some("degraded: renewal failing: timeout".to_string())
+            )
         );
     }
 }

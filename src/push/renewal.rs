@@ -1,5 +1,7 @@
 //! The renewal loop: once per cluster (advisory lock), keeps a live channel on every calendar and renews
-//! each one `renew_margin_secs` before it expires (halfway through a life shorter than twice that).
+//! each one `renew_margin_secs` before it expires, plus a jitter of up to one more margin drawn from
+//! the channel id (halfway through a life shorter than twice that); woken by `NOTIFY calsync_renew`
+//! when a safety sync finds a channel degraded, so the calendar gets a new channel at once.
 
 use std::time::Duration;
 
@@ -14,6 +16,8 @@ use super::registry::ChannelManager;
 pub const RENEWAL_LOCK_KEY: i64 = 0x6361_6c72_656e_6577;
 /// Longest sleep between checks (also the retry delay after a failed renewal).
 const MAX_SLEEP: Duration = Duration::from_secs(300);
+/// Channel a safety sync notifies when it finds a calendar's channel degraded (`mark_push_degraded`).
+pub const RENEW_CHANNEL: &str = "calsync_renew";
 
 /// Runs until `shutdown`.
 pub async fn run(manager: ChannelManager, shutdown: CancellationToken) {
@@ -48,6 +52,14 @@ async fn renew_while_leader(
     shutdown: &CancellationToken,
     lock_conn: &mut PoolConnection<Postgres>,
 ) -> Result<(), sqlx::Error> {
+    // Without LISTEN (it failed), a degraded channel is renewed at the next timed pass.
+    let mut listener = match crate::db::listen(&manager.pool, RENEW_CHANNEL).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!(error.cause = %e, "renewal: LISTEN failed; degraded channels wait for the next pass");
+            None
+        }
+    };
     loop {
         let sleep = match manager.reconcile().await {
             Ok(_) => match manager.next_renewal().await? {
@@ -62,7 +74,7 @@ async fn renew_while_leader(
         .clamp(Duration::from_secs(1), MAX_SLEEP);
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(sleep) => {}
+            _ = crate::db::wait_notification(&mut listener, sleep) => {}
         }
         // The lock lives on this connection: if it died, leadership is gone.
         lock_conn.ping().await?;

@@ -17,7 +17,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let calendars = tokio::time::timeout(
         PROBE_TIMEOUT,
-        crate::db::status::calendar_states(&state.pool),
+        crate::db::status::calendar_states(&state.pool, state.settings.push.enabled),
     )
     .await;
     let redis_up = match &state.redis {

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use super::AppState;
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    match crate::status::gauges(&state.pool).await {
+    match crate::status::gauges(&state.pool, state.settings.push.enabled).await {
         Ok(snap) => crate::status::record_gauges(&snap, chrono::Utc::now(), &state.metrics),
         Err(e) => {
             tracing::warn!(error.cause = %e, "metrics: database gauges unavailable");

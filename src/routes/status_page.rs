@@ -18,7 +18,7 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         Ok(false) => return login_page(None),
         Err(_) => return super::status_forms::too_many(),
     }
-    match crate::status::full(&state.pool).await {
+    match crate::status::full(&state.pool, state.settings.push.enabled).await {
         Ok(snap) => html_page::page(StatusCode::OK, "calsync status", render(&snap, Utc::now())),
         Err(e) => {
             tracing::warn!(error.cause = %e, "status page: database unavailable");
@@ -58,17 +58,16 @@ fn colour(c: Option<&str>) -> &str {
 
 fn channel(c: &CalendarStatus, now: DateTime<Utc>) -> Markup {
     match (&c.channel_state, c.channel_expires) {
-        (Some(state), Some(exp)) if exp > now => {
+        (Some(state), Some(exp)) if exp > now && c.push_health == "live" => {
             let left = exp - now;
             html! {
                 span.ok { (state) }
                 ", expires in " (left.num_hours()) " h " (left.num_minutes() % 60) " min"
             }
         }
-        (Some(_), Some(_)) => html! { span.bad { "expired" } },
+        (Some(_), Some(exp)) if exp <= now => html! { span.bad { "expired" } },
         _ => {
-            let (_, reason) = crate::db::status::sync_mode(false, c.watch_refused.as_deref());
-            html! { span.bad { "poll" } " (" (reason.unwrap_or_default()) ")" }
+            html! { span.bad { "poll" } " (" (c.push_reason.as_deref().unwrap_or_default()) ")" }
         }
     }
 }
@@ -224,7 +223,8 @@ mod tests {
                 consecutive_failures: 0,
                 paused_reason: None,
                 last_error: None,
-                watch_refused: None,
+                push_health: "none".into(),
+                push_reason: None,
             }],
             ..Snapshot::default()
         };

@@ -48,14 +48,29 @@ pub enum Outcome {
 }
 
 impl Syncer {
-    /// Claims and syncs one calendar now.
+    /// Claims and syncs one calendar now, for `trigger` (a CLI, API or benchmark caller).
     pub async fn sync_calendar(
         &self,
         calendar_id: &str,
         trigger: Trigger,
         full: bool,
     ) -> Result<Outcome, sqlx::Error> {
-        if matches!(trigger, Trigger::Manual | Trigger::Api) {
+        self.run(calendar_id, Some(trigger), full).await
+    }
+
+    /// Claims and syncs a pending calendar (the sync worker): the run's trigger is what marked it
+    /// (`push`, `poll` or `safety`).
+    pub async fn sync_pending(&self, calendar_id: &str) -> Result<Outcome, sqlx::Error> {
+        self.run(calendar_id, None, false).await
+    }
+
+    async fn run(
+        &self,
+        calendar_id: &str,
+        trigger: Option<Trigger>,
+        full: bool,
+    ) -> Result<Outcome, sqlx::Error> {
+        if let Some(trigger @ (Trigger::Manual | Trigger::Api)) = trigger {
             self.client.resume_credentials().await;
             let resumed = state::resume(&self.pool, calendar_id).await?;
             if resumed != state::Resumed::default() {
@@ -72,7 +87,11 @@ impl Syncer {
                 None => Outcome::Busy,
             });
         };
-        let run_id = claim.run_id;
+        let (run_id, trigger) = (claim.run_id, claim.trigger);
+        if claim.push_proved {
+            tracing::info!(calendar = %calendar_id, casquette = %claim.casquette,
+                "a new channel delivered a notification: the calendar is back on push");
+        }
         let ctx = RunContext {
             pool: &self.pool,
             client: &self.client,
@@ -140,6 +159,7 @@ impl Syncer {
                     unchanged = report.counts.unchanged, elapsed_ms = report.elapsed_ms,
                     "sync run done"
                 );
+                self.check_announced(&claim, &report).await?;
                 if let Some(redis) = &self.redis {
                     let c = report.counts;
                     let value = LastSync::now(c.created, c.updated, c.deleted, 0);
@@ -202,5 +222,33 @@ impl Syncer {
                 Ok(Outcome::Failed(err))
             }
         }
+    }
+
+    /// A safety sync that found changes no push announced marks the calendar's channel degraded: it
+    /// goes on the fallback poll, and the renewal loop gives it a new channel.
+    async fn check_announced(
+        &self,
+        claim: &state::Claim,
+        report: &RunReport,
+    ) -> Result<(), sqlx::Error> {
+        let c = report.counts;
+        let changes = c.created + c.updated + c.deleted;
+        if claim.trigger != Trigger::Safety || changes == 0 {
+            return Ok(());
+        }
+        if state::mark_push_degraded(&self.pool, &claim.calendar_id, changes, claim.claimed_at)
+            .await?
+        {
+            tracing::warn!(calendar = %claim.calendar_id, casquette = %claim.casquette, changes,
+                "safety sync found changes no push announced: channel degraded, calendar on the fallback poll until a new channel delivers");
+            self.metrics
+                .counter(
+                    "calsync_channels_degraded_total",
+                    "Channels a safety sync found silent (changes no push announced).",
+                    vec![("casquette", claim.casquette.clone())],
+                )
+                .inc();
+        }
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
 
-use super::runner::{Syncer, Trigger};
+use super::runner::Syncer;
 use crate::db::sync_state as state;
 use crate::runner::{self, Claimed, Work};
 
@@ -84,7 +84,7 @@ impl Work for Calendars {
     fn process(&self, calendar: &String) -> impl Future<Output = ()> + Send + 'static {
         let (syncer, id) = (self.0.clone(), calendar.clone());
         async move {
-            if let Err(e) = syncer.sync_calendar(&id, Trigger::Push, false).await {
+            if let Err(e) = syncer.sync_pending(&id).await {
                 tracing::warn!(calendar = %id, error.cause = %e, "sync bookkeeping failed (database)");
             }
         }

@@ -149,8 +149,10 @@ async fn the_resolve_form_checks_origin_against_the_public_url_scheme_included()
     assert_eq!(r.status(), 404);
 }
 
-/// Runs `calsync serve` with JSON logs on stdout; returns its address and the child.
-async fn serve() -> (String, tokio::process::Child) {
+/// Runs `calsync serve` with its logs (debug) in a file, not a pipe: nobody reads a pipe until the
+/// end, and a full one would block the server's writes (the migrations alone log over 64 KB).
+/// Returns its address, the child and the log file.
+async fn serve() -> (String, tokio::process::Child, std::path::PathBuf) {
     let (db_url, _) = create_database().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -161,6 +163,9 @@ async fn serve() -> (String, tokio::process::Child) {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("c.yaml");
     std::fs::write(&cfg, SAMPLE_CONFIG).unwrap();
+    let log = dir.join("calsync.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let err = out.try_clone().unwrap();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_calsync"))
         .arg("serve")
         .env_clear()
@@ -173,8 +178,8 @@ async fn serve() -> (String, tokio::process::Child) {
         .env("CALSYNC__SERVER__WORKERS_ENABLED", "false")
         .env("CALSYNC__SERVER__SHUTDOWN_GRACE_SECS", "1")
         .env("RUST_LOG", "debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(out)
+        .stderr(err)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -186,12 +191,12 @@ async fn serve() -> (String, tokio::process::Child) {
         || async { http.get(format!("{address}/healthz")).send().await.is_ok() },
     )
     .await;
-    (address, child)
+    (address, child, log)
 }
 
 #[tokio::test]
 async fn refusals_and_400s_log_no_token_and_no_client_value() {
-    let (address, child) = serve().await;
+    let (address, mut child, log) = serve().await;
     let http = reqwest::Client::new();
     let forged = signed(claims(0, 1)).replace('.', ".x");
     let r = http
@@ -214,14 +219,9 @@ async fn refusals_and_400s_log_no_token_and_no_client_value() {
         .unwrap();
     assert_eq!(r.status(), 400);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut child = child;
     let _ = child.start_kill();
-    let out = child.wait_with_output().await.unwrap();
-    let logs = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let _ = child.wait().await;
+    let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("admin sign-in refused"), "{logs}");
     // A refused token is routine (expired, mistyped): logged, but not as a warning, and no 4xx is.
     assert!(

@@ -1,6 +1,7 @@
 //! Push first: a calendar whose channel is live is not polled at `sync_interval_minutes` (only the
-//! safety sync reaches it); one without a live channel is polled every interval. (A calendar whose
-//! watch Google refuses, beside two live ones, waits for the emulator's refusal flag.)
+//! safety sync reaches it); one without a live channel is polled every interval, as is one whose
+//! watch Google refuses (beside two live ones) and one whose channel the safety sync caught silent,
+//! until its new channel delivers a notification.
 
 use std::time::Duration;
 
@@ -182,5 +183,155 @@ async fn a_calendar_whose_watch_is_refused_is_polled_and_said_so_while_the_other
             "calsync_calendar_on_poll{calendar=\"CALENDAR_ID_CHERCHEUR\",casquette=\"chercheur\",reason=\"push not supported\"} 1"
         ),
         "{metrics}"
+    );
+}
+
+/// The calendar's health as `/readyz` reports it: (sync_mode, push_health, push_reason).
+async fn readiness(app: &TestApp, calendar: &str) -> (String, String, Value) {
+    let ready: Value = app.get("/readyz").await.json().await.unwrap();
+    let c = ready["calendars"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == calendar).cloned())
+        .unwrap_or_default();
+    (
+        c["sync_mode"].as_str().unwrap_or_default().to_string(),
+        c["push_health"].as_str().unwrap_or_default().to_string(),
+        c["push_reason"].clone(),
+    )
+}
+
+/// The trigger of the newest run after run `after` that changed something in `calendar`.
+async fn last_trigger(app: &TestApp, calendar: &str, after: i64) -> Option<String> {
+    sqlx::query_scalar(
+        "SELECT trigger FROM sync_runs WHERE calendar_id = $1 AND status = 'success' AND id > $2
+          AND events_created + events_updated + events_deleted > 0 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(calendar)
+    .bind(after)
+    .fetch_optional(&app.pool)
+    .await
+    .unwrap()
+}
+
+async fn stored(app: &TestApp, external_id: &str) -> bool {
+    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events WHERE external_id = $1")
+        .bind(external_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+        == 1
+}
+
+#[tokio::test]
+async fn a_silent_channel_is_caught_by_the_safety_sync_polled_and_back_on_push_after_a_real_notification()
+ {
+    let google = Google::start().await;
+    let silent = "CALENDAR_ID_ENSEIGNANT";
+    // Its channel accepts the watch and never delivers (the flag is read when a channel is made).
+    google
+        .control(
+            "POST",
+            "/emulator/calendars",
+            serde_json::json!({"id": silent, "silentChannels": true}),
+        )
+        .await;
+    let app = TestApp::builder()
+        .synced_to(&google)
+        .with_settings(|s| {
+            s.google_calendar.sync_interval_seconds = Some(1);
+            s.push.safety_sync_seconds = Some(4);
+        })
+        .spawn()
+        .await;
+    wait_for("three live channels", Duration::from_secs(15), || async {
+        live_channels(&app).await == 3
+    })
+    .await;
+    // Later channels deliver again: only the first one stays silent.
+    google
+        .control(
+            "POST",
+            "/emulator/calendars",
+            serde_json::json!({"id": silent, "silentChannels": false}),
+        )
+        .await;
+    let runs_before: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM sync_runs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let unannounced = google
+        .insert(
+            silent,
+            serde_json::json!({"summary": "s", "start": {"dateTime": "2030-01-01T09:00:00Z"}, "end": {"dateTime": "2030-01-01T10:00:00Z"}}),
+        )
+        .await;
+    let unannounced = unannounced["id"].as_str().unwrap().to_string();
+    wait_for(
+        "the safety sync to find the change",
+        Duration::from_secs(15),
+        // The row commits with the page, the run's counts just after.
+        || async {
+            stored(&app, &unannounced).await
+                && last_trigger(&app, silent, runs_before).await.is_some()
+        },
+    )
+    .await;
+    assert_eq!(
+        last_trigger(&app, silent, runs_before).await.as_deref(),
+        Some("safety")
+    );
+    let (mode, health, reason) = readiness(&app, silent).await;
+    assert_eq!(
+        (mode.as_str(), health.as_str()),
+        ("poll", "degraded"),
+        "{reason}"
+    );
+    assert_eq!(
+        reason,
+        Value::from("degraded: safety sync found 1 change(s) no push announced")
+    );
+    for other in ["primary", "CALENDAR_ID_CHERCHEUR"] {
+        assert_eq!(readiness(&app, other).await.1, "live", "{other} stays live");
+    }
+    // Polled every interval while degraded (the renewal loop gives it a new channel meanwhile).
+    let before = lists(&google, silent).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = lists(&google, silent).await;
+    assert!(
+        after >= before + 2,
+        "degraded: polled every second ({before} → {after})"
+    );
+    wait_for("a new channel on the degraded calendar", Duration::from_secs(15), || async {
+        let newer: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM watch_channels w JOIN sync_state s USING (calendar_id)
+              WHERE w.calendar_id = $1 AND w.state = 'active' AND w.created_at > s.push_degraded_at",
+        )
+        .bind(silent)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        newer == 1
+    })
+    .await;
+    assert_eq!(
+        readiness(&app, silent).await.1,
+        "degraded",
+        "not proved yet"
+    );
+    // A change at Google: the new channel's notification proves it, and the calendar is on push again.
+    let announced = google
+        .insert(
+            silent,
+            serde_json::json!({"summary": "p", "start": {"dateTime": "2030-01-02T09:00:00Z"}, "end": {"dateTime": "2030-01-02T10:00:00Z"}}),
+        )
+        .await;
+    let announced = announced["id"].as_str().unwrap().to_string();
+    wait_for("back on push", Duration::from_secs(15), || async {
+        stored(&app, &announced).await && readiness(&app, silent).await.0 == "push"
+    })
+    .await;
+    assert_eq!(
+        readiness(&app, silent).await,
+        ("push".into(), "live".into(), Value::Null)
     );
 }

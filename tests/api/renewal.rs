@@ -216,3 +216,71 @@ async fn a_channel_is_renewed_by_the_timer_before_it_lapses() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_long_life_is_asked_and_the_expiration_google_grants_is_kept() {
+    let google = Google::start().await;
+    // calsync asks for 30 days (the default); the emulator, like Google, grants at most 7.
+    let asked = Duration::from_secs(calsync::config::PushSettings::default().channel_ttl_secs);
+    assert_eq!(asked, Duration::from_secs(30 * 86_400));
+    let (app, m) = manager(&google, asked, Duration::from_secs(86_400)).await;
+    assert_eq!(m.reconcile().await.unwrap(), 3);
+    let lives: Vec<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM expiration - created_at)::float8 FROM watch_channels",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(lives.len(), 3);
+    for life in lives {
+        assert!(
+            (life - 604_800.0).abs() < 60.0,
+            "granted life kept: {life} s"
+        );
+    }
+}
+
+#[tokio::test]
+async fn renewals_of_channels_made_together_spread_over_a_whole_margin() {
+    let (db_url, _) = create_database().await;
+    let pool = PgPoolOptions::new().connect(&db_url).await.unwrap();
+    calsync::db::migrate(&pool).await.unwrap();
+    // 2,000 channels created in the same second with the same 7-day grant, a one-day margin.
+    let dues: Vec<f64> = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM (now() + interval '7 days')
+                  - calsync_renewal_due(gen_random_uuid()::text, now(), now() + interval '7 days', 86400, 3))::float8
+           FROM generate_series(1, 2000)",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let hours: Vec<f64> = dues.iter().map(|s| s / 3600.0).collect();
+    let (lo, hi) = hours
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), h| (lo.min(*h), hi.max(*h)));
+    assert!(
+        lo >= 24.0 && hi <= 48.0,
+        "renewed 1 to 2 days early: {lo:.2} h … {hi:.2} h"
+    );
+    assert!(
+        hi - lo > 23.0,
+        "spread over the margin: {lo:.2} h … {hi:.2} h"
+    );
+    // No ten minutes hold more than 3 % of the renewals (1/144 of them on average).
+    let mut buckets = std::collections::HashMap::new();
+    for h in &hours {
+        *buckets.entry((h * 6.0) as i64).or_insert(0usize) += 1;
+    }
+    let busiest = buckets.values().max().copied().unwrap_or(0);
+    assert!(busiest <= 60, "{busiest} renewals in one ten-minute window");
+    // A life shorter than twice the margin is still renewed halfway, and never before `min_after`.
+    let (half, floor): (f64, f64) = sqlx::query_as(
+        "SELECT EXTRACT(EPOCH FROM calsync_renewal_due('c', now(), now() + interval '10 minutes', 86400, 3) - now())::float8,
+                EXTRACT(EPOCH FROM calsync_renewal_due('c', now(), now() + interval '4 seconds', 86400, 3) - now())::float8",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!((half - 300.0).abs() < 1.0, "halfway: {half}");
+    assert!((floor - 3.0).abs() < 0.5, "floor: {floor}");
+}

@@ -1,6 +1,6 @@
 //! Opening a watch channel (`events.watch`, `calendarList.watch`) with Google's checks on the body:
 //! id of 1 to 64 characters and unique, `web_hook`, an address, a token of at most 256 characters,
-//! `params.ttl` and `expiration` (the more restrictive wins).
+//! `params.ttl` and `expiration` (the more restrictive wins, and never more than 7 days).
 
 use actix_web::HttpResponse;
 use chrono::Utc;
@@ -8,6 +8,13 @@ use serde_json::{Value, json};
 
 use super::errors;
 use super::state::{ChannelState, State, new_event_id};
+
+/// Lifetime of a channel that asks for none: Google's documented default, 7 days.
+const DEFAULT_TTL_SECS: i64 = 604_800;
+/// The longest lifetime granted, whatever `params.ttl` asks: Google documents no maximum, and the
+/// community reports channels living 7 days at most (../shared/google/PROTOCOL.md), so a client that
+/// asks for 30 days gets 7 and must keep the `expiration` of the answer.
+const MAX_TTL_SECS: i64 = 604_800;
 
 fn millis(v: &Value) -> Option<i64> {
     v.as_str()
@@ -66,8 +73,8 @@ pub fn open(
     let ttl_ms = b
         .pointer("/params/ttl")
         .and_then(millis)
-        .unwrap_or(604_800)
-        .clamp(1, 2_592_000)
+        .unwrap_or(DEFAULT_TTL_SECS)
+        .clamp(1, MAX_TTL_SECS)
         * 1000;
     let asked = b.get("expiration").and_then(millis);
     let expiration = asked.map_or(now + ttl_ms, |e| e.min(now + ttl_ms));

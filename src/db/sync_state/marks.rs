@@ -30,7 +30,7 @@ pub async fn mark_pending_pushes(
                 AND m.number > COALESCE(w.last_message_number, 0)
            )
            UPDATE sync_state s
-              SET pending = TRUE, last_push_at = now(),
+              SET pending = TRUE, last_push_at = now(), pending_trigger = 'push',
                   pending_since = CASE WHEN s.pending THEN s.pending_since ELSE now() END
              FROM (SELECT calendar_id, pending AS was_pending FROM sync_state
                     WHERE calendar_id = ANY($1)) AS before
@@ -49,19 +49,19 @@ pub async fn mark_pending_pushes(
     .map(|rows| rows.into_iter().flatten().collect())
 }
 
-/// The earliest moment a calendar becomes due: for the fallback poll after `poll` without a live
-/// channel, for the safety sync after `safety` with one (None: nothing synced yet).
+/// The earliest moment a calendar becomes due: for the fallback poll after `poll` unless its channel
+/// is live (`calendar_push_health`), for the safety sync after `safety` when it is (None: nothing
+/// synced yet).
 pub async fn next_poll_due(
     pool: &PgPool,
     poll: Duration,
     safety: Duration,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"SELECT MIN(s.last_success_at + make_interval(secs => CASE WHEN EXISTS (
-                      SELECT 1 FROM watch_channels w
-                       WHERE w.calendar_id = s.calendar_id AND w.state = 'active' AND w.expiration > now())
-                      THEN $2::float8 ELSE $1::float8 END)) AS due
+        r#"SELECT MIN(s.last_success_at + make_interval(
+                      secs => CASE WHEN h.health = 'live' THEN $2::float8 ELSE $1::float8 END)) AS due
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+             JOIN calendar_push_health h ON h.calendar_id = s.calendar_id
             WHERE c.active AND s.error_reason IS NULL AND NOT s.pending"#,
         poll.as_secs_f64(),
         safety.as_secs_f64()
@@ -71,28 +71,71 @@ pub async fn next_poll_due(
 }
 
 /// Marks pending every calendar due (see [`next_poll_due`]): push first, so a calendar whose channel
-/// is live is polled only by the safety sync, one without a live channel every `poll`. Returns
-/// their ids. Never-synced calendars start pending already, and a calendar being synced is left alone.
+/// is live is synced only by the safety sync (trigger `safety`), one whose channel is degraded or
+/// missing every `poll` (trigger `poll`). Returns their ids. Never-synced calendars start pending
+/// already, and a calendar being synced is left alone.
 pub async fn mark_due_for_poll(
     pool: &PgPool,
     poll: Duration,
     safety: Duration,
 ) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"UPDATE sync_state s SET pending = TRUE, pending_since = now()
-             FROM calendars c
-            WHERE c.id = s.calendar_id AND c.active AND s.error_reason IS NULL AND NOT s.pending
+        r#"UPDATE sync_state s SET pending = TRUE, pending_since = now(),
+                  pending_trigger = CASE WHEN h.health = 'live' THEN 'safety' ELSE 'poll' END
+             FROM calendars c, calendar_push_health h
+            WHERE c.id = s.calendar_id AND h.calendar_id = s.calendar_id
+              AND c.active AND s.error_reason IS NULL AND NOT s.pending
               AND (s.lease_until IS NULL OR s.lease_until < now())
-              AND s.last_success_at < now() - make_interval(secs => CASE WHEN EXISTS (
-                      SELECT 1 FROM watch_channels w
-                       WHERE w.calendar_id = s.calendar_id AND w.state = 'active' AND w.expiration > now())
-                      THEN $2::float8 ELSE $1::float8 END)
+              AND s.last_success_at < now() - make_interval(
+                      secs => CASE WHEN h.health = 'live' THEN $2::float8 ELSE $1::float8 END)
         RETURNING s.calendar_id"#,
         poll.as_secs_f64(),
         safety.as_secs_f64()
     )
     .fetch_all(pool)
     .await
+}
+
+/// A safety sync of `calendar_id` (claimed at `run_started`) found `changes` no push announced: its
+/// channel is degraded (the calendar goes on the fallback poll) and the renewal loop is woken
+/// (`NOTIFY calsync_renew`) to give it a new channel. Nothing is marked when a push arrived since the
+/// run started (the changes may be that push's). True when it was marked.
+pub async fn mark_push_degraded(
+    pool: &PgPool,
+    calendar_id: &str,
+    changes: u64,
+    run_started: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let reason = format!("safety sync found {changes} change(s) no push announced");
+    let marked = sqlx::query_scalar!(
+        r#"WITH marked AS (
+               UPDATE sync_state SET push_degraded = $2, push_degraded_at = now()
+                WHERE calendar_id = $1 AND (last_push_at IS NULL OR last_push_at < $3)
+            RETURNING calendar_id)
+           SELECT pg_notify('calsync_renew', calendar_id) IS NOT NULL AS "marked!" FROM marked"#,
+        calendar_id,
+        reason,
+        run_started
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(marked.is_some())
+}
+
+/// Records that renewing `calendar_id`'s live channel failed (`cause`): its channel is degraded.
+pub async fn record_renewal_failure(
+    pool: &PgPool,
+    calendar_id: &str,
+    cause: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE sync_state SET renewal_failed = $2, renewal_failed_at = now() WHERE calendar_id = $1",
+        calendar_id,
+        cause
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Records that Google refused to watch `calendar_id` (`reason`: Google's, e.g.
@@ -115,11 +158,13 @@ pub async fn record_watch_refusal(
     Ok(matches!(before, Some(None)))
 }
 
-/// A channel was created: the calendar is watchable (again).
-pub async fn clear_watch_refusal(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
+/// A channel was created: the calendar is watchable (again) and its renewal works. (A degraded
+/// channel's mark stays until the new channel delivers a notification: see `claim`.)
+pub async fn record_channel_created(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE sync_state SET watch_refused = NULL, watch_refused_at = NULL
-          WHERE calendar_id = $1 AND watch_refused IS NOT NULL",
+        "UPDATE sync_state SET watch_refused = NULL, watch_refused_at = NULL,
+                renewal_failed = NULL, renewal_failed_at = NULL
+          WHERE calendar_id = $1 AND (watch_refused IS NOT NULL OR renewal_failed IS NOT NULL)",
         calendar_id
     )
     .execute(pool)

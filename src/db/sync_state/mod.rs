@@ -10,8 +10,8 @@ use super::sync_runs::Trigger;
 
 mod marks;
 pub use marks::{
-    clear_watch_refusal, mark_due_for_poll, mark_pending_pushes, next_poll_due,
-    record_watch_refusal,
+    mark_due_for_poll, mark_pending_pushes, mark_push_degraded, next_poll_due,
+    record_channel_created, record_renewal_failure, record_watch_refusal,
 };
 
 /// A calendar claimed for one run.
@@ -28,46 +28,68 @@ pub struct Claim {
     pub run_id: i64,
     /// The calendar's time zone as last stored (written again only when Google reports another).
     pub time_zone: Option<String>,
+    /// What started the run: the caller's, or else what marked the calendar pending.
+    pub trigger: Trigger,
+    /// When the claim was made (a safety sync's changes count as unannounced only if no push came since).
+    pub claimed_at: chrono::DateTime<chrono::Utc>,
+    /// This push-started run found the calendar's degraded channel replaced by one that has
+    /// delivered a notification: the degraded mark was lifted by the claim.
+    pub push_proved: bool,
 }
 
 /// Claims `calendar_id` if no live lease holds it and no permanent error paused it, and opens its
-/// `sync_runs` row in the same statement (one round trip on the push path).
+/// `sync_runs` row in the same statement (one round trip on the push path). `trigger` None: the run
+/// carries what marked the calendar pending (`sync_state.pending_trigger`; `push` if nothing did).
 /// Clearing `pending` here is what coalesces: pushes arriving during the run set it again, once.
+/// A push-started claim also lifts a degraded mark once a channel created after it has delivered.
 pub async fn claim(
     pool: &PgPool,
     calendar_id: &str,
     owner: Uuid,
     lease: Duration,
-    trigger: Trigger,
+    trigger: Option<Trigger>,
     full: bool,
 ) -> Result<Option<Claim>, sqlx::Error> {
     let lease_secs = lease.as_secs_f64();
     let row = sqlx::query!(
-        r#"WITH claimed AS (
+        r#"WITH before AS (
+               SELECT CASE WHEN pending THEN pending_since END AS since,
+                      COALESCE($4, CASE WHEN pending THEN pending_trigger ELSE 'push' END) AS trigger,
+                      push_degraded_at IS NOT NULL AND last_push_at IS NOT NULL AND EXISTS (
+                          SELECT 1 FROM watch_channels w
+                           WHERE w.calendar_id = $1 AND w.state = 'active'
+                             AND w.created_at > push_degraded_at AND w.created_at < last_push_at
+                      ) AS proved
+                 FROM sync_state WHERE calendar_id = $1
+           ), claimed AS (
                UPDATE sync_state s
                   SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
-                      pending = FALSE, last_attempt_at = now(), updated_at = now()
-                 FROM calendars c,
-                      (SELECT CASE WHEN pending THEN pending_since END AS since
-                         FROM sync_state WHERE calendar_id = $1) AS before
+                      pending = FALSE, last_attempt_at = now(), updated_at = now(),
+                      push_degraded = CASE WHEN before.proved AND before.trigger = 'push'
+                                           THEN NULL ELSE s.push_degraded END,
+                      push_degraded_at = CASE WHEN before.proved AND before.trigger = 'push'
+                                              THEN NULL ELSE s.push_degraded_at END
+                 FROM calendars c, before
                 WHERE s.calendar_id = $1 AND c.id = s.calendar_id AND c.active
                   AND (s.lease_until IS NULL OR s.lease_until < now())
                   AND s.error_reason IS NULL
             RETURNING s.calendar_id, s.sync_token, s.full_sync_requested, c.casquette,
-                      c.time_zone, before.since AS pending_since
+                      c.time_zone, before.since AS pending_since, before.trigger,
+                      before.proved AND before.trigger = 'push' AS proved
            ), run AS (
                INSERT INTO sync_runs (calendar_id, trigger, full_sync, pending_since)
-               SELECT calendar_id, $4, $5, pending_since FROM claimed
-               RETURNING id
+               SELECT calendar_id, trigger, $5, pending_since FROM claimed
+               RETURNING id, started_at
            )
            SELECT claimed.sync_token, claimed.full_sync_requested AS "full_sync_requested!",
                   claimed.casquette AS "casquette!", claimed.time_zone, claimed.pending_since,
-                  run.id AS "run_id!"
+                  claimed.trigger AS "trigger!: Trigger", claimed.proved AS "proved!",
+                  run.id AS "run_id!", run.started_at AS "started_at!"
              FROM claimed, run"#,
         calendar_id,
         owner,
         lease_secs,
-        trigger as Trigger,
+        trigger.map(Trigger::as_str),
         full,
     )
     .fetch_optional(pool)
@@ -81,6 +103,9 @@ pub async fn claim(
         time_zone: r.time_zone,
         pending_since: r.pending_since,
         run_id: r.run_id,
+        trigger: r.trigger,
+        claimed_at: r.started_at,
+        push_proved: r.proved,
     }))
 }
 
@@ -238,10 +263,10 @@ pub async fn request_full(pool: &PgPool, calendar_id: &str) -> Result<(), sqlx::
     Ok(())
 }
 
-/// Marks a calendar dirty (push, poll, API).
+/// Marks a calendar dirty for a catch-up run (trigger `poll`): a new channel on a calendar that had none.
 pub async fn mark_pending(pool: &PgPool, calendar_id: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
-        "UPDATE sync_state SET pending = TRUE, pending_since = now()
+        "UPDATE sync_state SET pending = TRUE, pending_since = now(), pending_trigger = 'poll'
           WHERE calendar_id = $1 AND NOT pending",
         calendar_id
     )
