@@ -332,6 +332,7 @@ async fn the_quick_benchmark_prints_its_table() {
         "COPY",
         "write path",
         "RSS peak",
+        "idle (measured)",
     ] {
         assert!(stdout.contains(row), "{row} missing:\n{stdout}");
     }

@@ -9,6 +9,7 @@
 //! the same `--config` and `--quick`) and, when there is none, names the command that builds it.
 //! Run from the checkout's root, so that the peer (`crates/calsync-bench/peer/run.sh`) is found.
 
+mod idle_day;
 mod load;
 mod peer;
 mod phases;
@@ -88,7 +89,7 @@ fn fail(e: &anyhow::Error, code: u8) -> ExitCode {
 
 /// Runs every phase and prints the table.
 async fn run(settings: calsync::config::Settings, sizes: Sizes) -> anyhow::Result<()> {
-    let rig = rig::start(settings).await?;
+    let rig = rig::start(settings.clone(), "main").await?;
     let mut rows: Vec<(String, String)> = Vec::new();
     let (rss_before, _) = rss_mb();
     phases::wait_channels(&rig).await?;
@@ -106,24 +107,9 @@ async fn run(settings: calsync::config::Settings, sizes: Sizes) -> anyhow::Resul
     rows.extend(peer::compare(&rig, sizes.peer, idle, push_p50).await?);
     let (_, peak) = rss_mb();
     rows.push(("RSS peak over the run".into(), format!("{peak:.1} MB")));
-    // Computed from the rule the poll scheduler applies (src/db/sync_state.rs, mark_due_for_poll),
-    // not measured: an accelerated idle day is the push-first issue's still-open bench item.
-    let per_day = |every: std::time::Duration| 86_400.0 / every.as_secs_f64().max(1.0);
-    let push = &rig.settings.push;
-    rows.push((
-        "Google calls per calendar per day, idle (computed)".into(),
-        format!(
-            "live channel: {:.1} events.list (safety sync every {} h) + {:.2} watch/stop (renewal); \
-             poll-only daemon: {:.0} (every {} min)",
-            per_day(push.safety_interval()),
-            push.safety_interval().as_secs() / 3600,
-            per_day(std::time::Duration::from_secs(
-                push.channel_ttl_secs.saturating_sub(push.renew_margin_secs).max(1)
-            )),
-            per_day(rig.settings.google_calendar.poll_interval()),
-            rig.settings.google_calendar.sync_interval_minutes
-        ),
-    ));
+    rig.stop().await;
+    // On its own rigs and databases, once the others are stopped.
+    rows.extend(idle_day::measure(&settings, sizes.idle).await?);
     let width = rows
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -134,6 +120,5 @@ async fn run(settings: calsync::config::Settings, sizes: Sizes) -> anyhow::Resul
     for (k, v) in &rows {
         println!("{k:width$}  {v}");
     }
-    rig.stop().await;
     Ok(())
 }

@@ -22,6 +22,7 @@ pub struct Sizes {
     pub full_sync: usize,
     pub writes: usize,
     pub peer: usize,
+    pub idle: crate::idle_day::Plan,
 }
 
 impl Sizes {
@@ -33,6 +34,7 @@ impl Sizes {
             full_sync: 100_000,
             writes: 10_000,
             peer: 10_000,
+            idle: crate::idle_day::Plan::full(),
         }
     }
     pub fn quick() -> Self {
@@ -43,6 +45,7 @@ impl Sizes {
             full_sync: 5_000,
             writes: 500,
             peer: 1_000,
+            idle: crate::idle_day::Plan::quick(),
         }
     }
 }
@@ -86,6 +89,21 @@ impl Rig {
             .await?;
         Ok(v["counts"][method].as_u64().unwrap_or(0))
     }
+
+    /// The emulator's log of the Calendar API requests it served, oldest first.
+    pub async fn requests(&self) -> anyhow::Result<Vec<Value>> {
+        let mut v: Value = self
+            .http
+            .get(self.control("/requests"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        match v["requests"].take() {
+            Value::Array(log) => Ok(log),
+            _ => Err(anyhow!("the emulator's request log is not a list")),
+        }
+    }
 }
 
 /// Resident set size of this process now and at its peak, in MB (Linux).
@@ -113,10 +131,11 @@ pub fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Starts the emulator (this executable's `emulator` command, its own process so that this
-/// process's RSS is calsync's and the harness's) and calsync on it.
-pub async fn start(mut settings: Settings) -> anyhow::Result<Rig> {
+/// process's RSS is calsync's and the harness's) and calsync on it. `tag` names the rig's
+/// credentials directory and Redis prefix, so that rigs can run side by side.
+pub async fn start(mut settings: Settings, tag: &str) -> anyhow::Result<Rig> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let creds = std::env::temp_dir().join(format!("calsync-bench-{}", std::process::id()));
+    let creds = std::env::temp_dir().join(format!("calsync-bench-{}-{tag}", std::process::id()));
     let exe = std::env::current_exe()?;
     let child = tokio::process::Command::new(exe)
         .args([
@@ -167,7 +186,7 @@ pub async fn start(mut settings: Settings) -> anyhow::Result<Rig> {
     settings.server.public_url = Some(format!("http://127.0.0.1:{app_port}"));
     settings.admin.channel_token_secret =
         Some(Secret::new("bench-channel-secret-0123456789abcdef"));
-    settings.redis.key_prefix = format!("bench:{}:", std::process::id());
+    settings.redis.key_prefix = format!("bench:{}:{tag}:", std::process::id());
     let shutdown = CancellationToken::new();
     let app = Application::build_on(
         settings.clone(),
