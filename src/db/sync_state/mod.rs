@@ -42,6 +42,12 @@ pub struct Claim {
 /// carries what marked the calendar pending (`sync_state.pending_trigger`; `push` if nothing did).
 /// Clearing `pending` here is what coalesces: pushes arriving during the run set it again, once.
 /// A push-started claim also lifts a degraded mark once a channel created after it has delivered.
+///
+/// The push path's one durable commit after the webhook's mark is the run's data transaction: this
+/// claim commits without waiting for the WAL flush (`synchronous_commit = off` for its transaction
+/// only). That is safe because nothing durable depends on it: a claim lost with a PostgreSQL crash
+/// reverts the row to the mark (pending, no lease), and the run that held it cannot commit its
+/// data, since `save_token` is fenced by the lease; invariants 1, 5 and 6 hold.
 pub async fn claim(
     pool: &PgPool,
     calendar_id: &str,
@@ -60,7 +66,12 @@ pub async fn claim(
                            WHERE w.calendar_id = $1 AND w.state = 'active'
                              AND w.created_at > push_degraded_at AND w.created_at < last_push_at
                       ) AS proved
-                 FROM sync_state WHERE calendar_id = $1
+                 FROM sync_state,
+                      -- Not flushed to disk before answering: lost with a PostgreSQL crash, the claim
+                      -- leaves the durable mark (pending, no lease) and the calendar is claimed again;
+                      -- the run's data commit, fenced by the lease, is durable and flushes it anyway.
+                      (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
+                WHERE calendar_id = $1
            ), claimed AS (
                UPDATE sync_state s
                   SET lease_owner = $2, lease_until = now() + make_interval(secs => $3),
