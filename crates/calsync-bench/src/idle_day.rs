@@ -19,60 +19,11 @@ use sqlx::Connection;
 use calsync::config::Settings;
 use calsync::db::probes;
 
-use crate::rig::{self, Rig};
+use crate::rig::{self, Mode, Plan, Rig};
 
 type Rows = Vec<(String, String)>;
 
 const DAY_SECS: f64 = 86_400.0;
-
-/// One mode of the idle day: how fast the clock runs and how many simulated days are counted.
-#[derive(Debug, Clone, Copy)]
-pub struct Mode {
-    pub push: bool,
-    /// Real intervals are divided by this (3600: one simulated day lasts 24 s).
-    pub scale: u64,
-    pub days: f64,
-}
-
-/// Both modes of a run.
-#[derive(Debug, Clone, Copy)]
-pub struct Plan {
-    pub push: Mode,
-    pub poll: Mode,
-}
-
-impl Plan {
-    /// Push: 6 simulated days (one renewal per calendar inside), poll-only: 3; 144 s each.
-    pub fn full() -> Self {
-        Self {
-            push: Mode {
-                push: true,
-                scale: 3600,
-                days: 6.0,
-            },
-            poll: Mode {
-                push: false,
-                scale: 1800,
-                days: 3.0,
-            },
-        }
-    }
-    /// One simulated day of push (no renewal falls in it), half a day of poll-only; 24 s each.
-    pub fn quick() -> Self {
-        Self {
-            push: Mode {
-                push: true,
-                scale: 3600,
-                days: 1.0,
-            },
-            poll: Mode {
-                push: false,
-                scale: 1800,
-                days: 0.5,
-            },
-        }
-    }
-}
 
 /// What one mode's window cost, from the emulator's request log.
 #[derive(Debug, Default)]

@@ -22,7 +22,7 @@ pub struct Sizes {
     pub full_sync: usize,
     pub writes: usize,
     pub peer: usize,
-    pub idle: crate::idle_day::Plan,
+    pub idle: Plan,
 }
 
 impl Sizes {
@@ -34,7 +34,7 @@ impl Sizes {
             full_sync: 100_000,
             writes: 10_000,
             peer: 10_000,
-            idle: crate::idle_day::Plan::full(),
+            idle: Plan::full(),
         }
     }
     pub fn quick() -> Self {
@@ -45,7 +45,56 @@ impl Sizes {
             full_sync: 5_000,
             writes: 500,
             peer: 1_000,
-            idle: crate::idle_day::Plan::quick(),
+            idle: Plan::quick(),
+        }
+    }
+}
+
+/// One mode of the idle day: how fast the clock runs and how many simulated days are counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Mode {
+    pub push: bool,
+    /// Real intervals are divided by this (3600: one simulated day lasts 24 s).
+    pub scale: u64,
+    pub days: f64,
+}
+
+/// Both modes of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub push: Mode,
+    pub poll: Mode,
+}
+
+impl Plan {
+    /// Push: 6 simulated days (one renewal per calendar inside), poll-only: 3; 144 s each.
+    pub fn full() -> Self {
+        Self {
+            push: Mode {
+                push: true,
+                scale: 3600,
+                days: 6.0,
+            },
+            poll: Mode {
+                push: false,
+                scale: 1800,
+                days: 3.0,
+            },
+        }
+    }
+    /// One simulated day of push (no renewal falls in it), half a day of poll-only; 24 s each.
+    pub fn quick() -> Self {
+        Self {
+            push: Mode {
+                push: true,
+                scale: 3600,
+                days: 1.0,
+            },
+            poll: Mode {
+                push: false,
+                scale: 1800,
+                days: 0.5,
+            },
         }
     }
 }

@@ -2,6 +2,9 @@
 
 use std::path::Path;
 
+/// The identity behind every consent the emulator grants (the `primary` calendar's alias).
+pub const USER_EMAIL: &str = "demo.user@calsync.test";
+
 /// OAuth client id accepted by the emulator's token endpoint.
 pub const CLIENT_ID: &str = "calsync-dev.apps.googleusercontent.com";
 /// OAuth client secret accepted by the emulator's token endpoint.

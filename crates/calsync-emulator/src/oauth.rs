@@ -13,8 +13,7 @@ use super::Shared;
 use super::dev_credentials;
 use super::state::{AuthCode, LoggedRequest, State};
 
-/// The identity behind every consent the emulator grants.
-pub const USER_EMAIL: &str = "demo.user@calsync.test";
+pub use super::credentials::USER_EMAIL;
 /// Google's stable account id for [`USER_EMAIL`].
 pub const USER_SUB: &str = "107354917463802918467";
 

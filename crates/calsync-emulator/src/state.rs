@@ -138,7 +138,7 @@ impl State {
             seed,
             primary_time_zone: primary_time_zone.to_string(),
         };
-        state.add_calendar("primary", super::oauth::USER_EMAIL, primary_time_zone);
+        state.add_calendar("primary", super::credentials::USER_EMAIL, primary_time_zone);
         state
     }
 
@@ -157,7 +157,7 @@ impl State {
         if self.calendars.contains_key(id) {
             return Some(id.to_string());
         }
-        if id == super::oauth::USER_EMAIL {
+        if id == super::credentials::USER_EMAIL {
             return Some("primary".to_string());
         }
         None
