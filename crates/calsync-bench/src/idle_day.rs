@@ -120,9 +120,6 @@ async fn run_mode(base: &Settings, mode: Mode) -> anyhow::Result<Tally> {
     result
 }
 
-/// The longest channel life Google grants (and the emulator): 7 days.
-const GOOGLE_MAX_GRANT_SECS: u64 = 604_800;
-
 /// The base settings with every interval that decides idle calls divided by the mode's scale.
 fn scaled(base: &Settings, mode: &Mode, url: String) -> Settings {
     let down = |secs: u64| ((secs as f64 / mode.scale as f64).round() as u64).max(1);
@@ -134,7 +131,12 @@ fn scaled(base: &Settings, mode: &Mode, url: String) -> Settings {
     s.push.safety_sync_seconds = Some(down(base.push.safety_interval().as_secs()));
     // calsync asks for a long life (30 days) and keeps what Google grants: 7 days at most. The
     // emulator's cap is not scaled, so the scaled ask is the grant itself.
-    s.push.channel_ttl_secs = down(base.push.channel_ttl_secs.min(GOOGLE_MAX_GRANT_SECS)).max(2);
+    s.push.channel_ttl_secs = down(
+        base.push
+            .channel_ttl_secs
+            .min(calsync_emulator::MAX_CHANNEL_TTL_SECS.unsigned_abs()),
+    )
+    .max(2);
     s.push.renew_margin_secs = down(base.push.renew_margin_secs).min(s.push.channel_ttl_secs - 1);
     s
 }

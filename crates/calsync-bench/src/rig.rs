@@ -67,35 +67,28 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Push: 6 simulated days (one renewal per calendar inside), poll-only: 3; 144 s each.
-    pub fn full() -> Self {
+    /// Push at 1/3600 for `push_days` simulated days, poll-only at 1/1800 for `poll_days`.
+    const fn of(push_days: f64, poll_days: f64) -> Self {
         Self {
             push: Mode {
                 push: true,
                 scale: 3600,
-                days: 6.0,
+                days: push_days,
             },
             poll: Mode {
                 push: false,
                 scale: 1800,
-                days: 3.0,
+                days: poll_days,
             },
         }
     }
+    /// Push: 6 simulated days (one renewal per calendar inside), poll-only: 3; 144 s each.
+    pub fn full() -> Self {
+        Self::of(6.0, 3.0)
+    }
     /// One simulated day of push (no renewal falls in it), half a day of poll-only; 24 s each.
     pub fn quick() -> Self {
-        Self {
-            push: Mode {
-                push: true,
-                scale: 3600,
-                days: 1.0,
-            },
-            poll: Mode {
-                push: false,
-                scale: 1800,
-                days: 0.5,
-            },
-        }
+        Self::of(1.0, 0.5)
     }
 }
 

@@ -14,7 +14,7 @@ const DEFAULT_TTL_SECS: i64 = 604_800;
 /// The longest lifetime granted, whatever `params.ttl` asks: Google documents no maximum, and the
 /// community reports channels living 7 days at most (../shared/google/PROTOCOL.md), so a client that
 /// asks for 30 days gets 7 and must keep the `expiration` of the answer.
-const MAX_TTL_SECS: i64 = 604_800;
+pub const MAX_TTL_SECS: i64 = 604_800;
 
 fn millis(v: &Value) -> Option<i64> {
     v.as_str()

@@ -33,6 +33,7 @@ use actix_web::{App, HttpServer, web};
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
+pub use channels::MAX_TTL_SECS as MAX_CHANNEL_TTL_SECS;
 pub use faults::Faults;
 
 /// The development credentials the emulator accepts.
