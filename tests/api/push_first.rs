@@ -255,6 +255,17 @@ async fn a_silent_channel_is_caught_by_the_safety_sync_polled_and_back_on_push_a
             serde_json::json!({"id": silent, "silentChannels": false}),
         )
         .await;
+    // The catch-up runs that follow the first channels (trigger poll) are done before the change.
+    wait_for("idle calendars", Duration::from_secs(15), || async {
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sync_state WHERE pending OR lease_owner IS NOT NULL",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        busy == 0
+    })
+    .await;
     let runs_before: i64 = sqlx::query_scalar("SELECT COALESCE(max(id), 0) FROM sync_runs")
         .fetch_one(&app.pool)
         .await
