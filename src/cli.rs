@@ -44,6 +44,16 @@ pub enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
+    /// Accounts connected with `calsync auth login --account NAME` (credentials sealed in PostgreSQL).
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// The keys that seal credentials stored in PostgreSQL (`CALSYNC_SECRET_KEY`).
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Exit 0 when the Redis health key `calendar:last_sync` is present and fresh.
     Healthcheck {
         /// Oldest acceptable sync, in minutes (default: twice the fallback-poll interval).
@@ -119,6 +129,10 @@ pub enum AuthCommand {
         /// Give up after this many seconds without a redirect.
         #[arg(long, default_value_t = 600, value_name = "SECONDS")]
         timeout: u64,
+        /// Connect this account: its token goes to PostgreSQL, sealed under `CALSYNC_SECRET_KEY`,
+        /// instead of a token file; calendars name it with `account: NAME`.
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
     },
     /// Show the identity, scopes and access-token expiry (no secrets).
     Status {
@@ -126,4 +140,24 @@ pub enum AuthCommand {
         #[arg(long)]
         offline: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// List connected accounts: name, the id of the key that seals them, when connected (no secret).
+    List,
+    /// Forget an account's stored credentials (its calendars stop syncing until it connects again).
+    Remove {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Print a new random key for `CALSYNC_SECRET_KEY` (32 bytes, base64).
+    NewKey,
+    /// Reseal every stored credential under the current key (`CALSYNC_SECRET_KEY`); the old key must
+    /// still be given (`CALSYNC_SECRET_KEY_PREVIOUS` or the key file's later lines) to open them.
+    Rotate,
 }

@@ -1,5 +1,6 @@
 //! calsync: two-way, push-driven sync between PostgreSQL and Google Calendar.
 
+pub mod accounts;
 pub mod admin_auth;
 pub mod background;
 pub mod cli;

@@ -303,9 +303,18 @@ async fn build_syncer_until(
     alerts: Arc<dyn AlertSink>,
     shutdown: Option<CancellationToken>,
 ) -> anyhow::Result<Syncer> {
-    let mut client = crate::google::GoogleClient::from_settings(&settings.google)
-        .await?
-        .with_metrics(metrics.clone());
+    let client = match settings.stored_account() {
+        // A connected account: its token document is sealed in PostgreSQL.
+        Some(account) => {
+            let keys = settings.secrets.keys().map_err(|e| {
+                crate::google::GoogleError::Credentials(format!("account {account}: {e}"))
+            })?;
+            let vault = crate::accounts::StoredCredentials::new(pool.clone(), account, keys);
+            crate::google::GoogleClient::for_account(&settings.google, vault).await?
+        }
+        None => crate::google::GoogleClient::from_settings(&settings.google).await?,
+    };
+    let mut client = client.with_metrics(metrics.clone());
     if let Some(shutdown) = shutdown {
         client = client.with_shutdown(shutdown);
     }

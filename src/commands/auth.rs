@@ -14,7 +14,11 @@ use crate::google::installed_flow::{self, Attempt, OAuthClient};
 
 pub async fn run(settings: Settings, command: &AuthCommand) -> Result<(), Failure> {
     match command {
-        AuthCommand::Login { port, timeout } => login(&settings, *port, *timeout).await,
+        AuthCommand::Login {
+            port,
+            timeout,
+            account,
+        } => login(&settings, *port, *timeout, account.as_deref()).await,
         AuthCommand::Status { offline } => status(&settings, *offline).await,
     }
 }
@@ -51,8 +55,56 @@ fn pasted_line() -> tokio::sync::oneshot::Receiver<String> {
     rx
 }
 
-async fn login(settings: &Settings, port: u16, timeout: u64) -> Result<(), Failure> {
-    let (secret_path, token_path) = paths(settings)?;
+/// Where a login's token goes.
+enum Destination {
+    File(PathBuf),
+    Sops(PathBuf),
+    Account(std::sync::Arc<crate::accounts::StoredCredentials>, String),
+}
+
+/// Checked before the browser opens: a login that cannot be stored must not consume a consent.
+async fn destination(settings: &Settings, account: Option<&str>) -> Result<Destination, Failure> {
+    let Some(name) = account else {
+        let (_, token_path) = paths(settings)?;
+        return Ok(match &settings.google.token_enc_path {
+            Some(enc) => Destination::Sops(enc.clone()),
+            None => Destination::File(token_path),
+        });
+    };
+    if !crate::accounts::valid_name(name) {
+        return Err(ConfigError::new(
+            "--account",
+            format!(
+                "{name:?} is not an account name ({})",
+                crate::accounts::NAME_RULE
+            ),
+        )
+        .into());
+    }
+    let keys = settings.secrets.keys().map_err(|e| {
+        ConfigError::new(
+            "secrets.key (CALSYNC_SECRET_KEY, CALSYNC_SECRET_KEY_FILE)",
+            e.to_string(),
+        )
+    })?;
+    let key_id = keys.current_id().to_string();
+    let pool = super::accounts::database(settings).await?;
+    Ok(Destination::Account(
+        crate::accounts::StoredCredentials::new(pool, name, keys),
+        key_id,
+    ))
+}
+
+async fn login(
+    settings: &Settings,
+    port: u16,
+    timeout: u64,
+    account: Option<&str>,
+) -> Result<(), Failure> {
+    let secret_path = settings.google.client_secret_path.clone().ok_or_else(|| {
+        ConfigError::new("google.client_secret_path", "is required for `auth login`")
+    })?;
+    let destination = destination(settings, account).await?;
     let client = OAuthClient::from_file(&secret_path, settings.google.token_url.as_deref())?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
@@ -76,14 +128,24 @@ async fn login(settings: &Settings, port: u16, timeout: u64) -> Result<(), Failu
     };
     let code = attempt.code_from_redirect(&redirect)?;
     let granted = installed_flow::exchange(&http()?, &client, &attempt, &code).await?;
-    let token_path = match &settings.google.token_enc_path {
-        Some(enc) => {
-            installed_flow::write_sops_token_file(enc, &granted)?;
-            enc.clone()
+    let stored = match destination {
+        Destination::Sops(enc) => {
+            installed_flow::write_sops_token_file(&enc, &granted)?;
+            format!("Token written to {} (SOPS, mode 0600).", enc.display())
         }
-        None => {
-            installed_flow::write_token_file(&token_path, &granted)?;
-            token_path
+        Destination::File(path) => {
+            installed_flow::write_token_file(&path, &granted)?;
+            format!("Token written to {} (mode 0600).", path.display())
+        }
+        Destination::Account(vault, key_id) => {
+            vault
+                .connect(&granted.file)
+                .await
+                .context("cannot store the account's credentials")?;
+            let name = crate::google::CredentialVault::account(vault.as_ref()).to_string();
+            format!(
+                "Account {name} connected: its token is stored in PostgreSQL, sealed under key                  {key_id}. Calendars name it with `account: {name}`."
+            )
         }
     };
     println!(
@@ -95,7 +157,7 @@ async fn login(settings: &Settings, port: u16, timeout: u64) -> Result<(), Failu
         granted.scopes.join(" "),
         granted.expiry.format("%Y-%m-%d %H:%M:%S UTC"),
     );
-    println!("Token written to {} (mode 0600).", token_path.display());
+    println!("{stored}");
     Ok(())
 }
 

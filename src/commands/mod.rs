@@ -1,5 +1,6 @@
 //! Command dispatch and exit codes: 0 success, 1 runtime failure, 2 bad configuration.
 
+mod accounts;
 mod admin_token;
 mod auth;
 #[cfg(feature = "emulator")]
@@ -8,6 +9,7 @@ mod channels;
 #[cfg(feature = "emulator")]
 mod demo;
 mod healthcheck;
+mod secrets;
 mod serve;
 mod sync;
 
@@ -60,6 +62,8 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Sync { calendar, full } => sync::run(load(&cli)?, calendar.clone(), *full).await,
         Command::Channels { command } => channels::run(load(&cli)?, command).await,
         Command::Auth { command } => auth::run(load(&cli)?, command).await,
+        Command::Accounts { command } => accounts::run(load(&cli)?, command).await,
+        Command::Secrets { command } => secrets::run(load(&cli)?, command).await,
         #[cfg(feature = "emulator")]
         Command::Emulator {
             bind,

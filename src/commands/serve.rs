@@ -25,12 +25,25 @@ pub async fn serve(settings: Settings, migrate: bool) -> Result<(), Failure> {
         .shutdown(shutdown)
         .build()
         .await
-        .context("startup failed")?;
+        .map_err(startup_failure)?;
     let app = Application::serve(services, listener).context("startup failed")?;
     tracing::info!(port = app.port(), "calsync listening");
     app.run_until_stopped().await?;
     tracing::info!("calsync stopped");
     Ok(())
+}
+
+/// Credentials that cannot be opened (an account not connected, a wrong key, a tampered value) are
+/// a configuration problem (exit code 2), like a bad token file; anything else is a runtime failure.
+fn startup_failure(e: anyhow::Error) -> Failure {
+    let refused = e.chain().find_map(|c| match c.downcast_ref() {
+        Some(crate::google::GoogleError::Credentials(why)) => Some(why.clone()),
+        _ => None,
+    });
+    match refused {
+        Some(why) => Failure::Config(crate::config::ConfigError::new("credentials", why)),
+        None => Failure::Runtime(e.context("startup failed")),
+    }
 }
 
 pub async fn migrate(settings: Settings) -> Result<(), Failure> {

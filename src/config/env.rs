@@ -29,6 +29,9 @@ pub(crate) const FIXED: &[(&str, &[&str])] = &[
     ("TELEGRAM_BOT_TOKEN", &["telegram", "bot_token"]),
     ("TELEGRAM_CHAT_ID", &["telegram", "chat_id"]),
     ("TELEGRAM_API_BASE_URL", &["telegram", "api_base_url"]),
+    ("CALSYNC_SECRET_KEY", &["secrets", "key"]),
+    ("CALSYNC_SECRET_KEY_FILE", &["secrets", "key_file"]),
+    ("CALSYNC_SECRET_KEY_PREVIOUS", &["secrets", "previous_keys"]),
 ];
 
 /// Prefix of the generic overrides: `CALSYNC__PUSH__RENEW_MARGIN_SECS=3600`.

@@ -41,6 +41,8 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub secrets: SecretsSettings,
 }
 
 /// The seed's `google_calendar:` section, kept as is.
@@ -75,6 +77,11 @@ pub struct CalendarSettings {
     /// IANA zone for "today" and recurrence expansion; Google's calendar zone when unset.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// The account whose credentials serve this calendar: one connected with
+    /// `calsync auth login --account NAME` (stored in PostgreSQL, sealed). Unset: the single
+    /// account of the `google:` credential settings.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -327,6 +334,34 @@ pub struct TelemetrySettings {
     pub log_format: LogFormat,
 }
 
+/// Keys that seal the secrets calsync stores in PostgreSQL (`secrets::at_rest`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsSettings {
+    /// `CALSYNC_SECRET_KEY`: the current key (32 bytes, base64; `calsync secrets new-key`).
+    pub key: Option<Secret>,
+    /// `CALSYNC_SECRET_KEY_FILE`: one key per line, the current one first (used when `key` is unset;
+    /// its other lines are previous keys).
+    pub key_file: Option<PathBuf>,
+    /// `CALSYNC_SECRET_KEY_PREVIOUS`: keys that only open values sealed before a rotation; a list,
+    /// or one comma-separated string from the environment.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub previous_keys: Vec<String>,
+}
+
+impl SecretsSettings {
+    /// The key ring these settings name.
+    pub fn keys(
+        &self,
+    ) -> Result<crate::secrets::at_rest::SecretKeys, crate::secrets::at_rest::AtRestError> {
+        crate::secrets::at_rest::SecretKeys::from_sources(
+            self.key.as_ref().map(Secret::expose),
+            self.key_file.as_deref(),
+            &self.previous_keys,
+        )
+    }
+}
+
 /// A string that never prints: `Debug` and logs show `[redacted]`.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -369,6 +404,14 @@ impl GoogleCalendarSettings {
 }
 
 impl Settings {
+    /// The stored account the configured calendars name (validation allows one at most, for now).
+    pub fn stored_account(&self) -> Option<&str> {
+        self.google_calendar
+            .calendars
+            .iter()
+            .find_map(|c| c.account.as_deref())
+    }
+
     /// The configured calendar with this Google id.
     pub fn calendar(&self, id: &str) -> Option<&CalendarSettings> {
         self.google_calendar.calendars.iter().find(|c| c.id == id)

@@ -91,6 +91,49 @@ pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
                 format!("{tz:?} is not an IANA time zone"),
             ));
         }
+        if let Some(account) = &cal.account {
+            if !crate::accounts::valid_name(account) {
+                return Err(ConfigError::new(
+                    at("account"),
+                    format!(
+                        "{account:?} is not an account name ({})",
+                        crate::accounts::NAME_RULE
+                    ),
+                ));
+            }
+            // One Google account per server until calendars are keyed by (account, id).
+            if let Some((j, other)) = gc.calendars[..i]
+                .iter()
+                .enumerate()
+                .find(|(_, c)| c.account.as_deref() != Some(account))
+                .map(|(j, c)| {
+                    (
+                        j,
+                        c.account.as_deref().unwrap_or("(the google: credentials)"),
+                    )
+                })
+            {
+                return Err(ConfigError::new(
+                    at("account"),
+                    format!(
+                        "{account:?} differs from google_calendar.calendars[{j}]'s account {other}: \
+                         one server serves one Google account for now, so every calendar names the same one"
+                    ),
+                ));
+            }
+        } else if let Some((j, other)) = gc.calendars[..i]
+            .iter()
+            .enumerate()
+            .find_map(|(j, c)| c.account.as_deref().map(|a| (j, a)))
+        {
+            return Err(ConfigError::new(
+                at("account"),
+                format!(
+                    "is unset while google_calendar.calendars[{j}] names account {other:?}: \
+                     one server serves one Google account for now, so every calendar names the same one"
+                ),
+            ));
+        }
     }
     if let Some(range) = gc.sync_range
         && range.past_days == 0
@@ -254,11 +297,32 @@ pub fn require_credentials(s: &Settings) -> Result<(), ConfigError> {
         return Ok(());
     }
     let g = &s.google;
+    if s.stored_account().is_some() {
+        // A connected account: its token is in PostgreSQL, sealed; the key must be here to open it.
+        s.secrets.keys().map_err(|e| {
+            ConfigError::new(
+                "secrets.key (CALSYNC_SECRET_KEY, CALSYNC_SECRET_KEY_FILE)",
+                e.to_string(),
+            )
+        })?;
+        let secret = g.client_secret_path.as_ref().ok_or_else(|| {
+            ConfigError::new(
+                "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
+                "is required for a connected account (its OAuth client)",
+            )
+        })?;
+        readable(
+            secret,
+            "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
+        )?;
+        return push_reachable(s);
+    }
     if let Some(path) = &g.service_account_key_path {
-        return readable(
+        readable(
             path,
             "google.service_account_key_path (GOOGLE_SERVICE_ACCOUNT_KEY_PATH)",
-        );
+        )?;
+        return push_reachable(s);
     }
     if let Some(enc) = &g.token_enc_path {
         // Opened now, so a wrong key or a tampered file stops startup (exit 2) naming the file.
@@ -286,7 +350,12 @@ pub fn require_credentials(s: &Settings) -> Result<(), ConfigError> {
             "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
         )?;
     }
-    if s.push.enabled && s.server.public_url.is_none() && g.is_real_google() {
+    push_reachable(s)
+}
+
+/// Push against the real Google needs a public URL for it to call.
+fn push_reachable(s: &Settings) -> Result<(), ConfigError> {
+    if s.push.enabled && s.server.public_url.is_none() && s.google.is_real_google() {
         return Err(ConfigError::new(
             "server.public_url (WEBHOOK_PUBLIC_URL)",
             "push is enabled but no public https URL is set for Google to call",

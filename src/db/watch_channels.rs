@@ -190,31 +190,41 @@ pub async fn expire_past(pool: &PgPool) -> Result<(), sqlx::Error> {
 pub struct NeedsChannel {
     pub id: String,
     pub casquette: String,
+    /// A live channel delivers to this address now (a renewal); false when none does, or only to
+    /// another address: notifications may have been missed, so a catch-up sync follows.
+    pub delivering: bool,
 }
 
 /// Active calendars with no live channel that is not yet due for renewal (the rule of
-/// [`next_renewal`]; a channel without expiration never is), and those whose channels all predate
-/// the safety sync that found them degraded.
+/// [`next_renewal`]; a channel without expiration never is), those whose channels all predate
+/// the safety sync that found them degraded, and those whose channels deliver to another address
+/// than `address` (the public URL changed: Google would keep calling the old one until expiry).
 pub async fn calendars_needing_channel(
     pool: &PgPool,
     margin: Duration,
     min_after: Duration,
+    address: &str,
 ) -> Result<Vec<NeedsChannel>, sqlx::Error> {
     sqlx::query_as!(
         NeedsChannel,
-        r#"SELECT c.id, c.casquette FROM calendars c
+        r#"SELECT c.id, c.casquette,
+                  EXISTS (SELECT 1 FROM watch_channels w
+                           WHERE w.calendar_id = c.id AND w.state = 'active' AND w.address = $3)
+                    AS "delivering!"
+             FROM calendars c
              LEFT JOIN sync_state s ON s.calendar_id = c.id
             WHERE c.active
               -- A calendar Google refused to watch is asked again once a day, not on every pass.
               AND (s.watch_refused_at IS NULL OR s.watch_refused_at <= now() - interval '1 day')
               AND NOT EXISTS (SELECT 1 FROM watch_channels w
-                               WHERE w.calendar_id = c.id AND w.state = 'active'
+                               WHERE w.calendar_id = c.id AND w.state = 'active' AND w.address = $3
                                  AND (w.expiration IS NULL
                                       OR calsync_renewal_due(w.id, w.created_at, w.expiration, $1, $2) > now())
                                  AND (s.push_degraded_at IS NULL OR w.created_at > s.push_degraded_at))
             ORDER BY c.id"#,
         margin.as_secs_f64(),
         min_after.as_secs_f64(),
+        address,
     )
     .fetch_all(pool)
     .await

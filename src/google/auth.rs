@@ -2,6 +2,7 @@
 //! or a service account's JWT-bearer grant; refreshes are single-flight and never logged.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,6 +10,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
 use super::error::GoogleError;
+pub use super::token_file::CredentialVault;
 use super::token_file::{TokenStore, read_json, text};
 pub(crate) use super::token_file::{parse_expiry, write_atomically};
 use crate::retry::{Attempt, RetryPolicy, retry};
@@ -82,6 +84,18 @@ impl TokenProvider {
         token_url: Option<&str>,
     ) -> Result<Self, GoogleError> {
         let (store, file) = TokenStore::open_sops(enc_path)?;
+        Self::user_from(http, store, file, client_secret_path, token_url)
+    }
+
+    /// A connected account: its token document kept sealed in PostgreSQL (`vault`), the OAuth client
+    /// from the shared client secret file; a new refresh token Google returns is sealed back.
+    pub async fn user_stored(
+        http: reqwest::Client,
+        vault: Arc<dyn CredentialVault>,
+        client_secret_path: Option<&Path>,
+        token_url: Option<&str>,
+    ) -> Result<Self, GoogleError> {
+        let (store, file) = TokenStore::open_vault(vault).await?;
         Self::user_from(http, store, file, client_secret_path, token_url)
     }
 
@@ -231,7 +245,7 @@ impl TokenProvider {
                     file,
                     refresh_token,
                     ..
-                } => match store.read().map(|f| (text(&f, "refresh_token"), f)) {
+                } => match store.read().await.map(|f| (text(&f, "refresh_token"), f)) {
                     Ok((Some(token), fresh)) if token != *refresh_token => {
                         *refresh_token = token;
                         *file = fresh;
@@ -384,8 +398,8 @@ impl TokenProvider {
                 *refresh_token = new.to_string();
                 file.insert("refresh_token".into(), Value::from(new));
             }
-            if let Err(e) = store.write(file) {
-                tracing::warn!(error.cause = %e, "refreshed token not written back to its file");
+            if let Err(e) = store.write(file).await {
+                tracing::warn!(error.cause = %e, "refreshed token not written back to its store");
             }
         }
         tracing::debug!(expires_in_s = lifetime, "access token refreshed");

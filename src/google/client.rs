@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::auth::TokenProvider;
+use super::auth::{CredentialVault, TokenProvider};
 use super::error::GoogleError;
 use super::ratelimit::RateLimiter;
 use super::types::{Channel, EventsPage, ListParams, WatchRequest};
@@ -62,6 +62,21 @@ fn seg(s: &str) -> String {
 impl GoogleClient {
     /// Builds the client and its credentials from the settings (service account first, else the user token).
     pub async fn from_settings(s: &GoogleSettings) -> Result<Self, GoogleError> {
+        Self::build(s, None).await
+    }
+
+    /// Builds the client for a connected account, its credentials kept sealed in `vault`.
+    pub async fn for_account(
+        s: &GoogleSettings,
+        vault: Arc<dyn CredentialVault>,
+    ) -> Result<Self, GoogleError> {
+        Self::build(s, Some(vault)).await
+    }
+
+    async fn build(
+        s: &GoogleSettings,
+        vault: Option<Arc<dyn CredentialVault>>,
+    ) -> Result<Self, GoogleError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(s.request_timeout_secs.max(1)))
@@ -74,6 +89,16 @@ impl GoogleClient {
             &s.token_enc_path,
             &s.token_path,
         ) {
+            _ if vault.is_some() => {
+                let vault = vault.ok_or_else(|| GoogleError::Credentials("no vault".into()))?;
+                TokenProvider::user_stored(
+                    http.clone(),
+                    vault,
+                    s.client_secret_path.as_deref(),
+                    s.token_url.as_deref(),
+                )
+                .await?
+            }
             (Some(key), _, _) => TokenProvider::service_account(
                 http.clone(),
                 key,

@@ -9,7 +9,7 @@ mod ratelimit;
 mod token_file;
 mod types;
 
-pub use auth::TokenProvider;
+pub use auth::{CredentialVault, TokenProvider};
 
 /// Parses a google-auth `expiry` field.
 pub fn auth_expiry(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -1,9 +1,11 @@
 //! google-auth's token file: reading it (plain or SOPS-encrypted), its `expiry` formats, and writing
-//! it back atomically (mode 0600).
+//! it back atomically (mode 0600); or a connected account's document, kept sealed in a vault.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use super::error::GoogleError;
@@ -75,15 +77,44 @@ pub(crate) fn write_text_atomically(path: &Path, text: &str) -> std::io::Result<
     renamed
 }
 
-/// Where a user token lives: a plain google-auth file, or a SOPS-encrypted one (the original
+/// Where an account's token document is kept outside files (PostgreSQL, sealed): implemented by
+/// `accounts::StoredCredentials`, so this module needs no database.
+pub trait CredentialVault: Send + Sync {
+    /// The account's name (for messages; never a secret).
+    fn account(&self) -> &str;
+    /// The google-auth token document, decrypted.
+    fn load(&self) -> BoxFuture<'_, Result<Map<String, Value>, GoogleError>>;
+    /// Replaces the stored document (sealed again).
+    fn save<'a>(
+        &'a self,
+        document: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, Result<(), GoogleError>>;
+}
+
+/// Where a user token lives: a plain google-auth file, a SOPS-encrypted one (the original
 /// daemon's `google_token.json.enc`), decrypted in memory and written back encrypted for the same
-/// recipients; its plaintext never touches the disk.
+/// recipients (its plaintext never touches the disk), or a vault (a connected account).
 pub(crate) enum TokenStore {
     Plain(PathBuf),
     Sops {
         path: PathBuf,
         sealed: crate::secrets::sops::Sealed,
     },
+    Vault {
+        vault: Arc<dyn CredentialVault>,
+        /// The document as last loaded or saved, without the access token: a refresh that changes
+        /// nothing durable writes nothing.
+        durable: Map<String, Value>,
+        label: PathBuf,
+    },
+}
+
+/// The part of a token document worth storing: everything but the short-lived access token.
+fn durable(document: &Map<String, Value>) -> Map<String, Value> {
+    let mut d = document.clone();
+    d.remove("token");
+    d.remove("expiry");
+    d
 }
 
 impl TokenStore {
@@ -110,14 +141,31 @@ impl TokenStore {
         ))
     }
 
+    /// Opens a connected account's document from its vault.
+    pub(crate) async fn open_vault(
+        vault: Arc<dyn CredentialVault>,
+    ) -> Result<(Self, Map<String, Value>), GoogleError> {
+        let document = vault.load().await?;
+        let label = PathBuf::from(format!("account {}", vault.account()));
+        Ok((
+            Self::Vault {
+                vault,
+                durable: durable(&document),
+                label,
+            },
+            document,
+        ))
+    }
+
+    /// The file, or `account NAME` for a vault (messages only).
     pub(crate) fn path(&self) -> &Path {
         match self {
-            Self::Plain(p) | Self::Sops { path: p, .. } => p,
+            Self::Plain(p) | Self::Sops { path: p, .. } | Self::Vault { label: p, .. } => p,
         }
     }
 
-    /// The file's content now (`calsync auth login` may have replaced it).
-    pub(crate) fn read(&mut self) -> Result<Map<String, Value>, GoogleError> {
+    /// The content now (`calsync auth login` may have replaced it).
+    pub(crate) async fn read(&mut self) -> Result<Map<String, Value>, GoogleError> {
         match self {
             Self::Plain(p) => read_json(p),
             Self::Sops { path, sealed } => {
@@ -125,18 +173,37 @@ impl TokenStore {
                 *sealed = fresh;
                 Ok(map)
             }
+            Self::Vault {
+                vault, durable: d, ..
+            } => {
+                let document = vault.load().await?;
+                *d = durable(&document);
+                Ok(document)
+            }
         }
     }
 
-    /// Writes `content` back, atomically (and encrypted, for a SOPS file).
-    pub(crate) fn write(&self, content: &Map<String, Value>) -> std::io::Result<()> {
+    /// Writes `content` back, atomically (encrypted, for a SOPS file; sealed, for a vault, and only
+    /// when more than the access token changed).
+    pub(crate) async fn write(&mut self, content: &Map<String, Value>) -> Result<(), String> {
         match self {
-            Self::Plain(p) => write_atomically(p, content),
+            Self::Plain(p) => write_atomically(p, content).map_err(|e| e.to_string()),
             Self::Sops { path, sealed } => {
                 let text = sealed
                     .seal(&Value::Object(content.clone()))
-                    .map_err(std::io::Error::other)?;
-                write_text_atomically(path, &text)
+                    .map_err(|e| e.to_string())?;
+                write_text_atomically(path, &text).map_err(|e| e.to_string())
+            }
+            Self::Vault {
+                vault, durable: d, ..
+            } => {
+                let fresh = durable(content);
+                if fresh == *d {
+                    return Ok(());
+                }
+                vault.save(&fresh).await.map_err(|e| e.to_string())?;
+                *d = fresh;
+                Ok(())
             }
         }
     }

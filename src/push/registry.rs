@@ -118,9 +118,9 @@ impl ChannelManager {
     }
 
     /// Renews every calendar whose newest channel is due (see [`next_renewal`](Self::next_renewal)),
-    /// gives a channel to every active calendar without one (marking it pending: a catch-up sync
-    /// covers the gap), and stops channels of calendars that left the config. Returns the number of
-    /// channels created.
+    /// gives a channel to every active calendar without one, or whose channels deliver to another
+    /// address (the public URL changed), marking it pending (a catch-up sync covers the gap), and
+    /// stops channels of calendars that left the config. Returns the number of channels created.
     pub async fn reconcile(&self) -> Result<usize, ChannelError> {
         for orphan in channels::orphan_channels(&self.pool).await? {
             if let Err(e) = self.stop(&orphan).await {
@@ -129,8 +129,13 @@ impl ChannelManager {
         }
         channels::expire_past(&self.pool).await?;
         let mut created = 0;
-        for cal in
-            channels::calendars_needing_channel(&self.pool, self.margin, MIN_RENEW_AFTER).await?
+        for cal in channels::calendars_needing_channel(
+            &self.pool,
+            self.margin,
+            MIN_RENEW_AFTER,
+            &self.address,
+        )
+        .await?
         {
             let had_live = !channels::live_channels(&self.pool, &cal.id)
                 .await?
@@ -144,7 +149,7 @@ impl ChannelManager {
                 Ok(_) => {
                     created += 1;
                     crate::db::sync_state::record_channel_created(&self.pool, &cal.id).await?;
-                    if !had_live {
+                    if !cal.delivering {
                         crate::db::sync_state::mark_pending(&self.pool, &cal.id).await?;
                     }
                 }

@@ -1,7 +1,8 @@
 //! Secrets at rest: SOPS-encrypted files (the original daemon's `google_token.json.enc`), read and
-//! written natively with age keys.
+//! written natively with age keys; and secrets stored in PostgreSQL, sealed under `CALSYNC_SECRET_KEY`.
 
 pub mod age_keys;
+pub mod at_rest;
 pub mod error;
 pub mod sops;
 

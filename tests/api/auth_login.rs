@@ -46,7 +46,12 @@ fn command(args: &[&str], env: &[(String, String)]) -> tokio::process::Command {
 }
 
 pub(crate) async fn start_login(env: &[(String, String)]) -> Login {
-    let mut child = command(&["auth", "login"], env)
+    start_login_with(&["auth", "login"], env).await
+}
+
+/// `calsync ARGS` (an `auth login` variant), once it has printed the consent URL.
+pub(crate) async fn start_login_with(args: &[&str], env: &[(String, String)]) -> Login {
+    let mut child = command(args, env)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

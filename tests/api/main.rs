@@ -27,6 +27,7 @@ mod runner;
 mod shutdown;
 mod sops_tokens;
 mod status_page;
+mod stored_accounts;
 mod sync_command;
 mod sync_engine;
 mod telegram_server;
