@@ -307,7 +307,7 @@ async fn build_syncer_until(
         // A connected account: its token document is sealed in PostgreSQL.
         Some(account) => {
             let keys = settings.secrets.keys().map_err(|e| {
-                crate::google::GoogleError::Credentials(format!("account {account}: {e}"))
+                crate::google::GoogleError::Credentials(format!("account {account}: {}", e.message))
             })?;
             let vault = crate::accounts::StoredCredentials::new(pool.clone(), account, keys);
             crate::google::GoogleClient::for_account(&settings.google, vault).await?

@@ -81,12 +81,7 @@ async fn destination(settings: &Settings, account: Option<&str>) -> Result<Desti
         )
         .into());
     }
-    let keys = settings.secrets.keys().map_err(|e| {
-        ConfigError::new(
-            "secrets.key (CALSYNC_SECRET_KEY, CALSYNC_SECRET_KEY_FILE)",
-            e.to_string(),
-        )
-    })?;
+    let keys = settings.secrets.keys()?;
     let key_id = keys.current_id().to_string();
     let pool = super::accounts::database(settings).await?;
     Ok(Destination::Account(

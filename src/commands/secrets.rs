@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use super::Failure;
 use crate::cli::SecretsCommand;
-use crate::config::{ConfigError, Settings};
+use crate::config::Settings;
 
 pub async fn run(settings: Settings, command: &SecretsCommand) -> Result<(), Failure> {
     match command {
@@ -17,12 +17,7 @@ pub async fn run(settings: Settings, command: &SecretsCommand) -> Result<(), Fai
 }
 
 async fn rotate(settings: &Settings) -> Result<(), Failure> {
-    let keys = settings.secrets.keys().map_err(|e| {
-        ConfigError::new(
-            "secrets.key (CALSYNC_SECRET_KEY, CALSYNC_SECRET_KEY_FILE)",
-            e.to_string(),
-        )
-    })?;
+    let keys = settings.secrets.keys()?;
     let pool = super::accounts::database(settings).await?;
     let outcome = crate::accounts::rotate(&pool, &keys).await;
     pool.close().await;

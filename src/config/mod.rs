@@ -350,15 +350,19 @@ pub struct SecretsSettings {
 }
 
 impl SecretsSettings {
-    /// The key ring these settings name.
-    pub fn keys(
-        &self,
-    ) -> Result<crate::secrets::at_rest::SecretKeys, crate::secrets::at_rest::AtRestError> {
+    /// The key ring these settings name; a missing or bad key is a configuration error.
+    pub fn keys(&self) -> Result<crate::secrets::at_rest::SecretKeys, ConfigError> {
         crate::secrets::at_rest::SecretKeys::from_sources(
             self.key.as_ref().map(Secret::expose),
             self.key_file.as_deref(),
             &self.previous_keys,
         )
+        .map_err(|e| {
+            ConfigError::new(
+                "secrets.key (CALSYNC_SECRET_KEY, CALSYNC_SECRET_KEY_FILE)",
+                e.to_string(),
+            )
+        })
     }
 }
 

@@ -299,12 +299,7 @@ pub fn require_credentials(s: &Settings) -> Result<(), ConfigError> {
     let g = &s.google;
     if s.stored_account().is_some() {
         // A connected account: its token is in PostgreSQL, sealed; the key must be here to open it.
-        s.secrets.keys().map_err(|e| {
-            ConfigError::new(
-                "secrets.key (CALSYNC_SECRET_KEY, CALSYNC_SECRET_KEY_FILE)",
-                e.to_string(),
-            )
-        })?;
+        s.secrets.keys()?;
         let secret = g.client_secret_path.as_ref().ok_or_else(|| {
             ConfigError::new(
                 "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",

@@ -48,9 +48,13 @@ pub async fn sealed(pool: &PgPool, name: &str) -> Result<Option<SealedSecret>, s
     }))
 }
 
-/// Replaces one account's sealed credentials (a refresh that returned a new refresh token).
-/// False when the account was removed meanwhile.
-pub async fn reseal(pool: &PgPool, name: &str, sealed: &SealedSecret) -> Result<bool, sqlx::Error> {
+/// Replaces one account's sealed credentials (a refresh that returned a new refresh token, or a
+/// rotation inside its transaction). False when the account was removed meanwhile.
+pub async fn reseal<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    name: &str,
+    sealed: &SealedSecret,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"UPDATE accounts SET secret_key_id = $2, secret_nonce = $3, credentials = $4, updated_at = now()
            WHERE name = $1"#,
@@ -59,7 +63,7 @@ pub async fn reseal(pool: &PgPool, name: &str, sealed: &SealedSecret) -> Result<
         sealed.nonce,
         sealed.ciphertext,
     )
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -89,12 +93,12 @@ pub struct Rotation {
     pub already_current: usize,
 }
 
-/// Reseals every account under `reseal`'s key in one transaction (rows locked, so a concurrent
-/// refresh waits): `reseal` gets each row's name and sealed value and returns the new one, or None
-/// when the row is already under the current key. An error from `reseal` rolls everything back.
+/// Reseals every account under `seal_again`'s key in one transaction (rows locked, so a concurrent
+/// refresh waits): `seal_again` gets each row's name and sealed value and returns the new one, or None
+/// when the row is already under the current key. An error from `seal_again` rolls everything back.
 pub async fn rotate<E>(
     pool: &PgPool,
-    mut reseal: impl FnMut(&str, &SealedSecret) -> Result<Option<SealedSecret>, E>,
+    mut seal_again: impl FnMut(&str, &SealedSecret) -> Result<Option<SealedSecret>, E>,
 ) -> Result<Result<Rotation, E>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let rows = sqlx::query!(
@@ -109,7 +113,7 @@ pub async fn rotate<E>(
             nonce: r.secret_nonce,
             ciphertext: r.credentials,
         };
-        let new = match reseal(&r.name, &old) {
+        let new = match seal_again(&r.name, &old) {
             Ok(Some(new)) => new,
             Ok(None) => {
                 rotation.already_current += 1;
@@ -117,16 +121,7 @@ pub async fn rotate<E>(
             }
             Err(e) => return Ok(Err(e)),
         };
-        sqlx::query!(
-            r#"UPDATE accounts SET secret_key_id = $2, secret_nonce = $3, credentials = $4, updated_at = now()
-               WHERE name = $1"#,
-            r.name,
-            new.key_id,
-            new.nonce,
-            new.ciphertext,
-        )
-        .execute(&mut *tx)
-        .await?;
+        reseal(&mut *tx, &r.name, &new).await?;
         rotation.resealed += 1;
     }
     tx.commit().await?;

@@ -85,12 +85,12 @@ impl GoogleClient {
             .build()
             .map_err(|e| GoogleError::Credentials(format!("http client: {e}")))?;
         let auth = match (
+            vault,
             &s.service_account_key_path,
             &s.token_enc_path,
             &s.token_path,
         ) {
-            _ if vault.is_some() => {
-                let vault = vault.ok_or_else(|| GoogleError::Credentials("no vault".into()))?;
+            (Some(vault), ..) => {
                 TokenProvider::user_stored(
                     http.clone(),
                     vault,
@@ -99,13 +99,13 @@ impl GoogleClient {
                 )
                 .await?
             }
-            (Some(key), _, _) => TokenProvider::service_account(
+            (None, Some(key), _, _) => TokenProvider::service_account(
                 http.clone(),
                 key,
                 s.impersonate_user.as_deref(),
                 s.token_url.as_deref(),
             )?,
-            (None, Some(enc), plain) => {
+            (None, None, Some(enc), plain) => {
                 tracing::info!(
                     plain_path_ignored = plain.is_some(),
                     "google token: the SOPS-encrypted file (GOOGLE_CALENDAR_TOKEN_ENC_PATH) is used, \
@@ -118,13 +118,13 @@ impl GoogleClient {
                     s.token_url.as_deref(),
                 )?
             }
-            (None, None, Some(token)) => TokenProvider::user(
+            (None, None, None, Some(token)) => TokenProvider::user(
                 http.clone(),
                 token,
                 s.client_secret_path.as_deref(),
                 s.token_url.as_deref(),
             )?,
-            (None, None, None) => {
+            (None, None, None, None) => {
                 return Err(GoogleError::Credentials(
                     "no Google credential configured".into(),
                 ));

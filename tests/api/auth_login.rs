@@ -36,7 +36,8 @@ pub(crate) fn setup(google: &Google) -> (PathBuf, Vec<(String, String)>) {
     (token, env)
 }
 
-fn command(args: &[&str], env: &[(String, String)]) -> tokio::process::Command {
+/// `calsync ARGS` in a clean environment of exactly `env`.
+pub(crate) fn command(args: &[&str], env: &[(String, String)]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.args(args).env_clear().kill_on_drop(true);
     for (k, v) in env {

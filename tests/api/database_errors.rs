@@ -4,17 +4,9 @@
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use calsync_testkit::SAMPLE_CONFIG;
+use calsync_testkit::{SAMPLE_CONFIG, free_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_calsync");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Runs `calsync args` with only the sample config, `DATABASE_URL` and Redis; its output and how long it took.
 async fn calsync(args: &[&str], database_url: &str) -> (Output, Duration) {

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use calsync::google::{GoogleClient, ListParams};
-use calsync_testkit::Google;
+use calsync_testkit::{Google, free_port};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -14,14 +14,6 @@ fn settings(google: &Google, extra: &[(&str, &str)]) -> calsync::config::Setting
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     calsync_testkit::test_settings("postgres://postgres@127.0.0.1/unused", &refs)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use age::secrecy::ExposeSecret as _;
-use calsync_testkit::{CALENDARS, Google, SAMPLE_CONFIG, create_database, wait_for};
+use calsync_testkit::{CALENDARS, Google, SAMPLE_CONFIG, create_database, free_port, wait_for};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_calsync");
@@ -81,14 +81,6 @@ fn encrypted_token(google: &Google) -> Setup {
         recipient,
         old_token: old["token"].as_str().unwrap_or_default().to_string(),
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `calsync serve` in a clean environment: Google is the emulator, the token is the SOPS file.

@@ -8,12 +8,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use calsync::secrets::at_rest::{SealedSecret, SecretKeys, new_key};
-use calsync_testkit::{CALENDARS, Google, SAMPLE_CONFIG, create_database, wait_for};
+use calsync_testkit::{CALENDARS, Google, SAMPLE_CONFIG, create_database, free_port, wait_for};
 use serde_json::{Value, json};
 
-use crate::auth_login::{consent, finish, start_login_with};
+use crate::auth_login::{command, consent, finish, start_login_with};
 
-const BIN: &str = env!("CARGO_BIN_EXE_calsync");
 const ACCOUNT: &str = "labo";
 
 struct Setup {
@@ -52,14 +51,6 @@ async fn setup() -> Setup {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The environment of every command: no token file exists; the keys are `keys` (current first).
 fn env(s: &Setup, keys: &[&str]) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = s
@@ -91,15 +82,6 @@ fn env(s: &Setup, keys: &[&str]) -> Vec<(String, String)> {
         put("CALSYNC_SECRET_KEY_PREVIOUS", keys[1..].join(","));
     }
     env
-}
-
-fn command(args: &[&str], env: &[(String, String)]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(BIN);
-    cmd.args(args).env_clear().kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
 }
 
 async fn run(args: &[&str], env: &[(String, String)]) -> (i32, String, String) {
@@ -143,6 +125,14 @@ fn serve(s: &Setup, keys: &[&str]) -> tokio::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
+}
+
+/// `calsync serve` that must stop at startup with exit code 2; its stderr.
+async fn refused(s: &Setup, keys: &[&str]) -> String {
+    let out = serve(s, keys).wait_with_output().await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
 }
 
 async fn stop(mut child: tokio::process::Child) {
@@ -311,9 +301,7 @@ async fn a_connected_account_is_sealed_in_postgres_and_keeps_syncing_across_a_ke
     expire_access_tokens(&s).await;
     change_synced(&s, "new key alone").await;
     stop(server).await;
-    let out = serve(&s, &[&k1]).wait_with_output().await.unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&s, &[&k1]).await;
     assert!(
         err.contains(&format!(
             "account {ACCOUNT}: stored credentials sealed under key {id2}, which is not configured (current key {id1})"
@@ -330,9 +318,7 @@ async fn a_tampered_row_a_missing_key_or_no_account_stop_startup_with_exit_code_
     let id = ring(&[&key]).current_id().to_string();
 
     // Not connected yet.
-    let out = serve(&s, &[&key]).wait_with_output().await.unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&s, &[&key]).await;
     assert!(
         err.contains(&format!(
             "account {ACCOUNT}: not connected: run `calsync auth login --account {ACCOUNT}`"
@@ -342,14 +328,10 @@ async fn a_tampered_row_a_missing_key_or_no_account_stop_startup_with_exit_code_
 
     connect(&s, &key).await;
     // No key at all: refused before anything starts.
-    let out = serve(&s, &[]).wait_with_output().await.unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&s, &[]).await;
     assert!(err.contains("CALSYNC_SECRET_KEY"), "{err}");
     // Not a key.
-    let out = serve(&s, &["hunter2"]).wait_with_output().await.unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&s, &["hunter2"]).await;
     assert!(err.contains("not a secret key"), "{err}");
 
     // One bit of the ciphertext flipped.
@@ -360,9 +342,7 @@ async fn a_tampered_row_a_missing_key_or_no_account_stop_startup_with_exit_code_
     .execute(&s.pool)
     .await
     .unwrap();
-    let out = serve(&s, &[&key]).wait_with_output().await.unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&s, &[&key]).await;
     assert!(
         err.contains(&format!(
             "account {ACCOUNT}: stored credentials does not open under key {id}: the stored value was changed"

@@ -2,20 +2,13 @@
 //! file, SIGKILL and restart.
 
 use std::fs::OpenOptions;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-/// A free loopback port (bound, then released for the child to bind).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
+pub use calsync_testkit::free_port;
 
 /// Environment every calsync process of a seed shares (each adds its own BIND_ADDRESS).
 pub fn shared_env(

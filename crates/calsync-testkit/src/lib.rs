@@ -28,4 +28,12 @@ pub use emulator::Emu;
 pub use google::{CALENDARS, Google};
 pub use synced::{spawn_on_database, spawn_synced_app, start_synced_app, syncer};
 pub use telegram::{FakeTelegram, Recorded, Reply, unreachable_base_url};
+
+/// A free loopback port (bound, then released for a child process to bind).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
 pub use wait::{poll, poll_until, wait_for, wait_ok};
