@@ -20,6 +20,16 @@ pub struct Claims {
     /// The token's id, for the deny list (`admin.revoked_token_ids`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The one account an account-scoped token (scope [`ACCOUNT_SCOPE`]) may see and change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+impl Claims {
+    /// The account this token is limited to; None: an admin token, all-powerful.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
 }
 
 /// What a token must also satisfy, from the `admin` settings.
@@ -75,21 +85,40 @@ impl Refused {
 
 /// The scope every admin token carries.
 pub const ADMIN_SCOPE: &str = "calsync:admin";
+/// The scope of an account-scoped token. A scope of its own, not `calsync:admin` plus a claim: a
+/// verifier that does not know the `account` claim refuses the token instead of granting it all.
+pub const ACCOUNT_SCOPE: &str = "calsync:account";
 
-/// Signs a token for `subject` valid for `ttl`.
+/// Signs an admin token for `subject` valid for `ttl`.
 pub fn mint(
     secret: &str,
     subject: &str,
     ttl: Duration,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    mint_scoped(secret, subject, ttl, None)
+}
+
+/// Signs a token for `subject` valid for `ttl`: limited to `account` when given, else an admin token.
+pub fn mint_scoped(
+    secret: &str,
+    subject: &str,
+    ttl: Duration,
+    account: Option<&str>,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         sub: subject.to_string(),
         iat: now,
         exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
-        scope: ADMIN_SCOPE.into(),
+        scope: if account.is_some() {
+            ACCOUNT_SCOPE
+        } else {
+            ADMIN_SCOPE
+        }
+        .into(),
         nbf: None,
         jti: Some(uuid::Uuid::new_v4().simple().to_string()),
+        account: account.map(str::to_string),
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -103,6 +132,7 @@ pub fn mint_within(
     secret: &str,
     subject: &str,
     ttl: Duration,
+    account: Option<&str>,
     policy: &TokenPolicy,
 ) -> Result<String, String> {
     if ttl > policy.max_ttl {
@@ -112,7 +142,7 @@ pub fn mint_within(
             policy.max_ttl.as_secs()
         ));
     }
-    mint(secret, subject, ttl).map_err(|e| format!("cannot sign the token: {e}"))
+    mint_scoped(secret, subject, ttl, account).map_err(|e| format!("cannot sign the token: {e}"))
 }
 
 /// Leeway on `exp`, `nbf` and the lifetime, for clocks a little apart.
@@ -141,8 +171,14 @@ pub fn verify_with(secret: &str, token: &str, policy: &TokenPolicy) -> Result<Cl
         _ => Refused::Invalid,
     })?;
     let c = data.claims;
-    if c.scope != ADMIN_SCOPE {
-        return Err(Refused::Invalid);
+    let scoped = c
+        .account
+        .as_deref()
+        .is_some_and(crate::accounts::valid_name);
+    match c.scope.as_str() {
+        ADMIN_SCOPE if c.account.is_none() => {}
+        ACCOUNT_SCOPE if scoped => {}
+        _ => return Err(Refused::Invalid),
     }
     let max = i64::try_from(policy.max_ttl.as_secs().saturating_add(LEEWAY)).unwrap_or(i64::MAX);
     let now = chrono::Utc::now().timestamp();
@@ -194,6 +230,7 @@ mod tests {
                 scope: ADMIN_SCOPE.into(),
                 nbf: None,
                 jti: None,
+                account: None,
             };
             jsonwebtoken::encode(
                 &Header::new(Algorithm::HS256),
@@ -211,6 +248,7 @@ mod tests {
                 scope: ADMIN_SCOPE.into(),
                 nbf: None,
                 jti: None,
+                account: None,
             };
             jsonwebtoken::encode(
                 &Header::new(Algorithm::HS512),
@@ -274,8 +312,8 @@ mod tests {
             verify_with("s3cret", &listed, &policy),
             Err(Refused::Revoked)
         );
-        assert!(mint_within("s3cret", "x", Duration::from_secs(3601), &policy).is_err());
-        let minted = mint_within("s3cret", "x", Duration::from_secs(3600), &policy).unwrap();
+        assert!(mint_within("s3cret", "x", Duration::from_secs(3601), None, &policy).is_err());
+        let minted = mint_within("s3cret", "x", Duration::from_secs(3600), None, &policy).unwrap();
         assert!(
             verify_with("s3cret", &minted, &policy)
                 .unwrap()
@@ -293,5 +331,37 @@ mod tests {
         assert_eq!(parse_ttl("0s"), None);
         assert_eq!(parse_ttl("1y"), None);
         assert_eq!(parse_ttl("h"), None);
+    }
+
+    #[test]
+    fn scoped_tokens_carry_their_account_and_a_scope_of_their_own() {
+        let token = mint_scoped("s3cret", "ops", Duration::from_secs(60), Some("hopital")).unwrap();
+        let c = verify("s3cret", &token).unwrap();
+        assert_eq!(c.account(), Some("hopital"));
+        assert_eq!(c.scope, ACCOUNT_SCOPE);
+        let now = chrono::Utc::now().timestamp();
+        // The admin scope with an account claim, or the account scope without one: refused.
+        for (scope, account) in [(ADMIN_SCOPE, Some("hopital")), (ACCOUNT_SCOPE, None)] {
+            let forged = Claims {
+                sub: "x".into(),
+                iat: now,
+                exp: now + 60,
+                scope: scope.into(),
+                nbf: None,
+                jti: None,
+                account: account.map(str::to_string),
+            };
+            let t = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &forged,
+                &EncodingKey::from_secret(b"s3cret"),
+            )
+            .unwrap();
+            assert_eq!(
+                verify("s3cret", &t),
+                Err(Refused::Invalid),
+                "{scope} {account:?}"
+            );
+        }
     }
 }

@@ -99,6 +99,9 @@ pub enum Command {
         /// Subject recorded in the token.
         #[arg(long, default_value = "admin")]
         subject: String,
+        /// Limit the token to one account's events, conflicts, channels and status.
+        #[arg(long)]
+        account: Option<String>,
     },
 }
 

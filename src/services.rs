@@ -200,7 +200,7 @@ impl Services {
         let syncer = self.syncer.as_ref()?;
         Some(Writer {
             pool: self.pool.clone(),
-            client: syncer.client.clone(),
+            google: syncer.google.clone(),
             default_reminders: Arc::new(self.settings.google_calendar.default_reminders.clone()),
             owner: syncer.owner,
             batch: WRITER_BATCH,
@@ -303,24 +303,18 @@ async fn build_syncer_until(
     alerts: Arc<dyn AlertSink>,
     shutdown: Option<CancellationToken>,
 ) -> anyhow::Result<Syncer> {
-    let client = match settings.stored_account() {
-        // A connected account: its token document is sealed in PostgreSQL.
-        Some(account) => {
-            let keys = settings.secrets.keys().map_err(|e| {
-                crate::google::GoogleError::Credentials(format!("account {account}: {}", e.message))
-            })?;
-            let vault = crate::accounts::StoredCredentials::new(pool.clone(), account, keys);
-            crate::google::GoogleClient::for_account(&settings.google, vault).await?
-        }
-        None => crate::google::GoogleClient::from_settings(&settings.google).await?,
-    };
-    let mut client = client.with_metrics(metrics.clone());
-    if let Some(shutdown) = shutdown {
-        client = client.with_shutdown(shutdown);
-    }
+    // Every configured account's credentials are opened here (a connected account's are sealed
+    // in PostgreSQL), so one that cannot be opened stops startup.
+    let google = crate::accounts::GoogleAccounts::build(
+        settings.clone(),
+        pool.clone(),
+        Some(metrics.clone()),
+        shutdown,
+    )
+    .await?;
     Ok(Syncer {
         pool,
-        client: Arc::new(client),
+        google,
         settings,
         redis,
         alerts,
@@ -362,7 +356,7 @@ fn channel_manager(
     };
     Some(ChannelManager {
         pool: syncer.pool.clone(),
-        client: syncer.client.clone(),
+        google: syncer.google.clone(),
         tokens,
         address: format!("{}/webhooks/google", public.trim_end_matches('/')),
         ttl: Duration::from_secs(settings.push.channel_ttl_secs),

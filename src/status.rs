@@ -28,6 +28,7 @@ pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metri
         .filter_map(|c| {
             let exp = c.channel_expires?;
             let labels = vec![
+                ("account", c.account.clone()),
                 ("calendar", c.id.clone()),
                 ("casquette", c.casquette.clone()),
             ];
@@ -45,6 +46,7 @@ pub fn record_gauges(snap: &Snapshot, now: DateTime<Utc>, metrics: &crate::metri
         .filter(|c| !on_push(c))
         .map(|c| {
             let labels = vec![
+                ("account", c.account.clone()),
                 ("calendar", c.id.clone()),
                 ("casquette", c.casquette.clone()),
                 ("reason", c.push_reason.clone().unwrap_or_default()),

@@ -2,6 +2,8 @@
 //! in PostgreSQL under `CALSYNC_SECRET_KEY`, opened only in memory; connecting, and resealing every
 //! account under a new key (`calsync secrets rotate`).
 
+mod clients;
+
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -11,6 +13,8 @@ use sqlx::PgPool;
 use crate::db::accounts::{self as rows, Rotation};
 use crate::google::{CredentialVault, GoogleError};
 use crate::secrets::at_rest::{AtRestError, SecretKeys};
+
+pub use clients::GoogleAccounts;
 
 /// What an account name may be: it appears in config, URLs, metrics labels and logs.
 pub fn valid_name(name: &str) -> bool {

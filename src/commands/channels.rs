@@ -12,7 +12,7 @@ pub async fn run(settings: Settings, command: &ChannelsCommand) -> Result<(), Fa
     crate::telemetry::init(settings.telemetry.log_format, true);
     if let ChannelsCommand::List = command {
         let pool = crate::db::pool(&settings.database).context("bad database settings")?;
-        for c in crate::db::watch_channels::list(&pool)
+        for c in crate::db::watch_channels::list(&pool, None)
             .await
             .context("database")?
         {

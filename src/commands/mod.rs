@@ -58,7 +58,11 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Healthcheck { max_age_minutes } => {
             healthcheck::run(load(&cli)?, *max_age_minutes).await
         }
-        Command::AdminToken { ttl, subject } => admin_token::run(load(&cli)?, ttl, subject),
+        Command::AdminToken {
+            ttl,
+            subject,
+            account,
+        } => admin_token::run(load(&cli)?, ttl, subject, account.as_deref()),
         Command::Sync { calendar, full } => sync::run(load(&cli)?, calendar.clone(), *full).await,
         Command::Channels { command } => channels::run(load(&cli)?, command).await,
         Command::Auth { command } => auth::run(load(&cli)?, command).await,

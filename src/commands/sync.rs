@@ -13,24 +13,6 @@ use crate::sync::{Outcome, Trigger};
 pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Result<(), Failure> {
     crate::config::require_credentials(&settings)?;
     crate::telemetry::init(settings.telemetry.log_format, true);
-    let ids: Vec<String> = match &calendar {
-        Some(id) => {
-            if settings.calendar(id).is_none() {
-                return Err(crate::config::ConfigError::new(
-                    "--calendar",
-                    format!("{id:?} is not a configured calendar"),
-                )
-                .into());
-            }
-            vec![id.clone()]
-        }
-        None => settings
-            .google_calendar
-            .calendars
-            .iter()
-            .map(|c| c.id.clone())
-            .collect(),
-    };
     let services = Services::builder(settings)
         .role(Role::OneShot)
         .build()
@@ -39,6 +21,41 @@ pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Re
         .syncer
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("google client not built"))?;
+    // The calendars as stored (the config's, mirrored at build, and those added at run time);
+    // `--calendar` takes a key (`account:id`) or a Google id that names one calendar.
+    let stored = crate::db::calendars::list_active(&services.pool, None)
+        .await
+        .context("database")?;
+    let ids: Vec<String> = match &calendar {
+        Some(id) => {
+            let found: Vec<String> = stored
+                .into_iter()
+                .filter(|c| &c.id == id || &c.google_id == id)
+                .map(|c| c.id)
+                .collect();
+            match found.len() {
+                0 => {
+                    return Err(crate::config::ConfigError::new(
+                        "--calendar",
+                        format!("{id:?} is not a configured calendar"),
+                    )
+                    .into());
+                }
+                1 => found,
+                _ => {
+                    return Err(crate::config::ConfigError::new(
+                        "--calendar",
+                        format!(
+                            "{id:?} is a calendar of several accounts: give its key ({})",
+                            found.join(", ")
+                        ),
+                    )
+                    .into());
+                }
+            }
+        }
+        None => stored.into_iter().map(|c| c.id).collect(),
+    };
 
     let terminal = std::io::stderr().is_terminal();
     let mut failures = 0;

@@ -1,16 +1,20 @@
 //! Settings: the YAML file (seed format plus calsync's sections), environment overrides and validation.
 
+mod accounts;
 mod env;
 mod load;
 mod push;
+mod secret;
 mod validate;
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
+pub use accounts::{AccountSettings, AccountSource, DEFAULT_ACCOUNT};
 pub use load::{config_path, load, load_from_str};
 pub use push::PushSettings;
+pub use secret::{Secret, SecretsSettings};
 pub use validate::{ConfigError, require_credentials};
 
 /// Google's production API base; any other base (the emulator, a test server) relaxes the https rule.
@@ -43,6 +47,9 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub secrets: SecretsSettings,
+    /// Named Google accounts (name → credentials); empty: the one implicit account `default`.
+    #[serde(default)]
+    pub accounts: std::collections::BTreeMap<String, AccountSettings>,
 }
 
 /// The seed's `google_calendar:` section, kept as is.
@@ -77,9 +84,9 @@ pub struct CalendarSettings {
     /// IANA zone for "today" and recurrence expansion; Google's calendar zone when unset.
     #[serde(default)]
     pub time_zone: Option<String>,
-    /// The account whose credentials serve this calendar: one connected with
-    /// `calsync auth login --account NAME` (stored in PostgreSQL, sealed). Unset: the single
-    /// account of the `google:` credential settings.
+    /// The account whose credentials serve this calendar: one of `accounts:`, or one connected
+    /// with `calsync auth login --account NAME` (stored in PostgreSQL, sealed). Unset: the implicit
+    /// account `default`, made of the `google:` credential settings.
     #[serde(default)]
     pub account: Option<String>,
 }
@@ -188,8 +195,11 @@ pub struct GoogleSettings {
     pub service_account_key_path: Option<PathBuf>,
     /// `GOOGLE_IMPERSONATE_USER`.
     pub impersonate_user: Option<String>,
-    /// Client-side quota: calsync slows down before Google has to answer 429.
+    /// Client-side quota per account (Google's per-user limit): calsync slows down before Google
+    /// has to answer 429.
     pub requests_per_minute: u32,
+    /// Client-side quota shared by every account (Google's per-project limit).
+    pub project_requests_per_minute: u32,
     pub request_timeout_secs: u64,
     /// Upper bound for the retries of one API call.
     pub max_retry_secs: u64,
@@ -207,6 +217,7 @@ impl Default for GoogleSettings {
             service_account_key_path: None,
             impersonate_user: None,
             requests_per_minute: 600,
+            project_requests_per_minute: 10_000,
             request_timeout_secs: 30,
             max_retry_secs: 120,
             page_size: 2500,
@@ -269,7 +280,7 @@ impl AdminSettings {
 }
 
 /// A list of strings, or one string of comma-separated items (how an environment variable gives it).
-fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Items {
@@ -334,58 +345,6 @@ pub struct TelemetrySettings {
     pub log_format: LogFormat,
 }
 
-/// Keys that seal the secrets calsync stores in PostgreSQL (`secrets::at_rest`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SecretsSettings {
-    /// `CALSYNC_SECRET_KEY`: the current key (32 bytes, base64; `calsync secrets new-key`).
-    pub key: Option<Secret>,
-    /// `CALSYNC_SECRET_KEY_FILE`: one key per line, the current one first (used when `key` is unset;
-    /// its other lines are previous keys).
-    pub key_file: Option<PathBuf>,
-    /// `CALSYNC_SECRET_KEY_PREVIOUS`: keys that only open values sealed before a rotation; a list,
-    /// or one comma-separated string from the environment.
-    #[serde(deserialize_with = "list_or_csv")]
-    pub previous_keys: Vec<String>,
-}
-
-impl SecretsSettings {
-    /// The key ring these settings name; a missing or bad key is a configuration error.
-    pub fn keys(&self) -> Result<crate::secrets::at_rest::SecretKeys, ConfigError> {
-        crate::secrets::at_rest::SecretKeys::from_sources(
-            self.key.as_ref().map(Secret::expose),
-            self.key_file.as_deref(),
-            &self.previous_keys,
-        )
-        .map_err(|e| {
-            ConfigError::new(
-                "secrets.key (CALSYNC_SECRET_KEY, CALSYNC_SECRET_KEY_FILE)",
-                e.to_string(),
-            )
-        })
-    }
-}
-
-/// A string that never prints: `Debug` and logs show `[redacted]`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
 fn yes() -> bool {
     true
 }
@@ -408,16 +367,11 @@ impl GoogleCalendarSettings {
 }
 
 impl Settings {
-    /// The stored account the configured calendars name (validation allows one at most, for now).
-    pub fn stored_account(&self) -> Option<&str> {
-        self.google_calendar
-            .calendars
-            .iter()
-            .find_map(|c| c.account.as_deref())
-    }
-
-    /// The configured calendar with this Google id.
+    /// The configured calendar with this Google id (in the default account first).
     pub fn calendar(&self, id: &str) -> Option<&CalendarSettings> {
-        self.google_calendar.calendars.iter().find(|c| c.id == id)
+        let cals = &self.google_calendar.calendars;
+        cals.iter()
+            .find(|c| c.id == id && c.account.is_none())
+            .or_else(|| cals.iter().find(|c| c.id == id))
     }
 }

@@ -1,9 +1,8 @@
 //! Startup checks: each failure names the offending key, so a bad deployment stops before it serves.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use super::{Secret, Settings};
+use super::{AccountSource, Secret, Settings};
 
 /// A configuration problem, tied to the key (or variable) that causes it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,20 +49,11 @@ pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
             "at least one calendar is required while google_calendar.enabled is true",
         ));
     }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    super::accounts::validate(s)?;
     for (i, cal) in gc.calendars.iter().enumerate() {
         let at = |field: &str| format!("google_calendar.calendars[{i}].{field}");
         if cal.id.trim().is_empty() {
             return Err(ConfigError::new(at("id"), "must not be empty"));
-        }
-        if let Some(first) = seen.insert(cal.id.as_str(), i) {
-            return Err(ConfigError::new(
-                at("id"),
-                format!(
-                    "duplicate calendar id {:?} (already used by google_calendar.calendars[{first}])",
-                    cal.id
-                ),
-            ));
         }
         if !gc.casquettes.iter().any(|c| c == &cal.casquette) {
             return Err(ConfigError::new(
@@ -89,49 +79,6 @@ pub(crate) fn validate(s: &Settings) -> Result<(), ConfigError> {
             return Err(ConfigError::new(
                 at("time_zone"),
                 format!("{tz:?} is not an IANA time zone"),
-            ));
-        }
-        if let Some(account) = &cal.account {
-            if !crate::accounts::valid_name(account) {
-                return Err(ConfigError::new(
-                    at("account"),
-                    format!(
-                        "{account:?} is not an account name ({})",
-                        crate::accounts::NAME_RULE
-                    ),
-                ));
-            }
-            // One Google account per server until calendars are keyed by (account, id).
-            if let Some((j, other)) = gc.calendars[..i]
-                .iter()
-                .enumerate()
-                .find(|(_, c)| c.account.as_deref() != Some(account))
-                .map(|(j, c)| {
-                    (
-                        j,
-                        c.account.as_deref().unwrap_or("(the google: credentials)"),
-                    )
-                })
-            {
-                return Err(ConfigError::new(
-                    at("account"),
-                    format!(
-                        "{account:?} differs from google_calendar.calendars[{j}]'s account {other}: \
-                         one server serves one Google account for now, so every calendar names the same one"
-                    ),
-                ));
-            }
-        } else if let Some((j, other)) = gc.calendars[..i]
-            .iter()
-            .enumerate()
-            .find_map(|(j, c)| c.account.as_deref().map(|a| (j, a)))
-        {
-            return Err(ConfigError::new(
-                at("account"),
-                format!(
-                    "is unset while google_calendar.calendars[{j}] names account {other:?}: \
-                     one server serves one Google account for now, so every calendar names the same one"
-                ),
             ));
         }
     }
@@ -291,53 +238,80 @@ fn key_secret(secret: Option<&Secret>, key: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// Rules for commands that talk to Google: a credential must be present and readable.
+/// Rules for commands that talk to Google: every account's credential must be present and readable.
 pub fn require_credentials(s: &Settings) -> Result<(), ConfigError> {
     if !s.google_calendar.enabled {
         return Ok(());
     }
-    let g = &s.google;
-    if s.stored_account().is_some() {
-        // A connected account: its token is in PostgreSQL, sealed; the key must be here to open it.
-        s.secrets.keys()?;
-        let secret = g.client_secret_path.as_ref().ok_or_else(|| {
-            ConfigError::new(
-                "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
-                "is required for a connected account (its OAuth client)",
-            )
-        })?;
-        readable(
-            secret,
-            "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
-        )?;
-        return push_reachable(s);
+    for account in s.configured_accounts() {
+        match s.account_source(&account) {
+            AccountSource::Stored => stored_ready(s)?,
+            AccountSource::Files(g) => {
+                let name = |field: &str, var: &str| {
+                    if s.accounts.contains_key(&account) {
+                        format!("accounts.{account}.{field}")
+                    } else {
+                        format!("google.{field} ({var})")
+                    }
+                };
+                files_ready(&g, name)?;
+            }
+        }
     }
+    push_reachable(s)
+}
+
+/// A connected account: its token is in PostgreSQL, sealed; the key must be here to open it, and
+/// the shared OAuth client to refresh it.
+fn stored_ready(s: &Settings) -> Result<(), ConfigError> {
+    s.secrets.keys()?;
+    let secret = s.google.client_secret_path.as_ref().ok_or_else(|| {
+        ConfigError::new(
+            "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
+            "is required for a connected account (its OAuth client)",
+        )
+    })?;
+    readable(
+        secret,
+        "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
+    )
+}
+
+/// Credential files (the `google:` section's, or an account's in `accounts:`); `name` gives a
+/// field's key as the operator wrote it.
+fn files_ready(
+    g: &super::GoogleSettings,
+    name: impl Fn(&str, &str) -> String,
+) -> Result<(), ConfigError> {
     if let Some(path) = &g.service_account_key_path {
-        readable(
+        return readable(
             path,
-            "google.service_account_key_path (GOOGLE_SERVICE_ACCOUNT_KEY_PATH)",
-        )?;
-        return push_reachable(s);
+            &name(
+                "service_account_key_path",
+                "GOOGLE_SERVICE_ACCOUNT_KEY_PATH",
+            ),
+        );
     }
     if let Some(enc) = &g.token_enc_path {
         // Opened now, so a wrong key or a tampered file stops startup (exit 2) naming the file.
-        let key = "google.token_enc_path (GOOGLE_CALENDAR_TOKEN_ENC_PATH)";
+        let key = name("token_enc_path", "GOOGLE_CALENDAR_TOKEN_ENC_PATH");
         let text = std::fs::read_to_string(enc).map_err(|e| {
             ConfigError::new(
-                key,
+                &key,
                 format!("credential file {} cannot be read: {e}", enc.display()),
             )
         })?;
         crate::secrets::sops::open(&text)
-            .map_err(|e| ConfigError::new(key, format!("{}: {e}", enc.display())))?;
+            .map_err(|e| ConfigError::new(&key, format!("{}: {e}", enc.display())))?;
     } else {
+        let key = name("token_path", "GOOGLE_CALENDAR_TOKEN_PATH");
         let token = g.token_path.as_ref().ok_or_else(|| {
             ConfigError::new(
-                "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)",
+                &key,
                 "no Google credential configured: set GOOGLE_CALENDAR_TOKEN_PATH (run `calsync auth login`) or GOOGLE_SERVICE_ACCOUNT_KEY_PATH",
             )
         })?;
-        readable(token, "google.token_path (GOOGLE_CALENDAR_TOKEN_PATH)")?;
+        readable(token, &key)?;
     }
     if let Some(secret) = &g.client_secret_path {
         readable(
@@ -345,7 +319,7 @@ pub fn require_credentials(s: &Settings) -> Result<(), ConfigError> {
             "google.client_secret_path (GOOGLE_CLIENT_SECRET_PATH)",
         )?;
     }
-    push_reachable(s)
+    Ok(())
 }
 
 /// Push against the real Google needs a public URL for it to call.

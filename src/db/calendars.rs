@@ -2,61 +2,146 @@
 
 use sqlx::PgPool;
 
-use crate::config::Settings;
+use crate::config::{DEFAULT_ACCOUNT, Settings};
+
+/// The local key of `account`'s Google calendar `google_id`, for a calendar stored for the first
+/// time: the Google id itself in the implicit account (as before accounts existed), else
+/// `<account>:<google id>`. A stored calendar keeps the key it was given.
+pub fn key_for(account: &str, google_id: &str) -> String {
+    if account == DEFAULT_ACCOUNT {
+        google_id.to_string()
+    } else {
+        format!("{account}:{google_id}")
+    }
+}
+
+/// Which Google calendar a calendar key is: its account and its Google id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarRef {
+    pub key: String,
+    pub account: String,
+    pub google_id: String,
+}
 
 /// Upserts every configured calendar, creates missing sync-state rows and marks calendars
-/// that left the config inactive. Returns the number of active calendars.
+/// that left the config inactive (those added through the admin API are left alone). Returns the
+/// number of configured calendars.
+///
+/// A calendar stored before accounts existed (account `default`, key = Google id) that the config
+/// now gives to a named account is adopted by it, key unchanged, unless the default account also
+/// has that Google id in the config.
 pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx::Error> {
     let cals = &settings.google_calendar.calendars;
-    let ids: Vec<String> = cals.iter().map(|c| c.id.clone()).collect();
+    let accounts: Vec<String> = cals
+        .iter()
+        .map(|c| settings.account_of(c).to_string())
+        .collect();
+    let google_ids: Vec<String> = cals.iter().map(|c| c.id.clone()).collect();
+    let keys: Vec<String> = cals
+        .iter()
+        .map(|c| key_for(settings.account_of(c), &c.id))
+        .collect();
     let names: Vec<String> = cals.iter().map(|c| c.name.clone()).collect();
     let roles: Vec<String> = cals.iter().map(|c| c.casquette.clone()).collect();
     let colors: Vec<Option<String>> = cals.iter().map(|c| c.color.clone()).collect();
     let mut tx = pool.begin().await?;
     sqlx::query!(
-        r#"INSERT INTO calendars (id, name, casquette, color, active)
-           SELECT *, TRUE FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
-           ON CONFLICT (id) DO UPDATE
+        r#"UPDATE calendars c SET account = n.account, updated_at = now()
+             FROM UNNEST($1::text[], $2::text[]) AS n(account, google_id)
+            WHERE n.account <> 'default' AND c.id = n.google_id AND c.google_id = n.google_id
+              AND c.account = 'default' AND c.source = 'config'
+              AND NOT EXISTS (SELECT 1 FROM calendars o
+                               WHERE o.account = n.account AND o.google_id = n.google_id)
+              AND NOT EXISTS (SELECT 1 FROM UNNEST($1::text[], $2::text[]) AS d(account, google_id)
+                               WHERE d.account = 'default' AND d.google_id = n.google_id)"#,
+        &accounts,
+        &google_ids,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let stored: Vec<String> = sqlx::query_scalar!(
+        r#"INSERT INTO calendars (id, account, google_id, name, casquette, color, active, source)
+           SELECT *, TRUE, 'config'
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           ON CONFLICT (account, google_id) DO UPDATE
               SET name = EXCLUDED.name, casquette = EXCLUDED.casquette, color = EXCLUDED.color,
-                  active = TRUE, updated_at = now()"#,
-        &ids,
+                  active = TRUE, source = 'config', updated_at = now()
+           RETURNING id"#,
+        &keys,
+        &accounts,
+        &google_ids,
         &names,
         &roles,
         &colors as &[Option<String>],
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
     sqlx::query!(
-        "UPDATE calendars SET active = FALSE, updated_at = now() WHERE active AND NOT (id = ANY($1))",
-        &ids
+        "UPDATE calendars SET active = FALSE, updated_at = now()
+          WHERE active AND source = 'config' AND NOT (id = ANY($1))",
+        &stored
     )
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
         "INSERT INTO sync_state (calendar_id) SELECT UNNEST($1::text[]) ON CONFLICT DO NOTHING",
-        &ids
+        &stored
     )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(ids.len())
+    Ok(stored.len())
+}
+
+/// Which Google calendar `key` is (inactive calendars too: their outbox may still drain).
+pub async fn find(pool: &PgPool, key: &str) -> Result<Option<CalendarRef>, sqlx::Error> {
+    sqlx::query_as!(
+        CalendarRef,
+        "SELECT id AS key, account, google_id FROM calendars WHERE id = $1",
+        key
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// The active calendars' keys, for every account or one.
+pub async fn active_keys(pool: &PgPool, account: Option<&str>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM calendars WHERE active AND ($1::text IS NULL OR account = $1) ORDER BY id",
+        account
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The account a calendar key belongs to (None: no such calendar).
+pub async fn account_of(pool: &PgPool, key: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT account FROM calendars WHERE id = $1", key)
+        .fetch_optional(pool)
+        .await
 }
 
 /// An active calendar's id and the zone Google last reported for it.
 pub struct CalendarZone {
     pub id: String,
+    pub account: String,
+    pub google_id: String,
     pub time_zone: Option<String>,
 }
 
-/// Active calendars (of one role, when given), with their reported zones.
+/// Active calendars (of one role, of one account, when given), with their reported zones.
 pub async fn active_zones(
     pool: &PgPool,
     casquette: Option<&str>,
+    account: Option<&str>,
 ) -> Result<Vec<CalendarZone>, sqlx::Error> {
     sqlx::query_as!(
         CalendarZone,
-        "SELECT id, time_zone FROM calendars WHERE active AND ($1::text IS NULL OR casquette = $1) ORDER BY id",
-        casquette
+        "SELECT id, account, google_id, time_zone FROM calendars
+          WHERE active AND ($1::text IS NULL OR casquette = $1) AND ($2::text IS NULL OR account = $2)
+          ORDER BY id",
+        casquette,
+        account
     )
     .fetch_all(pool)
     .await
@@ -71,4 +156,86 @@ pub async fn zone_of(pool: &PgPool, id: &str) -> Result<Option<String>, sqlx::Er
     .fetch_optional(pool)
     .await?
     .flatten())
+}
+
+/// A stored calendar, as the API, the sync endpoint and the admin routes show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CalendarRow {
+    /// The local key (`calendar_id` in every other table).
+    pub id: String,
+    pub account: String,
+    pub google_id: String,
+    pub name: String,
+    pub casquette: String,
+    pub color: Option<String>,
+    /// `config` (the YAML) or `api` (the admin API, the connect flow).
+    pub source: String,
+}
+
+/// The active calendars, of every account or one, by key.
+pub async fn list_active(
+    pool: &PgPool,
+    account: Option<&str>,
+) -> Result<Vec<CalendarRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CalendarRow,
+        "SELECT id, account, google_id, name, casquette, color, source FROM calendars
+          WHERE active AND ($1::text IS NULL OR account = $1) ORDER BY account, id",
+        account
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Adds (or re-activates) `account`'s Google calendar at run time (the admin API, the connect
+/// flow), with its sync-state row marked pending; returns it. The config mirror leaves it alone.
+pub async fn add(
+    pool: &PgPool,
+    account: &str,
+    google_id: &str,
+    name: &str,
+    casquette: &str,
+    color: Option<&str>,
+) -> Result<CalendarRow, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query_as!(
+        CalendarRow,
+        "INSERT INTO calendars (id, account, google_id, name, casquette, color, active, source)
+         VALUES ($1, $2, $3, $4, $5, $6, TRUE, 'api')
+         ON CONFLICT (account, google_id) DO UPDATE
+            SET name = EXCLUDED.name, casquette = EXCLUDED.casquette, color = EXCLUDED.color,
+                active = TRUE, source = 'api', updated_at = now()
+         RETURNING id, account, google_id, name, casquette, color, source",
+        key_for(account, google_id),
+        account,
+        google_id,
+        name,
+        casquette,
+        color
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO sync_state (calendar_id) VALUES ($1)
+         ON CONFLICT (calendar_id) DO UPDATE SET pending = TRUE,
+             pending_since = COALESCE(sync_state.pending_since, now()), updated_at = now()",
+        row.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Deactivates a calendar (its channels are stopped by the renewal pass; its rows are kept);
+/// true when it was active.
+pub async fn deactivate(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
+    let n = sqlx::query!(
+        "UPDATE calendars SET active = FALSE, updated_at = now() WHERE id = $1 AND active",
+        key
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }

@@ -85,16 +85,24 @@ pub struct ConflictRow {
     pub resolution: Option<Winner>,
 }
 
-/// Open conflicts (all of them with `all`), newest first, at most 500.
-pub async fn list(pool: &PgPool, all: bool) -> Result<Vec<ConflictRow>, sqlx::Error> {
+/// Open conflicts (all of them with `all`), of one account's calendars when given, newest first,
+/// at most 500.
+pub async fn list(
+    pool: &PgPool,
+    all: bool,
+    account: Option<&str>,
+) -> Result<Vec<ConflictRow>, sqlx::Error> {
     sqlx::query_as!(
         ConflictRow,
         r#"SELECT id, event_id, calendar_id, external_id, winner AS "winner: Winner", local_version,
                   google_version, local_updated_at, google_updated, detected_at, resolved_at,
                   resolution AS "resolution: Winner"
-             FROM conflicts WHERE $1 OR resolved_at IS NULL
+             FROM conflicts
+            WHERE ($1 OR resolved_at IS NULL)
+              AND ($2::text IS NULL OR calendar_id IN (SELECT id FROM calendars WHERE account = $2))
             ORDER BY detected_at DESC LIMIT 500"#,
-        all
+        all,
+        account
     )
     .fetch_all(pool)
     .await
@@ -133,4 +141,11 @@ pub async fn exists(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<bool
             .await?
             .is_some(),
     )
+}
+
+/// The calendar of conflict `id` (None: no such conflict).
+pub async fn calendar_of(pool: &PgPool, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT calendar_id FROM conflicts WHERE id = $1", id)
+        .fetch_optional(pool)
+        .await
 }

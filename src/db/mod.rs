@@ -1,6 +1,7 @@
 //! The data-access layer: the pool (with acquire and statement timeouts), the embedded migrations,
 //! and one module per table holding all of that table's SQL; no SQL lives outside this folder.
 
+pub mod account_state;
 pub mod accounts;
 pub mod calendars;
 pub mod conflicts;

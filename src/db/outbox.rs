@@ -27,6 +27,9 @@ pub async fn claim(
              FROM (SELECT event_id FROM outbox
                     WHERE parked_at IS NULL AND next_attempt_at <= now()
                       AND (lease_until IS NULL OR lease_until < now())
+                      -- An account Google refused stays paused: its writes wait (one alert, no storm).
+                      AND NOT EXISTS (SELECT 1 FROM calendars c JOIN account_state a ON a.account = c.account
+                                       WHERE c.id = outbox.calendar_id AND a.paused_reason IS NOT NULL)
                     ORDER BY next_attempt_at
                     LIMIT $2
                     FOR UPDATE SKIP LOCKED) ready

@@ -16,6 +16,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct CalendarStatus {
     pub id: String,
+    pub account: String,
     pub name: String,
     pub casquette: String,
     pub color: Option<String>,
@@ -69,12 +70,22 @@ async fn bounded<T>(
 
 /// Calendars, channels, outbox and conflicts (cheap: for every scrape); `push_enabled` as configured.
 pub async fn gauges(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx::Error> {
+    gauges_of(pool, push_enabled, None).await
+}
+
+/// [`gauges`], of one account's calendars when given (an account-scoped caller).
+pub async fn gauges_of(
+    pool: &PgPool,
+    push_enabled: bool,
+    account: Option<&str>,
+) -> Result<Snapshot, sqlx::Error> {
     let calendars = bounded(
         sqlx::query!(
-            r#"SELECT c.id, c.name, c.casquette, c.color,
+            r#"SELECT c.id, c.account, c.name, c.casquette, c.color,
                       ch.state AS "channel_state?", ch.expiration AS "channel_expires?",
                       s.last_success_at, s.consecutive_failures AS "consecutive_failures?",
-                      s.error_reason, COALESCE(h.health, 'none') AS "push_health!",
+                      COALESCE(s.error_reason, a.paused_reason) AS error_reason,
+                      COALESCE(h.health, 'none') AS "push_health!",
                       h.reason AS "push_reason?",
                       (SELECT r.error FROM sync_runs r WHERE r.calendar_id = c.id AND r.status = 'failed'
                          AND r.started_at > COALESCE(s.last_success_at, '-infinity')
@@ -86,12 +97,14 @@ pub async fn gauges(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx:
                  FROM calendars c
                  LEFT JOIN sync_state s ON s.calendar_id = c.id
                  LEFT JOIN calendar_push_health h ON h.calendar_id = c.id
+                 LEFT JOIN account_state a ON a.account = c.account
                  LEFT JOIN LATERAL (
                       SELECT w.state, w.expiration FROM watch_channels w
                        WHERE w.calendar_id = c.id AND w.state IN ('active', 'pending')
                        ORDER BY w.expiration DESC NULLS LAST LIMIT 1) ch ON TRUE
-                WHERE c.active
-                ORDER BY c.casquette, c.id"#
+                WHERE c.active AND ($1::text IS NULL OR c.account = $1)
+                ORDER BY c.casquette, c.id"#,
+            account
         )
         .fetch_all(pool),
     )
@@ -108,7 +121,10 @@ pub async fn gauges(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx:
     let conflicts = bounded(
         sqlx::query!(
             r#"SELECT id, calendar_id, winner AS "winner: Winner", detected_at FROM conflicts
-                WHERE resolved_at IS NULL ORDER BY detected_at DESC LIMIT 200"#
+                WHERE resolved_at IS NULL
+                  AND ($1::text IS NULL OR calendar_id IN (SELECT id FROM calendars WHERE account = $1))
+                ORDER BY detected_at DESC LIMIT 200"#,
+            account
         )
         .fetch_all(pool),
     )
@@ -121,6 +137,7 @@ pub async fn gauges(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx:
                     sync_mode(&r.push_health, r.push_reason.as_deref(), push_enabled);
                 CalendarStatus {
                     id: r.id,
+                    account: r.account,
                     name: r.name,
                     casquette: r.casquette,
                     color: r.color,
@@ -152,8 +169,12 @@ pub async fn gauges(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx:
 }
 
 /// Everything the status page shows, including the last day's delays.
-pub async fn full(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx::Error> {
-    let mut snap = gauges(pool, push_enabled).await?;
+pub async fn full(
+    pool: &PgPool,
+    push_enabled: bool,
+    account: Option<&str>,
+) -> Result<Snapshot, sqlx::Error> {
+    let mut snap = gauges_of(pool, push_enabled, account).await?;
     let rows = bounded(
         sqlx::query!(
             r#"SELECT finished_at AS "at!",
@@ -161,7 +182,9 @@ pub async fn full(pool: &PgPool, push_enabled: bool) -> Result<Snapshot, sqlx::E
                  FROM sync_runs
                 WHERE status = 'success' AND finished_at > now() - interval '1 day'
                   AND pending_since IS NOT NULL
-                ORDER BY finished_at DESC LIMIT 2000"#
+                  AND ($1::text IS NULL OR calendar_id IN (SELECT id FROM calendars WHERE account = $1))
+                ORDER BY finished_at DESC LIMIT 2000"#,
+            account
         )
         .fetch_all(pool),
     )
@@ -203,6 +226,9 @@ pub fn sync_mode(
 #[derive(Serialize)]
 pub struct CalendarReadiness {
     pub id: String,
+    pub account: String,
+    /// The calendar's id at Google (`id` is calsync's key: `<account>:<id>` for a named account).
+    pub google_id: String,
     pub casquette: String,
     pub pending: bool,
     pub last_success_at: Option<DateTime<Utc>>,
@@ -221,14 +247,16 @@ pub async fn calendar_states(
     push_enabled: bool,
 ) -> Result<Vec<CalendarReadiness>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT c.id, c.casquette,
+        r#"SELECT c.id, c.account, c.google_id, c.casquette,
                   COALESCE(s.pending, TRUE) AS "pending!",
                   s.last_success_at,
                   COALESCE(s.consecutive_failures, 0) AS "consecutive_failures!",
-                  s.error_reason, COALESCE(h.health, 'none') AS "push_health!",
+                  COALESCE(s.error_reason, a.paused_reason) AS error_reason,
+                  COALESCE(h.health, 'none') AS "push_health!",
                   h.reason AS "push_reason?"
              FROM calendars c LEFT JOIN sync_state s ON s.calendar_id = c.id
              LEFT JOIN calendar_push_health h ON h.calendar_id = c.id
+             LEFT JOIN account_state a ON a.account = c.account
             WHERE c.active
             ORDER BY c.id"#
     )
@@ -241,6 +269,8 @@ pub async fn calendar_states(
                 sync_mode(&r.push_health, r.push_reason.as_deref(), push_enabled);
             CalendarReadiness {
                 id: r.id,
+                account: r.account,
+                google_id: r.google_id,
                 casquette: r.casquette,
                 pending: r.pending,
                 last_success_at: r.last_success_at,

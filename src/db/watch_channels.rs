@@ -112,11 +112,14 @@ pub struct ChannelRow {
     pub last_message_at: Option<DateTime<Utc>>,
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<ChannelRow>, sqlx::Error> {
+pub async fn list(pool: &PgPool, account: Option<&str>) -> Result<Vec<ChannelRow>, sqlx::Error> {
     sqlx::query_as!(
         ChannelRow,
         "SELECT id, calendar_id, resource_id, state, expiration, created_at, last_message_at
-           FROM watch_channels ORDER BY calendar_id, created_at DESC"
+           FROM watch_channels
+          WHERE $1::text IS NULL OR calendar_id IN (SELECT id FROM calendars WHERE account = $1)
+          ORDER BY calendar_id, created_at DESC",
+        account
     )
     .fetch_all(pool)
     .await

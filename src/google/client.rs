@@ -22,6 +22,10 @@ pub struct GoogleClient {
     base: String,
     auth: Arc<TokenProvider>,
     limiter: RateLimiter,
+    /// The project's bucket, shared by every account's client.
+    project: Option<Arc<RateLimiter>>,
+    /// The account these credentials are (a metrics label).
+    account: String,
     policy: RetryPolicy,
     metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Cancelled at shutdown: a call waiting out its backoff (Google down) ends at once.
@@ -155,6 +159,8 @@ impl GoogleClient {
             base: base.trim_end_matches('/').to_string(),
             auth: Arc::new(auth),
             limiter: RateLimiter::per_minute(per_minute),
+            project: None,
+            account: crate::config::DEFAULT_ACCOUNT.to_string(),
             policy,
             metrics: None,
             shutdown: None,
@@ -167,6 +173,23 @@ impl GoogleClient {
     pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
         self.shutdown = Some(shutdown);
         self
+    }
+
+    /// Names the account these credentials are (the `account` label of the request metrics).
+    pub fn with_account(mut self, account: &str) -> Self {
+        self.account = account.to_string();
+        self
+    }
+
+    /// Shares the project's quota bucket with the other accounts' clients.
+    pub fn with_project_limiter(mut self, project: Arc<RateLimiter>) -> Self {
+        self.project = Some(project);
+        self
+    }
+
+    /// The account these credentials are.
+    pub fn account(&self) -> &str {
+        &self.account
     }
 
     /// Lifts the credentials' hold after a refusal (an explicit sync): the next call asks the
@@ -185,8 +208,12 @@ impl GoogleClient {
         if let Some(m) = &self.metrics {
             m.counter(
                 "calsync_google_requests_total",
-                "Google API requests by method and HTTP status (error: no answer).",
-                vec![("method", name.into()), ("status", status.into())],
+                "Google API requests by account, method and HTTP status (error: no answer).",
+                vec![
+                    ("account", self.account.clone()),
+                    ("method", name.into()),
+                    ("status", status.into()),
+                ],
             )
             .inc();
             m.histogram(
@@ -236,6 +263,9 @@ impl GoogleClient {
                 self.policy,
                 || async {
                     self.limiter.acquire().await;
+                    if let Some(project) = &self.project {
+                        project.acquire().await;
+                    }
                     let mut req = self
                         .http
                         .request(method.clone(), &url)

@@ -22,9 +22,10 @@ impl AlertKey {
                 kind: "consecutive_failures",
                 calendar_id: Some(calendar_id.clone()),
             },
-            Alert::CredentialsRejected { .. } => Self {
+            // One per account: another account's refusal is another alert.
+            Alert::CredentialsRejected { account, .. } => Self {
                 kind: "credentials_rejected",
-                calendar_id: None,
+                calendar_id: Some(account.clone()),
             },
             Alert::NoLiveChannel { calendar_id, .. } => Self {
                 kind: "no_live_channel",
@@ -69,6 +70,7 @@ mod tests {
 
     fn failures(calendar: &str, n: i32) -> Alert {
         Alert::ConsecutiveFailures {
+            account: "default".into(),
             calendar_id: calendar.into(),
             casquette: "medecin".into(),
             failures: n,

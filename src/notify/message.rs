@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::event::EventSummary;
 use super::format::{Locale, casquette_label, escape_html, format_when};
 use super::truncate::{TELEGRAM_LIMIT, clip_escaped, fit_html, units};
-use crate::sync::alerts::Alert;
+use crate::sync::alerts::{Alert, login_flag, of_account};
 
 struct Words {
     added: &'static str,
@@ -189,15 +189,19 @@ pub fn system_alert(alert: &Alert, locale: Locale) -> String {
 pub fn alert_text_en(alert: &Alert) -> String {
     match alert {
         Alert::ConsecutiveFailures {
+            account,
             failures,
             last_error,
             casquette,
             ..
         } => format!(
-            "🚨 Google Calendar sync: {failures} consecutive failures ({casquette})\nLast error: {last_error}\nCheck the OAuth2 credentials and the config."
+            "🚨 Google Calendar sync: {failures} consecutive failures ({casquette}{})\nLast error: {last_error}\nCheck the OAuth2 credentials and the config.",
+            of_account(account, "account")
         ),
-        Alert::CredentialsRejected { reason } => format!(
-            "🚨 Google Calendar sync: credentials rejected ({reason})\nRun `calsync auth login` again."
+        Alert::CredentialsRejected { account, reason } => format!(
+            "🚨 Google Calendar sync: credentials rejected ({reason}{})\nRun `calsync auth login{}` again.",
+            of_account(account, "account"),
+            login_flag(account)
         ),
         Alert::NoLiveChannel { casquette, .. } => format!(
             "🚨 Google Calendar sync: no live push channel ({casquette}); the fallback poll takes over."
@@ -279,6 +283,7 @@ mod tests {
     #[test]
     fn alerts_in_both_languages() {
         let alert = Alert::ConsecutiveFailures {
+            account: "default".into(),
             calendar_id: "primary".into(),
             casquette: "medecin".into(),
             failures: 3,

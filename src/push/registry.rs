@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::token::ChannelTokens;
+use crate::accounts::GoogleAccounts;
 use crate::db::watch_channels as channels;
-use crate::google::{GoogleClient, GoogleError, WatchRequest};
+use crate::google::{GoogleError, WatchRequest};
 use crate::sync::alerts::{Alert, AlertSink};
 
 /// A channel is never renewed sooner than this after it was created, whatever TTL Google granted
@@ -20,7 +21,8 @@ pub const MIN_RENEW_AFTER: Duration = Duration::from_secs(3);
 #[derive(Clone)]
 pub struct ChannelManager {
     pub pool: PgPool,
-    pub client: Arc<GoogleClient>,
+    /// Every account's Google client (a calendar's channels use its account's credentials).
+    pub google: Arc<GoogleAccounts>,
     pub tokens: ChannelTokens,
     /// `<WEBHOOK_PUBLIC_URL>/webhooks/google`.
     pub address: String,
@@ -62,7 +64,11 @@ impl ChannelManager {
             &self.tokens.sign(&id, calendar_id),
             self.ttl,
         );
-        match self.client.watch_events(calendar_id, &request).await {
+        let watched = match self.google.for_calendar(calendar_id).await {
+            Ok((client, cal)) => client.watch_events(&cal.google_id, &request).await,
+            Err(e) => Err(e),
+        };
+        match watched {
             Ok(ch) => {
                 let expiration = ch.expiration_time();
                 channels::activate(
@@ -93,7 +99,8 @@ impl ChannelManager {
             .await?
             .ok_or(ChannelError::UnknownChannel)?;
         if let Some(resource_id) = &row.resource_id {
-            match self.client.stop_channel(channel_id, resource_id).await {
+            let (client, _) = self.google.for_calendar(&row.calendar_id).await?;
+            match client.stop_channel(channel_id, resource_id).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e.into()),

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::auth::Admin;
+use crate::db::calendars;
 use crate::db::watch_channels as channels;
 use crate::error::ApiError;
 use crate::push::registry::{ChannelError, ChannelManager};
@@ -29,8 +30,18 @@ impl From<ChannelError> for ApiError {
     }
 }
 
-pub async fn list(_: Admin, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let rows = channels::list(&state.pool).await?;
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub account: Option<String>,
+}
+
+pub async fn list(
+    caller: Admin,
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = channels::list(&state.pool, caller.scope(q.account.as_deref())?).await?;
     Ok(HttpResponse::Ok().json(json!({"channels": rows})))
 }
 
@@ -41,26 +52,26 @@ pub struct RenewBody {
 }
 
 pub async fn renew(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     body: Option<web::Json<RenewBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let manager = manager(&state)?;
     let wanted = body.and_then(|b| b.into_inner().calendar_id);
+    let active = calendars::list_active(&state.pool, caller.account()).await?;
     let calendars: Vec<String> = match wanted {
         Some(id) => {
-            if state.settings.calendar(&id).is_none() {
+            let found: Vec<String> = active
+                .into_iter()
+                .filter(|c| c.id == id || c.google_id == id)
+                .map(|c| c.id)
+                .collect();
+            if found.is_empty() {
                 return Err(ApiError::NotFound(format!("calendar {id:?}")));
             }
-            vec![id]
+            found
         }
-        None => state
-            .settings
-            .google_calendar
-            .calendars
-            .iter()
-            .map(|c| c.id.clone())
-            .collect(),
+        None => active.into_iter().map(|c| c.id).collect(),
     };
     let mut renewed = Vec::new();
     let mut failed = Vec::new();
@@ -81,11 +92,19 @@ pub async fn renew(
 }
 
 pub async fn stop(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
+    if caller.account().is_some() {
+        let row = channels::lookup(&state.pool, &id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("channel".into()))?;
+        caller
+            .may_see_calendar(&state.pool, &row.calendar_id, "channel")
+            .await?;
+    }
     manager(&state)?.stop(&id).await?;
     state.channel_cache.forget(&id);
     Ok(HttpResponse::Ok().json(json!({"stopped": true})))

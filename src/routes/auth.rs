@@ -10,8 +10,57 @@ use crate::error::ApiError;
 use crate::signin::Denied;
 
 /// A request carrying a valid admin JWT (HS256, `exp` required, within the configured lifetime
-/// and not revoked); failures are limited per client address.
+/// and not revoked); failures are limited per client address. An account-scoped token
+/// (`calsync admin-token --account NAME`) passes too: each route asks [`Admin::account`] what it
+/// may see, or refuses with [`Admin::require_admin`].
 pub struct Admin(pub Claims);
+
+impl Admin {
+    /// The one account this caller may see and change; None: every account.
+    pub fn account(&self) -> Option<&str> {
+        self.0.account()
+    }
+
+    /// Routes that change the server itself (accounts, the connect flow, all channels) are for
+    /// admin tokens only.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.account() {
+            None => Ok(()),
+            Some(a) => Err(ApiError::Forbidden(format!(
+                "this token is limited to account {a}; an admin token is required"
+            ))),
+        }
+    }
+
+    /// The account a listing covers: the caller's own when scoped (asking for another is "not
+    /// found", as its data would be), else the one asked for, if any.
+    pub fn scope<'a>(&'a self, asked: Option<&'a str>) -> Result<Option<&'a str>, ApiError> {
+        match (self.account(), asked) {
+            (Some(own), Some(other)) if own != other => {
+                Err(ApiError::NotFound(format!("account {other:?}")))
+            }
+            (Some(own), _) => Ok(Some(own)),
+            (None, asked) => Ok(asked),
+        }
+    }
+
+    /// Fails with 404 `what` when the calendar `key` is not the caller's account's (or does not
+    /// exist), so an account-scoped caller cannot tell another account's ids from missing ones.
+    pub async fn may_see_calendar(
+        &self,
+        pool: &sqlx::PgPool,
+        key: &str,
+        what: &str,
+    ) -> Result<(), ApiError> {
+        let Some(own) = self.account() else {
+            return Ok(());
+        };
+        match crate::db::calendars::account_of(pool, key).await? {
+            Some(account) if account == own => Ok(()),
+            _ => Err(ApiError::NotFound(what.into())),
+        }
+    }
+}
 
 impl FromRequest for Admin {
     type Error = ApiError;

@@ -20,14 +20,16 @@ use crate::google::{Event, EventTime};
 pub struct ListQuery {
     #[serde(default)]
     pub all: bool,
+    pub account: Option<String>,
 }
 
 pub async fn list(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = conflicts::list(&state.pool, q.all).await?;
+    let account = caller.scope(q.account.as_deref())?;
+    let rows = conflicts::list(&state.pool, q.all, account).await?;
     let items: Vec<Value> = rows
         .into_iter()
         .map(|r| {
@@ -63,7 +65,7 @@ fn time(t: &Option<EventTime>, key: &str) -> Result<EventTime, ApiError> {
 }
 
 pub async fn resolve(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<Resolve>,
@@ -71,6 +73,14 @@ pub async fn resolve(
     let id: Uuid = path
         .parse()
         .map_err(|_| ApiError::NotFound("conflict".into()))?;
+    if caller.account().is_some() {
+        let calendar = conflicts::calendar_of(&state.pool, id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("conflict".into()))?;
+        caller
+            .may_see_calendar(&state.pool, &calendar, "conflict")
+            .await?;
+    }
     let keep = body.into_inner().keep;
     let event_id = apply(&state.pool, id, &keep).await?;
     Ok(HttpResponse::Ok().json(json!({"resolved": id, "kept": keep, "event_id": event_id})))

@@ -15,9 +15,13 @@ const COOKIE: &str = "calsync_admin";
 /// Largest form accepted (a token, or a choice).
 const MAX_FORM_BYTES: usize = 8 * 1024;
 
-/// Whether the admin token from `Authorization: Bearer` or the login cookie is valid; `Limited`
-/// when this address failed too often (the token is not even checked then).
-pub(super) fn sign_in(req: &HttpRequest, state: &AppState) -> Result<bool, Denied> {
+/// The claims of the admin (or account-scoped) token from `Authorization: Bearer` or the login
+/// cookie, None when there is no valid one; `Limited` when this address failed too often (the
+/// token is not even checked then).
+pub(super) fn sign_in(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Option<crate::admin_auth::Claims>, Denied> {
     let header_token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -26,16 +30,16 @@ pub(super) fn sign_in(req: &HttpRequest, state: &AppState) -> Result<bool, Denie
         .map(str::to_string);
     let Some(token) = header_token.or_else(|| req.cookie(COOKIE).map(|c| c.value().to_string()))
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let peer = req.peer_addr().map(|a| a.ip());
     match state
         .signins
         .check(&state.settings.admin, peer, &token, "status page")
     {
-        Ok(_) => Ok(true),
+        Ok(claims) => Ok(Some(claims)),
         Err(Denied::Limited) => Err(Denied::Limited),
-        Err(_) => Ok(false),
+        Err(_) => Ok(None),
     }
 }
 
@@ -159,11 +163,11 @@ pub async fn resolve(
     payload: web::Payload,
 ) -> HttpResponse {
     // Sign-in and origin first: an anonymous or cross-site caller costs no body read.
-    match sign_in(&req, &state) {
-        Ok(true) => {}
-        Ok(false) => return login_page(None),
+    let claims = match sign_in(&req, &state) {
+        Ok(Some(claims)) => claims,
+        Ok(None) => return login_page(None),
         Err(_) => return too_many(),
-    }
+    };
     if !same_origin(&req, &state) {
         return HttpResponse::Forbidden().body("cross-origin form refused");
     }
@@ -175,6 +179,20 @@ pub async fn resolve(
         Err(e) => return form_error(e),
     };
     let keep = field(&form, "keep").unwrap_or_default();
+    // An account-scoped token resolves its own account's conflicts only: others are not found.
+    if let Some(own) = claims.account() {
+        let mine = match crate::db::conflicts::calendar_of(&state.pool, id).await {
+            Ok(Some(calendar)) => crate::db::calendars::account_of(&state.pool, &calendar)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|a| a == own),
+            _ => false,
+        };
+        if !mine {
+            return HttpResponse::NotFound().body("no such conflict");
+        }
+    }
     match super::conflicts::apply(&state.pool, id, keep).await {
         Ok(_) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/"))

@@ -13,12 +13,13 @@ use super::html_page::{self, login_page};
 use crate::status::{CalendarStatus, DelayPoint, Snapshot};
 
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    match super::status_forms::sign_in(&req, &state) {
-        Ok(true) => {}
-        Ok(false) => return login_page(None),
+    let claims = match super::status_forms::sign_in(&req, &state) {
+        Ok(Some(claims)) => claims,
+        Ok(None) => return login_page(None),
         Err(_) => return super::status_forms::too_many(),
-    }
-    match crate::status::full(&state.pool, state.settings.push.enabled).await {
+    };
+    // An account-scoped token sees its own account's rows only.
+    match crate::status::full(&state.pool, state.settings.push.enabled, claims.account()).await {
         Ok(snap) => html_page::page(StatusCode::OK, "calsync status", render(&snap, Utc::now())),
         Err(e) => {
             tracing::warn!(error.cause = %e, "status page: database unavailable");
@@ -91,6 +92,9 @@ fn render(snap: &Snapshot, now: DateTime<Utc>) -> Markup {
                     td {
                         span.dot style={ "background:" (colour(c.color.as_deref())) } {}
                         (c.casquette)
+                        @if c.account != crate::config::DEFAULT_ACCOUNT {
+                            br; span.muted { "account " (c.account) }
+                        }
                     }
                     td { (c.name) br; span.muted { (c.id) } }
                     td { (channel(c, now)) }
@@ -215,6 +219,7 @@ mod tests {
                 id: "x".into(),
                 name: "<script>alert(1)</script>".into(),
                 casquette: "medecin".into(),
+                account: "default".into(),
                 color: Some("#4285f4".into()),
                 channel_state: None,
                 channel_expires: None,

@@ -12,6 +12,8 @@ use crate::sync::{Outcome, Trigger};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncBody {
+    /// One account's calendars (an account-scoped token: its own, always).
+    pub account: Option<String>,
     pub calendar_id: Option<String>,
     pub casquette: Option<String>,
     #[serde(default)]
@@ -19,7 +21,7 @@ pub struct SyncBody {
 }
 
 pub async fn sync_now(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     body: Option<web::Json<SyncBody>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -28,12 +30,15 @@ pub async fn sync_now(
         .as_ref()
         .ok_or_else(|| ApiError::Conflict("Google sync is disabled in the configuration".into()))?;
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
-    let calendars: Vec<_> = state
-        .settings
-        .google_calendar
-        .calendars
-        .iter()
-        .filter(|c| body.calendar_id.as_ref().is_none_or(|id| &c.id == id))
+    let account = caller.scope(body.account.as_deref())?;
+    let calendars: Vec<_> = crate::db::calendars::list_active(&state.pool, account)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            body.calendar_id
+                .as_ref()
+                .is_none_or(|id| &c.id == id || &c.google_id == id)
+        })
         .filter(|c| body.casquette.as_ref().is_none_or(|r| &c.casquette == r))
         .collect();
     if calendars.is_empty() {

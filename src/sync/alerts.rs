@@ -7,14 +7,14 @@ use std::pin::Pin;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Alert {
     ConsecutiveFailures {
+        account: String,
         calendar_id: String,
         casquette: String,
         failures: i32,
         last_error: String,
     },
-    CredentialsRejected {
-        reason: String,
-    },
+    /// Google refused an account's credentials: the account is paused (one alert per pause).
+    CredentialsRejected { account: String, reason: String },
     NoLiveChannel {
         calendar_id: String,
         casquette: String,
@@ -26,20 +26,42 @@ impl Alert {
     pub fn text(&self) -> String {
         match self {
             Self::ConsecutiveFailures {
+                account,
                 failures,
                 last_error,
                 casquette,
                 ..
             } => format!(
-                "🚨 Google Calendar sync: {failures} échecs consécutifs ({casquette})\nDernière erreur: {last_error}\nVérifiez les credentials OAuth2 et la config."
+                "🚨 Google Calendar sync: {failures} échecs consécutifs ({casquette}{})\nDernière erreur: {last_error}\nVérifiez les credentials OAuth2 et la config.",
+                of_account(account, "compte")
             ),
-            Self::CredentialsRejected { reason } => format!(
-                "🚨 Google Calendar sync: identifiants refusés ({reason})\nRelancez `calsync auth login`."
+            Self::CredentialsRejected { account, reason } => format!(
+                "🚨 Google Calendar sync: identifiants refusés ({reason}{})\nRelancez `calsync auth login{}`.",
+                of_account(account, "compte"),
+                login_flag(account)
             ),
             Self::NoLiveChannel { casquette, .. } => format!(
                 "🚨 Google Calendar sync: aucun canal push actif ({casquette}); le poll de secours prend le relais."
             ),
         }
+    }
+}
+
+/// `, <word> <account>` for a named account; nothing for the implicit one (the seed's texts).
+pub fn of_account(account: &str, word: &str) -> String {
+    if account == crate::config::DEFAULT_ACCOUNT {
+        String::new()
+    } else {
+        format!(", {word} {account}")
+    }
+}
+
+/// The `--account` flag of `calsync auth login` for a named account.
+pub fn login_flag(account: &str) -> String {
+    if account == crate::config::DEFAULT_ACCOUNT {
+        String::new()
+    } else {
+        format!(" --account {account}")
     }
 }
 
@@ -58,15 +80,16 @@ impl AlertSink for LogAlerts {
         Box::pin(async move {
             match alert {
                 Alert::ConsecutiveFailures {
+                    account,
                     calendar_id,
                     casquette,
                     failures,
                     ..
                 } => {
-                    tracing::error!(alert = "consecutive_failures", calendar = %calendar_id, casquette = %casquette, failures, "system alert");
+                    tracing::error!(alert = "consecutive_failures", account = %account, calendar = %calendar_id, casquette = %casquette, failures, "system alert");
                 }
-                Alert::CredentialsRejected { .. } => {
-                    tracing::error!(alert = "credentials_rejected", "system alert");
+                Alert::CredentialsRejected { account, .. } => {
+                    tracing::error!(alert = "credentials_rejected", account = %account, "system alert");
                 }
                 Alert::NoLiveChannel {
                     calendar_id,

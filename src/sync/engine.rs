@@ -120,7 +120,7 @@ async fn list_all(
     let mut pages = 0u32;
     let fetch = |page_token: Option<String>| async move {
         let params = list_params(ctx, token, page_token, window);
-        ctx.client.list_events(&claim.calendar_id, &params).await
+        ctx.client.list_events(&claim.google_id, &params).await
     };
     let mut page = fetch(None).await?;
     loop {

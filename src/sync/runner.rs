@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use super::alerts::{Alert, AlertSink};
 use super::engine::{self, HEARTBEAT, LEASE, RunContext, RunError, RunReport};
+use crate::accounts::GoogleAccounts;
 use crate::config::Settings;
 use crate::db::sync_runs;
 use crate::db::sync_state as state;
-use crate::google::GoogleClient;
 use crate::metrics::Metrics;
 use crate::notify::TelegramNotifier;
 use crate::redis_health::{LastSync, RedisHealth};
@@ -25,7 +25,8 @@ pub use crate::db::sync_runs::Trigger;
 #[derive(Clone)]
 pub struct Syncer {
     pub pool: PgPool,
-    pub client: Arc<GoogleClient>,
+    /// Every account's Google client.
+    pub google: Arc<GoogleAccounts>,
     pub settings: Arc<Settings>,
     pub redis: Option<RedisHealth>,
     pub alerts: Arc<dyn AlertSink>,
@@ -71,11 +72,15 @@ impl Syncer {
         full: bool,
     ) -> Result<Outcome, sqlx::Error> {
         if let Some(trigger @ (Trigger::Manual | Trigger::Api)) = trigger {
-            self.client.resume_credentials().await;
+            if let Some(account) = crate::db::calendars::account_of(&self.pool, calendar_id).await?
+            {
+                self.google.resume_credentials(&account).await;
+            }
             let resumed = state::resume(&self.pool, calendar_id).await?;
             if resumed != state::Resumed::default() {
                 tracing::info!(calendar = %calendar_id, trigger = trigger.as_str(),
-                    calendars = resumed.calendars, outbox_entries = resumed.entries,
+                    accounts = resumed.accounts, calendars = resumed.calendars,
+                    outbox_entries = resumed.entries,
                     "pauses lifted and parked writes re-queued by an explicit sync");
             }
         }
@@ -92,26 +97,32 @@ impl Syncer {
             tracing::info!(calendar = %calendar_id, casquette = %claim.casquette,
                 "a new channel delivered a notification: the calendar is back on push");
         }
-        let ctx = RunContext {
-            pool: &self.pool,
-            client: &self.client,
-            page_size: self.settings.google.page_size,
-            sync_range: self.settings.google_calendar.sync_range,
-            notifier: self.notifier.as_ref(),
+        let result = match self.google.client(&claim.account).await {
+            Ok(client) => {
+                let ctx = RunContext {
+                    pool: &self.pool,
+                    client: &client,
+                    page_size: self.settings.google.page_size,
+                    sync_range: self.settings.google_calendar.sync_range,
+                    notifier: self.notifier.as_ref(),
+                };
+                let (pool, held) = (&self.pool, &claim);
+                crate::runner::with_heartbeat(
+                    engine::run(&ctx, &claim, full),
+                    HEARTBEAT,
+                    move || async move {
+                        if let Err(e) = state::heartbeat(pool, held, LEASE).await {
+                            tracing::debug!(calendar = %calendar_id, error.cause = %e, "lease heartbeat failed");
+                        }
+                    },
+                )
+                .await
+            }
+            Err(e) => Err(engine::RunError::Google(e)),
         };
-        let (pool, held) = (&self.pool, &claim);
-        let result = crate::runner::with_heartbeat(
-            engine::run(&ctx, &claim, full),
-            HEARTBEAT,
-            move || async move {
-                if let Err(e) = state::heartbeat(pool, held, LEASE).await {
-                    tracing::debug!(calendar = %calendar_id, error.cause = %e, "lease heartbeat failed");
-                }
-            },
-        )
-        .await;
         let labels = || {
             vec![
+                ("account", claim.account.clone()),
                 ("calendar", calendar_id.to_string()),
                 ("casquette", claim.casquette.clone()),
                 ("trigger", trigger.as_str().into()),
@@ -153,7 +164,8 @@ impl Syncer {
                         .observe(delay);
                 }
                 tracing::info!(
-                    calendar = %calendar_id, casquette = %claim.casquette, trigger = trigger.as_str(),
+                    account = %claim.account, calendar = %calendar_id, casquette = %claim.casquette,
+                    trigger = trigger.as_str(),
                     full = report.full, pages = report.pages, created = report.counts.created,
                     updated = report.counts.updated, deleted = report.counts.deleted,
                     unchanged = report.counts.unchanged, elapsed_ms = report.elapsed_ms,
@@ -199,19 +211,27 @@ impl Syncer {
                     })
                     .inc();
                 tracing::warn!(
-                    calendar = %calendar_id, casquette = %claim.casquette, trigger = trigger.as_str(),
+                    account = %claim.account, calendar = %calendar_id, casquette = %claim.casquette,
+                    trigger = trigger.as_str(),
                     consecutive_failures = record.consecutive, permanent = permanent.is_some(),
                     error = %message, "sync run failed"
                 );
                 if matches!(&err, RunError::Google(g) if g.is_invalid_grant()) {
-                    self.alerts
-                        .alert(&Alert::CredentialsRejected {
-                            reason: message.clone(),
-                        })
-                        .await;
+                    // The account, not the calendar: its other calendars stop too, one alert.
+                    if crate::db::account_state::pause(&self.pool, &claim.account, &message).await?
+                    {
+                        tracing::warn!(account = %claim.account, "account paused: Google refused its credentials");
+                        self.alerts
+                            .alert(&Alert::CredentialsRejected {
+                                account: claim.account.clone(),
+                                reason: message.clone(),
+                            })
+                            .await;
+                    }
                 } else if record.alert_now {
                     self.alerts
                         .alert(&Alert::ConsecutiveFailures {
+                            account: claim.account.clone(),
                             calendar_id: calendar_id.to_string(),
                             casquette: claim.casquette.clone(),
                             failures: record.consecutive,

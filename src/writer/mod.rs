@@ -13,10 +13,10 @@ use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::accounts::GoogleAccounts;
 use crate::config::Reminder;
 use crate::db::outbox;
 use crate::db::outbox::Job;
-use crate::google::GoogleClient;
 use crate::runner::{self, Claimed, InFlight, Work};
 use process::{Done, JobError};
 
@@ -33,7 +33,8 @@ const SWEEP: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Writer {
     pub pool: PgPool,
-    pub client: Arc<GoogleClient>,
+    /// Every account's Google client.
+    pub google: Arc<GoogleAccounts>,
     pub default_reminders: Arc<Vec<Reminder>>,
     pub owner: Uuid,
     pub batch: i64,
@@ -201,7 +202,7 @@ impl Work for Writer {
     fn process(&self, job: &Job) -> impl Future<Output = Self::Output> + Send + 'static {
         let (pool, client, defaults) = (
             self.pool.clone(),
-            self.client.clone(),
+            self.google.clone(),
             self.default_reminders.clone(),
         );
         let job = job.clone();

@@ -5,6 +5,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use super::body::{event_body, google_id};
+use crate::accounts::GoogleAccounts;
 use crate::config::Reminder;
 use crate::db::conflicts::{self, Conflict, Winner};
 use crate::db::events::{GoogleVersion, Outgoing};
@@ -71,13 +72,15 @@ fn local_json(out: &Outgoing, defaults: &[Reminder]) -> Value {
 /// Sends one local change to Google.
 pub async fn process(
     pool: &PgPool,
-    client: &GoogleClient,
+    google: &GoogleAccounts,
     defaults: &[Reminder],
     job: &Job,
 ) -> Result<Done, JobError> {
     let out = load(pool, job).await?.ok_or(JobError::Vanished)?;
     let local = &out.event;
-    let cal = local.calendar_id.as_str();
+    // The calendar's account's credentials, and its Google id (the key is calsync's own).
+    let (client, target) = google.for_calendar(&local.calendar_id).await?;
+    let (client, cal) = (client.as_ref(), target.google_id.as_str());
     match (&local.external_id, local.deleted_at.is_some()) {
         // Deleted before its insert was acknowledged: the insert may still have reached Google
         // (an answer lost to a crash), under the id calsync chose; delete that copy if it exists.

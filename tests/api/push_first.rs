@@ -180,7 +180,7 @@ async fn a_calendar_whose_watch_is_refused_is_polled_and_said_so_while_the_other
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(
-            "calsync_calendar_on_poll{calendar=\"CALENDAR_ID_CHERCHEUR\",casquette=\"chercheur\",reason=\"push not supported\"} 1"
+            "calsync_calendar_on_poll{account=\"default\",calendar=\"CALENDAR_ID_CHERCHEUR\",casquette=\"chercheur\",reason=\"push not supported\"} 1"
         ),
         "{metrics}"
     );

@@ -18,7 +18,7 @@ async fn manager(google: &Google, ttl: Duration, margin: Duration) -> (TestApp, 
     let syncer = syncer(&app).await;
     let manager = ChannelManager {
         pool: app.pool.clone(),
-        client: syncer.client.clone(),
+        google: syncer.google.clone(),
         tokens: ChannelTokens::new("test-channel-secret"),
         address: format!("{}/webhooks/google", app.address),
         ttl,

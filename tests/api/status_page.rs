@@ -51,17 +51,17 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
     })
     .await;
     let needles = [
-        "calsync_sync_runs_total{calendar=\"primary\",casquette=\"medecin\",trigger=\"push\",outcome=\"ok\"}",
+        "calsync_sync_runs_total{account=\"default\",calendar=\"primary\",casquette=\"medecin\",trigger=\"push\",outcome=\"ok\"}",
         // prometheus-client writes `le` first: label order carries no meaning in the format.
         "calsync_sync_run_seconds_bucket{le=\"+Inf\",trigger=\"push\"}",
         "calsync_push_to_db_seconds_count ",
         "calsync_webhook_notifications_total{verdict=\"accepted\"}",
         "calsync_webhook_notifications_total{verdict=\"sync\"} 3",
-        "calsync_google_requests_total{method=\"events.list\",status=\"200\"}",
-        "calsync_google_requests_total{method=\"events.watch\",status=\"200\"} 3",
+        "calsync_google_requests_total{account=\"default\",method=\"events.list\",status=\"200\"}",
+        "calsync_google_requests_total{account=\"default\",method=\"events.watch\",status=\"200\"} 3",
         "calsync_google_request_seconds_count{method=\"events.list\"}",
         "calsync_channels_live 3",
-        "calsync_channel_expiry_seconds{calendar=\"primary\",casquette=\"medecin\"}",
+        "calsync_channel_expiry_seconds{account=\"default\",calendar=\"primary\",casquette=\"medecin\"}",
         "calsync_outbox_depth 0",
         "calsync_conflicts_open 0",
     ];

@@ -28,7 +28,7 @@ pub(crate) async fn env_with(extra: &[(&str, &str)]) -> Env {
     let syncer = syncer(&app).await;
     let writer = Writer {
         pool: app.pool.clone(),
-        client: syncer.client.clone(),
+        google: syncer.google.clone(),
         default_reminders: Arc::new(app.settings.google_calendar.default_reminders.clone()),
         owner: uuid::Uuid::new_v4(),
         batch: 16,
@@ -266,7 +266,7 @@ async fn an_insert_whose_answer_times_out_still_yields_exactly_one_event() {
     let s = syncer(&app).await;
     let writer = Writer {
         pool: app.pool.clone(),
-        client: s.client.clone(),
+        google: s.google.clone(),
         default_reminders: Arc::new(Vec::new()),
         owner: uuid::Uuid::new_v4(),
         batch: 16,

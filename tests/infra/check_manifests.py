@@ -178,15 +178,15 @@ k8s_versions = f"{min(schema_dirs)[0]}.{min(schema_dirs)[1]}..{max(schema_dirs)[
 # ---------------------------------------------------------------- metrics calsync exposes
 # name: (type, labels, {label: allowed values})
 METRICS = {
-    "calsync_sync_runs_total": ("counter", {"calendar", "casquette", "trigger", "outcome"},
+    "calsync_sync_runs_total": ("counter", {"account", "calendar", "casquette", "trigger", "outcome"},
                                 {"trigger": {"push", "poll", "api", "startup", "renewal"}, "outcome": {"ok", "error"}}),
     "calsync_sync_run_seconds": ("histogram", {"trigger"}, {"trigger": {"push", "poll", "api", "startup", "renewal"}}),
     "calsync_push_to_db_seconds": ("histogram", set(), {}),
     "calsync_webhook_notifications_total": ("counter", {"verdict"}, {"verdict": {
         "accepted", "unknown_channel", "bad_token", "mismatch", "malformed", "sync"}}),
-    "calsync_google_requests_total": ("counter", {"method", "status"}, {}),
+    "calsync_google_requests_total": ("counter", {"account", "method", "status"}, {}),
     "calsync_google_request_seconds": ("histogram", {"method"}, {}),
-    "calsync_channel_expiry_seconds": ("gauge", {"calendar", "casquette"}, {}),
+    "calsync_channel_expiry_seconds": ("gauge", {"account", "calendar", "casquette"}, {}),
     "calsync_channels_live": ("gauge", set(), {}),
     "calsync_notifications_total": ("counter", {"kind", "verdict"}, {
         "kind": {"event_added", "event_modified", "alert"}, "verdict": {"sent", "failed", "deduplicated", "disabled"}}),

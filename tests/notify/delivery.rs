@@ -80,6 +80,7 @@ async fn server_errors_are_retried_with_backoff_without_blocking_the_caller() {
     }
     let sink: &dyn AlertSink = &notifier;
     sink.alert(&Alert::CredentialsRejected {
+        account: "default".into(),
         reason: "invalid_grant".into(),
     })
     .await;
@@ -116,7 +117,10 @@ async fn unreachable_telegram_does_not_block_the_caller() {
         Enqueued::Queued
     );
     notifier
-        .alert(&Alert::CredentialsRejected { reason: "x".into() })
+        .alert(&Alert::CredentialsRejected {
+            account: "default".into(),
+            reason: "x".into(),
+        })
         .await;
     assert!(
         t0.elapsed() < IMMEDIATE,
@@ -211,6 +215,7 @@ async fn the_same_alert_is_sent_once_per_window() {
     };
     let (notifier, stop) = started(&settings(&fake.base_url, "fr"), options);
     let failures = |calendar: &str, n: i32| Alert::ConsecutiveFailures {
+        account: "default".into(),
         calendar_id: calendar.into(),
         casquette: "medecin".into(),
         failures: n,

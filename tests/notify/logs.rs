@@ -62,6 +62,7 @@ async fn logs_carry_no_token_text_title_or_location() {
     let (before, after) = meeting_before_after();
     notifier.notify_event_modified(&before, &after);
     let alert = Alert::CredentialsRejected {
+        account: "default".into(),
         reason: "invalid_grant: token-xyz revoked".into(),
     };
     notifier.notify_alert(&alert);

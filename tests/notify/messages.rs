@@ -15,6 +15,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 fn failures_alert() -> Alert {
     Alert::ConsecutiveFailures {
+        account: "default".into(),
         calendar_id: "primary".into(),
         casquette: "medecin".into(),
         failures: 3,

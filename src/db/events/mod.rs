@@ -72,6 +72,8 @@ pub async fn fetch(pool: &PgPool, id: Uuid) -> Result<Option<EventRow>, sqlx::Er
 
 /// The API list's filters; `limit` and `offset` page by start time.
 pub struct ListFilter<'a> {
+    /// Only this account's calendars (an account-scoped caller, or `?account=`).
+    pub account: Option<&'a str>,
     pub calendar: Option<&'a str>,
     pub casquette: Option<&'a str>,
     pub from: Option<DateTime<Utc>>,
@@ -94,6 +96,7 @@ pub async fn list(pool: &PgPool, q: &ListFilter<'_>) -> Result<Vec<EventRow>, sq
               AND ($2::text IS NULL OR casquette = $2)
               AND ($3::timestamptz IS NULL OR COALESCE(end_at, end_date::timestamptz) > $3)
               AND ($4::timestamptz IS NULL OR COALESCE(start_at, start_date::timestamptz) < $4)
+              AND ($7::text IS NULL OR calendar_id IN (SELECT id FROM calendars WHERE account = $7))
             ORDER BY COALESCE(start_at, start_date::timestamptz), id
             LIMIT $5 OFFSET $6"#,
         q.calendar,
@@ -102,6 +105,7 @@ pub async fn list(pool: &PgPool, q: &ListFilter<'_>) -> Result<Vec<EventRow>, sq
         q.to,
         q.limit,
         q.offset,
+        q.account,
     )
     .fetch_all(pool)
     .await

@@ -14,11 +14,19 @@ pub use marks::{
     record_channel_created, record_renewal_failure, record_watch_refusal,
 };
 
+/// Runs of one account at once, cluster-wide (checked at claim: a soft cap, two claims racing may
+/// pass it by one). A quiet account's push then always finds a free worker slot, whatever another
+/// account's runs are waiting out; three, so one person's three role calendars never wait.
+pub const RUNS_PER_ACCOUNT: i64 = 3;
+
 /// A calendar claimed for one run.
 #[derive(Debug, Clone)]
 pub struct Claim {
     pub calendar_id: String,
     pub casquette: String,
+    /// The calendar's account, and its id at Google (`calendar_id` is calsync's key for it).
+    pub account: String,
+    pub google_id: String,
     pub owner: Uuid,
     pub sync_token: Option<String>,
     pub full_requested: bool,
@@ -84,7 +92,15 @@ pub async fn claim(
                 WHERE s.calendar_id = $1 AND c.id = s.calendar_id AND c.active
                   AND (s.lease_until IS NULL OR s.lease_until < now())
                   AND s.error_reason IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM account_state a
+                                   WHERE a.account = c.account AND a.paused_reason IS NOT NULL)
+                  -- Fair across accounts: one account's runs (say, in a 429 storm, each
+                  -- waiting out its backoff) never hold every worker slot of the cluster.
+                  AND (SELECT count(*) FROM sync_state o JOIN calendars oc ON oc.id = o.calendar_id
+                        WHERE oc.account = c.account AND o.calendar_id <> $1
+                          AND o.lease_until > now()) < $6
             RETURNING s.calendar_id, s.sync_token, s.full_sync_requested, c.casquette,
+                      c.account, c.google_id,
                       c.time_zone, before.since AS pending_since, before.trigger,
                       before.proved AND before.trigger = 'push' AS proved
            ), run AS (
@@ -93,7 +109,8 @@ pub async fn claim(
                RETURNING id, started_at
            )
            SELECT claimed.sync_token, claimed.full_sync_requested AS "full_sync_requested!",
-                  claimed.casquette AS "casquette!", claimed.time_zone, claimed.pending_since,
+                  claimed.casquette AS "casquette!", claimed.account AS "account!",
+                  claimed.google_id AS "google_id!", claimed.time_zone, claimed.pending_since,
                   claimed.trigger AS "trigger!: Trigger", claimed.proved AS "proved!",
                   run.id AS "run_id!", run.started_at AS "started_at!"
              FROM claimed, run"#,
@@ -102,12 +119,15 @@ pub async fn claim(
         lease_secs,
         trigger.map(Trigger::as_str),
         full,
+        RUNS_PER_ACCOUNT,
     )
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| Claim {
         calendar_id: calendar_id.to_string(),
         casquette: r.casquette,
+        account: r.account,
+        google_id: r.google_id,
         owner,
         sync_token: r.sync_token,
         full_requested: r.full_sync_requested,
@@ -206,6 +226,8 @@ pub async fn record_failure(
 /// What an explicit sync lifted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resumed {
+    /// Accounts whose pause was lifted (the calendar's).
+    pub accounts: i64,
     /// Calendars whose pause was lifted.
     pub calendars: i64,
     /// Outbox entries sent again now.
@@ -214,28 +236,39 @@ pub struct Resumed {
 
 /// Lifts the pauses an explicit sync of `calendar_id` covers, so that it retries: the operator
 /// fixed the cause, or wants to know whether it is gone. That is the calendar's pause, whatever
-/// its reason, and every pause of its account's credentials (`invalid_grant`, `credentials`: one
-/// account, so every calendar's). The outbox entries held by those causes come back at once: the
+/// its reason, its account's pause, and every pause of its account's credentials (`invalid_grant`,
+/// `credentials`) on that account's calendars, never another account's. The outbox entries held by those causes come back at once: the
 /// calendar's parked entries, and every entry of the account parked or waiting after a
 /// credentials failure. The writer is woken.
 pub async fn resume(pool: &PgPool, calendar_id: &str) -> Result<Resumed, sqlx::Error> {
     let row = sqlx::query!(
-        r#"WITH lifted AS (
+        r#"WITH same_account AS (
+               SELECT o.id FROM calendars c JOIN calendars o ON o.account = c.account
+                WHERE c.id = $1
+           ), lifted AS (
                UPDATE sync_state SET error_reason = NULL, retry_at = NULL, pending = TRUE,
                       pending_since = COALESCE(pending_since, now()), updated_at = now()
                 WHERE error_reason IS NOT NULL
-                  AND (calendar_id = $1 OR error_reason IN ('invalid_grant', 'credentials'))
+                  AND (calendar_id = $1 OR (error_reason IN ('invalid_grant', 'credentials')
+                                            AND calendar_id IN (SELECT id FROM same_account)))
             RETURNING calendar_id
            ), requeued AS (
                UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = now()
                 WHERE (calendar_id = $1 AND parked_at IS NOT NULL)
                    OR (lease_owner IS NULL AND last_error LIKE 'google: credentials%'
-                       AND (parked_at IS NOT NULL OR next_attempt_at > now()))
+                       AND (parked_at IS NOT NULL OR next_attempt_at > now())
+                       AND calendar_id IN (SELECT id FROM same_account))
             RETURNING calendar_id
+           ), unpaused AS (
+               UPDATE account_state a SET paused_reason = NULL, paused_at = NULL, updated_at = now()
+                 FROM calendars c
+                WHERE c.id = $1 AND a.account = c.account AND a.paused_reason IS NOT NULL
+            RETURNING a.account
            ), woken AS (
                SELECT pg_notify('calsync_outbox', $1)
            )
            SELECT (SELECT count(*) FROM lifted) AS "calendars!",
+                  (SELECT count(*) FROM unpaused) AS "accounts!",
                   (SELECT count(*) FROM requeued) AS "entries!",
                   (SELECT count(*) FROM woken) AS "woken!""#,
         calendar_id
@@ -243,6 +276,7 @@ pub async fn resume(pool: &PgPool, calendar_id: &str) -> Result<Resumed, sqlx::E
     .fetch_one(pool)
     .await?;
     Ok(Resumed {
+        accounts: row.accounts,
         calendars: row.calendars,
         entries: row.entries,
     })
@@ -254,7 +288,10 @@ pub async fn paused_reason(
     calendar_id: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     let row = sqlx::query_scalar!(
-        "SELECT error_reason FROM sync_state WHERE calendar_id = $1",
+        "SELECT COALESCE(s.error_reason, a.paused_reason) FROM sync_state s
+           JOIN calendars c ON c.id = s.calendar_id
+           LEFT JOIN account_state a ON a.account = c.account
+          WHERE s.calendar_id = $1",
         calendar_id
     )
     .fetch_optional(pool)
@@ -316,7 +353,12 @@ pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sql
             WHERE s.pending AND c.active AND s.error_reason IS NULL
               AND (s.lease_until IS NULL OR s.lease_until < now())
               AND (s.retry_at IS NULL OR s.retry_at <= now())
-            ORDER BY s.pending_since NULLS FIRST"#
+              AND NOT EXISTS (SELECT 1 FROM account_state a
+                               WHERE a.account = c.account AND a.paused_reason IS NOT NULL)
+            -- Round robin across accounts (each account's oldest first), so a burst on one
+            -- account does not delay another account's pushes.
+            ORDER BY row_number() OVER (PARTITION BY c.account ORDER BY s.pending_since NULLS FIRST),
+                     s.pending_since NULLS FIRST"#
     )
     .fetch_all(pool)
     .await?;

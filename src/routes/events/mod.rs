@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::Admin;
 use super::input;
-use crate::db::events;
+use crate::db::{calendars, events};
 use crate::error::ApiError;
 use model::{EventRow, EventTime, NewEvent, Span};
 
@@ -24,6 +24,7 @@ const MAX_PAGE: i64 = 500;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    pub account: Option<String>,
     pub calendar: Option<String>,
     pub casquette: Option<String>,
     pub from: Option<DateTime<Utc>>,
@@ -32,44 +33,67 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-async fn fetch(pool: &sqlx::PgPool, id: Uuid) -> Result<EventRow, ApiError> {
-    events::fetch(pool, id)
+/// The event, if the caller may see it: another account's event is "not found" to an
+/// account-scoped caller, as a missing one is, so ids do not leak.
+async fn fetch(pool: &sqlx::PgPool, caller: &Admin, id: Uuid) -> Result<EventRow, ApiError> {
+    let row = events::fetch(pool, id)
         .await?
-        .ok_or_else(|| ApiError::NotFound("event".into()))
+        .ok_or_else(|| ApiError::NotFound("event".into()))?;
+    caller
+        .may_see_calendar(pool, &row.calendar_id, "event")
+        .await?;
+    Ok(row)
 }
 
 fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound("event".into()))
 }
 
-/// The calendar a write targets: `calendar_id`, else the role's calendar.
-fn target(
+/// The calendar a write targets, among those the caller may write: `calendar_id` (the calendar
+/// key, or a Google id that names one calendar), else the role's calendar (refused when several
+/// accounts have that role: give `calendar_id`).
+async fn target(
     state: &AppState,
+    caller: &Admin,
     calendar_id: Option<&str>,
     casquette: Option<&str>,
 ) -> Result<String, ApiError> {
-    let cals = &state.settings.google_calendar.calendars;
+    let cals = calendars::list_active(&state.pool, caller.account()).await?;
     match (calendar_id, casquette) {
-        (Some(id), _) => cals
-            .iter()
-            .find(|c| c.id == id && casquette.is_none_or(|r| r == c.casquette))
-            .map(|c| c.id.clone())
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
+        (Some(id), _) => {
+            let found: Vec<_> = cals
+                .iter()
+                .filter(|c| c.id == id || c.google_id == id)
+                .filter(|c| casquette.is_none_or(|r| r == c.casquette))
+                .collect();
+            match found.as_slice() {
+                [one] => Ok(one.id.clone()),
+                [] => Err(ApiError::BadRequest(format!(
                     "calendar_id {id:?} is not a configured calendar of that casquette"
-                ))
-            }),
-        (None, Some(casquette)) => cals
-            .iter()
-            .find(|c| c.casquette == casquette)
-            .map(|c| c.id.clone())
-            .ok_or_else(|| ApiError::BadRequest(format!("unknown casquette {casquette:?}"))),
+                ))),
+                _ => Err(ApiError::BadRequest(format!(
+                    "calendar_id {id:?} names a calendar of several accounts: give its key (account:id)"
+                ))),
+            }
+        }
+        (None, Some(casquette)) => {
+            let found: Vec<_> = cals.iter().filter(|c| c.casquette == casquette).collect();
+            let first = found
+                .first()
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown casquette {casquette:?}")))?;
+            if found.iter().any(|c| c.account != first.account) {
+                return Err(ApiError::BadRequest(format!(
+                    "casquette {casquette:?} is used by several accounts: give calendar_id"
+                )));
+            }
+            Ok(first.id.clone())
+        }
         (None, None) => Err(ApiError::BadRequest("give casquette or calendar_id".into())),
     }
 }
 
 pub async fn list(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -84,6 +108,7 @@ pub async fn list(
     let rows = events::list(
         &state.pool,
         &events::ListFilter {
+            account: caller.scope(q.account.as_deref())?,
             calendar: q.calendar.as_deref(),
             casquette: q.casquette.as_deref(),
             from: q.from,
@@ -107,21 +132,27 @@ pub async fn list(
 }
 
 pub async fn get(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let record = fetch(&state.pool, parse_id(&path)?).await?;
+    let record = fetch(&state.pool, &caller, parse_id(&path)?).await?;
     Ok(HttpResponse::Ok().json(record.to_json()))
 }
 
 pub async fn create(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     body: web::Json<NewEvent>,
 ) -> Result<HttpResponse, ApiError> {
     let e = body.into_inner();
-    let calendar = target(&state, e.calendar_id.as_deref(), e.casquette.as_deref())?;
+    let calendar = target(
+        &state,
+        &caller,
+        e.calendar_id.as_deref(),
+        e.casquette.as_deref(),
+    )
+    .await?;
     input::opt_text("summary", e.summary.as_deref())?;
     input::opt_text("description", e.description.as_deref())?;
     input::opt_text("location", e.location.as_deref())?;
@@ -159,7 +190,7 @@ pub async fn create(
         },
     )
     .await?;
-    let record = fetch(&state.pool, id).await?;
+    let record = fetch(&state.pool, &caller, id).await?;
     Ok(HttpResponse::Created().json(record.to_json()))
 }
 
@@ -178,7 +209,7 @@ fn text_field(patch: &Map<String, Value>, key: &str) -> Result<(bool, Option<Str
 }
 
 pub async fn patch(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
     body: web::Json<Map<String, Value>>,
@@ -198,7 +229,7 @@ pub async fn patch(
     if let Some(k) = patch.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(ApiError::BadRequest(format!("{k} cannot be patched")));
     }
-    let current = fetch(&state.pool, id).await?;
+    let current = fetch(&state.pool, &caller, id).await?;
     let (set_summary, summary) = text_field(&patch, "summary")?;
     let (set_description, description) = text_field(&patch, "description")?;
     let (set_location, location) = text_field(&patch, "location")?;
@@ -262,15 +293,18 @@ pub async fn patch(
         },
     )
     .await?;
-    Ok(HttpResponse::Ok().json(fetch(&state.pool, id).await?.to_json()))
+    Ok(HttpResponse::Ok().json(fetch(&state.pool, &caller, id).await?.to_json()))
 }
 
 pub async fn delete(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
+    if caller.account().is_some() {
+        fetch(&state.pool, &caller, id).await?;
+    }
     let deleted = events::delete_local(&state.pool, id).await?;
     if deleted == 0 {
         return Err(ApiError::NotFound("event".into()));

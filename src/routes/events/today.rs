@@ -27,7 +27,7 @@ pub struct TodayQuery {
 }
 
 pub async fn today(
-    _: Admin,
+    caller: Admin,
     state: web::Data<AppState>,
     q: web::Query<TodayQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -44,11 +44,12 @@ pub async fn today(
     }
     let mut days: Vec<Day> = Vec::new();
     // Each calendar's zone: the config's, else the one Google reported at the last sync.
-    let calendars = calendars::active_zones(&state.pool, q.casquette.as_deref()).await?;
+    let calendars =
+        calendars::active_zones(&state.pool, q.casquette.as_deref(), caller.account()).await?;
     for cal in calendars {
         let configured = state
             .settings
-            .calendar(&cal.id)
+            .calendar_in(&cal.account, &cal.google_id)
             .and_then(|c| c.time_zone.clone());
         let tz: chrono_tz::Tz = configured
             .or(cal.time_zone.clone())

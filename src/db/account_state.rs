@@ -1,0 +1,52 @@
+//! Per-account state: the pause of an account whose credentials Google refused, set once (one
+//! alert per pause) and lifted by an explicit sync or new credentials.
+
+use sqlx::PgPool;
+
+/// A paused account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paused {
+    pub account: String,
+    pub reason: String,
+    pub since: chrono::DateTime<chrono::Utc>,
+}
+
+/// Pauses `account` for `reason`; true when this call paused it (it was not paused already), so
+/// exactly one caller alerts, whichever replica it runs on.
+pub async fn pause(pool: &PgPool, account: &str, reason: &str) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query_scalar!(
+        "INSERT INTO account_state (account, paused_reason, paused_at) VALUES ($1, $2, now())
+         ON CONFLICT (account) DO UPDATE
+            SET paused_reason = EXCLUDED.paused_reason, paused_at = now(), updated_at = now()
+          WHERE account_state.paused_reason IS NULL
+         RETURNING account",
+        account,
+        reason
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Lifts `account`'s pause (its credentials were replaced); true when it was paused.
+pub async fn resume(pool: &PgPool, account: &str) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query_scalar!(
+        "UPDATE account_state SET paused_reason = NULL, paused_at = NULL, updated_at = now()
+          WHERE account = $1 AND paused_reason IS NOT NULL RETURNING account",
+        account
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Every paused account.
+pub async fn paused(pool: &PgPool) -> Result<Vec<Paused>, sqlx::Error> {
+    sqlx::query_as!(
+        Paused,
+        r#"SELECT account, paused_reason AS "reason!", paused_at AS "since!"
+             FROM account_state WHERE paused_reason IS NOT NULL ORDER BY account"#
+    )
+    .fetch_all(pool)
+    .await
+}
