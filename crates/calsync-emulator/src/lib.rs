@@ -42,7 +42,7 @@ pub use faults::Faults;
 
 /// The development credentials the emulator accepts.
 pub mod dev_credentials {
-    pub use super::credentials::{CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, write};
+    pub use super::credentials::{CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, write, write_token};
     pub use super::oauth::USER_EMAIL;
 }
 
