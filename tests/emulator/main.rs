@@ -4,6 +4,9 @@ mod push;
 mod resources;
 mod rules;
 mod samples;
+mod user_auth;
+mod user_limits;
+mod users;
 mod validation;
 mod watch_flags;
 

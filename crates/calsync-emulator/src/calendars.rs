@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::state::{Calendar, State};
+use super::users::Caller;
 use super::{Shared, channels, errors, fields};
 
 /// The calendar-list entry of `c`, as Google lists it (`primary` only on the primary calendar).
@@ -27,9 +28,9 @@ fn entry(c: &Calendar) -> Value {
     e
 }
 
-fn find<'a>(state: &'a State, id: &str) -> Result<&'a Calendar, HttpResponse> {
-    let id = state.resolve(id).ok_or_else(errors::not_found)?;
-    state.calendars.get(&id).ok_or_else(errors::not_found)
+fn find<'a>(state: &'a State, user: &str, id: &str) -> Result<&'a Calendar, HttpResponse> {
+    let id = state.resolve(user, id).ok_or_else(errors::not_found)?;
+    state.cal(user, &id).ok_or_else(errors::not_found)
 }
 
 fn answer(r: Result<Value, HttpResponse>, q: &HashMap<String, String>) -> HttpResponse {
@@ -42,11 +43,12 @@ fn answer(r: Result<Value, HttpResponse>, q: &HashMap<String, String>) -> HttpRe
 /// `GET /calendars/{cal}`.
 pub async fn get(
     s: web::Data<Shared>,
+    who: Caller,
     path: web::Path<String>,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let state = s.lock();
-    let r = find(&state, &path).map(|c| {
+    let r = find(&state, &who.0, &path).map(|c| {
         json!({"kind": "calendar#calendar", "etag": format!("\"{}\"", c.etag), "id": c.id,
                "summary": c.summary, "timeZone": c.time_zone,
                "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]}})
@@ -55,38 +57,48 @@ pub async fn get(
 }
 
 /// `GET /users/me/calendarList` (one page: an account has few calendars).
-pub async fn list(s: web::Data<Shared>, q: web::Query<HashMap<String, String>>) -> HttpResponse {
+pub async fn list(
+    s: web::Data<Shared>,
+    who: Caller,
+    q: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
     let state = s.lock();
-    let mut ids: Vec<&String> = state.calendars.keys().collect();
+    let Some(user) = state.user(&who.0) else {
+        return errors::unauthorized();
+    };
+    let mut ids: Vec<&String> = user.calendars.keys().collect();
     ids.sort_by_key(|id| (id.as_str() != "primary", id.as_str()));
     let items: Vec<Value> = ids
         .into_iter()
-        .filter_map(|id| state.calendars.get(id))
+        .filter_map(|id| user.calendars.get(id))
         .map(entry)
         .collect();
-    let body = json!({"kind": "calendar#calendarList", "etag": format!("\"{}\"", state.list_etag),
-                      "nextSyncToken": format!("cl{}", state.list_etag), "items": items});
+    let body = json!({"kind": "calendar#calendarList", "etag": format!("\"{}\"", user.list_etag),
+                      "nextSyncToken": format!("cl{}", user.list_etag), "items": items});
     answer(Ok(body), &q)
 }
 
 /// `GET /users/me/calendarList/{cal}`.
 pub async fn get_entry(
     s: web::Data<Shared>,
+    who: Caller,
     path: web::Path<String>,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let state = s.lock();
-    answer(find(&state, &path).map(entry), &q)
+    answer(find(&state, &who.0, &path).map(entry), &q)
 }
 
-/// `POST /users/me/calendarList/watch`: pushes when calendars are added or removed.
-pub async fn watch(s: web::Data<Shared>, body: web::Json<Value>) -> HttpResponse {
+/// `POST /users/me/calendarList/watch`: pushes when the caller's calendars are added or removed.
+pub async fn watch(s: web::Data<Shared>, who: Caller, body: web::Json<Value>) -> HttpResponse {
     let mut state = s.lock();
     let uri = "https://www.googleapis.com/calendar/v3/users/me/calendarList?alt=json".to_string();
-    match channels::open(&mut state, &body, "", uri, false) {
+    match channels::open(&mut state, &body, &who.0, "", uri, false) {
         Ok(v) => {
             let id = v["id"].as_str().unwrap_or_default().to_string();
-            state.list_channels.push(id.clone());
+            if let Some(u) = state.user_mut(&who.0) {
+                u.list_channels.push(id.clone());
+            }
             s.pusher.send(&mut state, &id, "sync");
             HttpResponse::Ok().json(v)
         }

@@ -22,10 +22,11 @@ fn millis(v: &Value) -> Option<i64> {
         .or_else(|| v.as_i64())
 }
 
-/// Registers a channel on `calendar_id` (empty for the calendar list) and returns Google's answer.
+/// Registers `user`'s channel on `calendar_id` (empty for the calendar list) and returns Google's answer.
 pub fn open(
     state: &mut State,
     b: &Value,
+    user: &str,
     calendar_id: &str,
     resource_uri: String,
     silent: bool,
@@ -81,6 +82,7 @@ pub fn open(
     let resource_id = new_event_id(&mut state.rng);
     let channel = ChannelState {
         id: id.clone(),
+        user: user.to_string(),
         resource_id: resource_id.clone(),
         calendar_id: calendar_id.to_string(),
         address: address.to_string(),

@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-/// The identity behind every consent the emulator grants (the `primary` calendar's alias).
+/// The default user: the identity behind the dev refresh token and every consent without `login_hint`,
+/// and the user of the unscoped control routes (its address is its `primary` calendar's alias).
 pub const USER_EMAIL: &str = "demo.user@calsync.test";
 
 /// OAuth client id accepted by the emulator's token endpoint.
@@ -29,6 +30,18 @@ fn write_private(path: &Path, content: &serde_json::Value) -> std::io::Result<()
     )
 }
 
+/// Writes a google-auth `authorized_user` token file at `path` for `refresh_token` of the dev client (the
+/// format of `token.json`; e.g. for a user added with `POST /emulator/users`).
+pub fn write_token(path: &Path, token_url: &str, refresh_token: &str) -> std::io::Result<()> {
+    write_private(
+        path,
+        &serde_json::json!({
+            "token": null, "refresh_token": refresh_token, "token_uri": token_url,
+            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "scopes": ["https://www.googleapis.com/auth/calendar"], "expiry": null}),
+    )
+}
+
 /// Writes `client_secret.json` (`{"installed": …}`) and `token.json` (google-auth's format) into `dir`.
 pub fn write(dir: &Path, token_url: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
@@ -39,11 +52,5 @@ pub fn write(dir: &Path, token_url: &str) -> std::io::Result<()> {
             "auth_uri": token_url.replace("/token", "/o/oauth2/auth"), "token_uri": token_url,
             "redirect_uris": ["http://localhost"]}}),
     )?;
-    write_private(
-        &dir.join("token.json"),
-        &serde_json::json!({
-            "token": null, "refresh_token": REFRESH_TOKEN, "token_uri": token_url,
-            "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-            "scopes": ["https://www.googleapis.com/auth/calendar"], "expiry": null}),
-    )
+    write_token(&dir.join("token.json"), token_url, REFRESH_TOKEN)
 }

@@ -5,13 +5,14 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
-use super::state::{State, new_event_id, now_rfc3339, valid_client_id};
+use super::state::{Calendar, State, new_event_id, now_rfc3339, valid_client_id};
+use super::users::calendar_address;
 use super::{errors, validate};
 
 type Reply = Result<Value, HttpResponse>;
 
-fn calendar(state: &State, cal: &str) -> Result<String, HttpResponse> {
-    state.resolve(cal).ok_or_else(errors::not_found)
+fn calendar(state: &State, user: &str, cal: &str) -> Result<String, HttpResponse> {
+    state.resolve(user, cal).ok_or_else(errors::not_found)
 }
 
 fn times_changed(a: &Value, b: &Value) -> bool {
@@ -26,21 +27,27 @@ fn check_if_match(current: &Value, if_match: Option<&str>) -> Result<(), HttpRes
     }
 }
 
-/// events.insert.
-pub fn insert(state: &mut State, cal: &str, body: Value) -> Reply {
-    insert_with(state, cal, body, valid_client_id)
+/// events.insert into `user`'s `cal`.
+pub fn insert(state: &mut State, user: &str, cal: &str, body: Value) -> Reply {
+    insert_with(state, user, cal, body, valid_client_id)
 }
 
 /// An insert made in Google's UI: ids Google itself generates (`<id>_R<start>` for a split series,
 /// `_…` for Gmail events) are accepted.
-pub fn insert_as_google(state: &mut State, cal: &str, body: Value) -> Reply {
-    insert_with(state, cal, body, |id| {
+pub fn insert_as_google(state: &mut State, user: &str, cal: &str, body: Value) -> Reply {
+    insert_with(state, user, cal, body, |id| {
         (5..=1024).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     })
 }
 
-fn insert_with(state: &mut State, cal: &str, mut body: Value, id_ok: fn(&str) -> bool) -> Reply {
-    let cal = calendar(state, cal)?;
+fn insert_with(
+    state: &mut State,
+    user: &str,
+    cal: &str,
+    mut body: Value,
+    id_ok: fn(&str) -> bool,
+) -> Reply {
+    let cal = calendar(state, user, cal)?;
     if !body.is_object() {
         return Err(errors::bad_request("Invalid JSON payload."));
     }
@@ -52,8 +59,7 @@ fn insert_with(state: &mut State, cal: &str, mut body: Value, id_ok: fn(&str) ->
         None => new_event_id(&mut state.rng),
     };
     if state
-        .calendars
-        .get(&cal)
+        .cal(user, &cal)
         .is_some_and(|c| c.events.contains_key(&id))
     {
         return Err(errors::duplicate());
@@ -78,27 +84,31 @@ fn insert_with(state: &mut State, cal: &str, mut body: Value, id_ok: fn(&str) ->
         "htmlLink".into(),
         json!(format!("https://www.google.com/calendar/event?eid={id}")),
     );
-    obj.insert("creator".into(), json!({"email": cal, "self": true}));
-    obj.insert("organizer".into(), json!({"email": cal, "self": true}));
+    obj.insert("creator".into(), json!({"email": user, "self": true}));
+    obj.insert(
+        "organizer".into(),
+        json!({"email": calendar_address(user, &cal), "self": true}),
+    );
     obj.entry("reminders")
         .or_insert(json!({"useDefault": true}));
     obj.entry("eventType").or_insert(json!("default"));
-    state.commit(&cal, body.clone());
+    state.commit(user, &cal, body.clone());
     Ok(body)
 }
 
 /// The current version of an event, materialising an untouched instance of a series on demand.
-fn current(state: &mut State, cal: &str, id: &str) -> Result<Value, HttpResponse> {
-    if let Some(e) = state.calendars.get(cal).and_then(|c| c.events.get(id)) {
+fn current(state: &State, user: &str, cal: &str, id: &str) -> Result<Value, HttpResponse> {
+    let calendar = state.cal(user, cal).ok_or_else(errors::not_found)?;
+    if let Some(e) = calendar.events.get(id) {
         return Ok(e.clone());
     }
-    instance_of_series(state, cal, id).ok_or_else(errors::not_found)
+    instance_of_series(calendar, id).ok_or_else(errors::not_found)
 }
 
 /// `<masterId>_<yyyymmddThhmmssZ>` (or `_<yyyymmdd>` for all-day series) as a fresh instance.
-fn instance_of_series(state: &mut State, cal: &str, id: &str) -> Option<Value> {
+fn instance_of_series(calendar: &Calendar, id: &str) -> Option<Value> {
     let (master_id, suffix) = id.rsplit_once('_')?;
-    let master = state.calendars.get(cal)?.events.get(master_id)?.clone();
+    let master = calendar.events.get(master_id)?.clone();
     master.get("recurrence")?;
     let start = master.get("start")?;
     let end = master.get("end")?;
@@ -148,25 +158,27 @@ fn instance_of_series(state: &mut State, cal: &str, id: &str) -> Option<Value> {
 }
 
 /// events.get (cancelled events included, as Google does).
-pub fn get(state: &mut State, cal: &str, id: &str) -> Reply {
-    let cal = calendar(state, cal)?;
-    current(state, &cal, id)
+pub fn get(state: &State, user: &str, cal: &str, id: &str) -> Reply {
+    let cal = calendar(state, user, cal)?;
+    current(state, user, &cal, id)
 }
 
 /// events.patch (`replace = false`) and events.update (`replace = true`).
+#[allow(clippy::too_many_arguments)]
 pub fn patch(
     state: &mut State,
+    user: &str,
     cal: &str,
     id: &str,
     body: Value,
     if_match: Option<&str>,
     replace: bool,
 ) -> Reply {
-    let cal = calendar(state, cal)?;
+    let cal = calendar(state, user, cal)?;
     let Value::Object(changes) = body else {
         return Err(errors::bad_request("Invalid JSON payload."));
     };
-    let old = current(state, &cal, id)?;
+    let old = current(state, user, &cal, id)?;
     check_if_match(&old, if_match)?;
     let mut next: Map<String, Value> = if replace {
         let mut keep = Map::new();
@@ -215,7 +227,7 @@ pub fn patch(
     next["updated"] = json!(now_rfc3339());
     next.as_object_mut()
         .map(|o| o.entry("status").or_insert(json!("confirmed")));
-    state.commit(&cal, next.clone());
+    state.commit(user, &cal, next.clone());
     Ok(next)
 }
 
@@ -245,12 +257,13 @@ fn merge_properties(old: Option<&Value>, new: &Value) -> Value {
 /// events.delete: marks the event cancelled; a second delete is 410.
 pub fn delete(
     state: &mut State,
+    user: &str,
     cal: &str,
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), HttpResponse> {
-    let cal = calendar(state, cal)?;
-    let old = current(state, &cal, id)?;
+    let cal = calendar(state, user, cal)?;
+    let old = current(state, user, &cal, id)?;
     if old.get("status").and_then(Value::as_str) == Some("cancelled") {
         return Err(errors::deleted());
     }
@@ -259,6 +272,6 @@ pub fn delete(
     next["status"] = json!("cancelled");
     next["etag"] = json!(state.next_etag());
     next["updated"] = json!(now_rfc3339());
-    state.commit(&cal, next);
+    state.commit(user, &cal, next);
     Ok(())
 }

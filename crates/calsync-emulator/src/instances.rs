@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use super::state::{State, bounds, now_rfc3339};
+use super::users::Caller;
 use super::{Shared, errors, fields, recurrence};
 
 fn instant(q: &HashMap<String, String>, key: &str) -> Result<Option<DateTime<Utc>>, HttpResponse> {
@@ -26,12 +27,13 @@ fn instant(q: &HashMap<String, String>, key: &str) -> Result<Option<DateTime<Utc
 /// The instances page for `id` in `cal`.
 pub fn instances(
     state: &State,
+    user: &str,
     cal: &str,
     id: &str,
     q: &HashMap<String, String>,
 ) -> Result<Value, HttpResponse> {
-    let cal_id = state.resolve(cal).ok_or_else(errors::not_found)?;
-    let calendar = state.calendars.get(&cal_id).ok_or_else(errors::not_found)?;
+    let cal_id = state.resolve(user, cal).ok_or_else(errors::not_found)?;
+    let calendar = state.cal(user, &cal_id).ok_or_else(errors::not_found)?;
     let master = calendar.events.get(id).ok_or_else(errors::not_found)?;
     if master.get("status").and_then(Value::as_str) == Some("cancelled") {
         return Err(errors::deleted());
@@ -98,12 +100,13 @@ pub fn instances(
 /// `GET /calendars/{cal}/events/{id}/instances`.
 pub async fn handler(
     s: web::Data<Shared>,
+    who: Caller,
     path: web::Path<(String, String)>,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let (cal, id) = path.into_inner();
     let state = s.lock();
-    match instances(&state, &cal, &id, &q).and_then(|v| fields::apply(v, &q)) {
+    match instances(&state, &who.0, &cal, &id, &q).and_then(|v| fields::apply(v, &q)) {
         Ok(v) => HttpResponse::Ok().json(v),
         Err(e) => e,
     }

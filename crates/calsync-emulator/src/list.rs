@@ -30,6 +30,9 @@ struct SyncToken {
     c: String,
     s: u64,
     g: u64,
+    /// The user whose calendar it lists (two users may both have a calendar `c`).
+    #[serde(default)]
+    u: String,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -73,9 +76,14 @@ fn instant(q: &HashMap<String, String>, key: &str) -> Result<Option<DateTime<Utc
         .transpose()
 }
 
-pub fn list(state: &State, cal: &str, q: &HashMap<String, String>) -> Result<Value, HttpResponse> {
-    let cal_id = state.resolve(cal).ok_or_else(errors::not_found)?;
-    let calendar = state.calendars.get(&cal_id).ok_or_else(errors::not_found)?;
+pub fn list(
+    state: &State,
+    user: &str,
+    cal: &str,
+    q: &HashMap<String, String>,
+) -> Result<Value, HttpResponse> {
+    let cal_id = state.resolve(user, cal).ok_or_else(errors::not_found)?;
+    let calendar = state.cal(user, &cal_id).ok_or_else(errors::not_found)?;
     let max = match q.get("maxResults") {
         None => 250,
         Some(v) => match v.parse::<usize>() {
@@ -118,7 +126,7 @@ pub fn list(state: &State, cal: &str, q: &HashMap<String, String>) -> Result<Val
             ));
         }
         let t: SyncToken = decode(token).ok_or_else(errors::full_sync_required)?;
-        if t.g != state.token_generation || t.c != cal_id {
+        if t.g != state.token_generation || t.c != cal_id || t.u != user {
             return Err(errors::full_sync_required());
         }
         let p = page.unwrap_or(PageToken {
@@ -246,7 +254,8 @@ pub fn list(state: &State, cal: &str, q: &HashMap<String, String>) -> Result<Val
             body["nextSyncToken"] = json!(encode(&SyncToken {
                 c: cal_id,
                 s: snapshot,
-                g: state.token_generation
+                g: state.token_generation,
+                u: user.to_string(),
             }))
         }
     }

@@ -8,20 +8,21 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::state::{State, now_rfc3339};
+use super::users::{Caller, calendar_address};
 use super::{Shared, errors, fields};
 
-/// Moves `id` from `cal` to `dest`; returns the moved event and the two calendars' ids.
+/// Moves `id` from `user`'s `cal` to its `dest`; returns the moved event and the two calendars' ids.
 pub fn move_event(
     state: &mut State,
+    user: &str,
     cal: &str,
     id: &str,
     dest: &str,
 ) -> Result<(Value, String, String), HttpResponse> {
-    let from = state.resolve(cal).ok_or_else(errors::not_found)?;
-    let to = state.resolve(dest).ok_or_else(errors::not_found)?;
+    let from = state.resolve(user, cal).ok_or_else(errors::not_found)?;
+    let to = state.resolve(user, dest).ok_or_else(errors::not_found)?;
     let event = state
-        .calendars
-        .get(&from)
+        .cal(user, &from)
         .and_then(|c| c.events.get(id))
         .cloned()
         .ok_or_else(errors::not_found)?;
@@ -40,8 +41,7 @@ pub fn move_event(
         return Ok((event, from, to));
     }
     let taken = state
-        .calendars
-        .get(&to)
+        .cal(user, &to)
         .and_then(|c| c.events.get(id))
         .is_some_and(|e| e.get("status").and_then(Value::as_str) != Some("cancelled"));
     if taken {
@@ -52,18 +52,19 @@ pub fn move_event(
     gone["status"] = json!("cancelled");
     gone["etag"] = json!(state.next_etag());
     gone["updated"] = json!(now);
-    state.commit(&from, gone);
+    state.commit(user, &from, gone);
     let mut moved = event;
     moved["etag"] = json!(state.next_etag());
     moved["updated"] = json!(now);
-    moved["organizer"] = json!({"email": to, "self": true});
-    state.commit(&to, moved.clone());
+    moved["organizer"] = json!({"email": calendar_address(user, &to), "self": true});
+    state.commit(user, &to, moved.clone());
     Ok((moved, from, to))
 }
 
 /// `POST /calendars/{cal}/events/{id}/move?destination=…`.
 pub async fn handler(
     s: web::Data<Shared>,
+    who: Caller,
     path: web::Path<(String, String)>,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
@@ -72,11 +73,11 @@ pub async fn handler(
         return errors::required("Required parameter: destination");
     };
     let mut state = s.lock();
-    match move_event(&mut state, &cal, &id, dest) {
+    match move_event(&mut state, &who.0, &cal, &id, dest) {
         Ok((moved, from, to)) => {
-            s.pusher.changed(&mut state, &from);
+            s.pusher.changed(&mut state, &who.0, &from);
             if to != from {
-                s.pusher.changed(&mut state, &to);
+                s.pusher.changed(&mut state, &who.0, &to);
             }
             match fields::apply(moved, &q) {
                 Ok(v) => HttpResponse::Ok().json(v),

@@ -1,5 +1,5 @@
-//! The installed-app OAuth flow: the authorization endpoint (auto-consent, PKCE), the
-//! authorization-code grant and `tokeninfo`, as Google's accounts and oauth2 endpoints answer them.
+//! The installed-app OAuth flow: the authorization endpoint (auto-consent as the `login_hint` user, PKCE),
+//! the authorization-code grant and `tokeninfo`, as Google's accounts and oauth2 endpoints answer them.
 
 use std::collections::HashMap;
 
@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::Shared;
 use super::dev_credentials;
 use super::state::{AuthCode, LoggedRequest, State};
+use super::users::{normalize, sub_of, valid_email};
 
 pub use super::credentials::USER_EMAIL;
 /// Google's stable account id for [`USER_EMAIL`].
@@ -53,73 +54,103 @@ fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> HttpResponse {
         .finish()
 }
 
-fn log(state: &mut State, method: &str, path: &str, query: String, status: u16) {
+/// Counts and logs one request to Google's OAuth endpoints.
+pub fn log(
+    state: &mut State,
+    call: (&str, &str, &str),
+    query: String,
+    status: u16,
+    user: Option<String>,
+) {
+    let (method, http_method, path) = call;
     *state.counts.entry(method.into()).or_default() += 1;
     state.log.push(LoggedRequest {
         method: method.into(),
-        http_method: "GET".into(),
+        http_method: http_method.into(),
         path: path.into(),
         query,
         status,
         at_ms: Utc::now().timestamp_millis(),
+        user,
     });
 }
 
-/// `GET /o/oauth2/auth`: the consent screen. The emulator's user always consents (unless the
-/// control API says to refuse) and is sent back to the loopback redirect with a code.
+/// `GET /o/oauth2/auth`: the consent screen. The user named by `login_hint` (created if absent; the
+/// default user without it) always consents (unless the control API says to refuse) and is sent back
+/// to the loopback redirect with a code. `access_type`, `prompt`, `include_granted_scopes` are accepted:
+/// every code yields a refresh token.
 pub async fn authorize(
     s: web::Data<Shared>,
     req: actix_web::HttpRequest,
     q: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let mut state = s.lock();
-    let resp = authorize_in(&mut state, &q);
+    let (resp, user) = authorize_in(&mut state, &q);
     let status = resp.status().as_u16();
+    let call = ("oauth.authorize", "GET", "/o/oauth2/auth");
     log(
         &mut state,
-        "oauth.authorize",
-        "/o/oauth2/auth",
+        call,
         req.query_string().to_string(),
         status,
+        user,
     );
     resp
 }
 
-fn authorize_in(state: &mut State, q: &HashMap<String, String>) -> HttpResponse {
+/// The consent screen's answer, and the user a code was issued for.
+fn authorize_in(state: &mut State, q: &HashMap<String, String>) -> (HttpResponse, Option<String>) {
+    let resp = |r: HttpResponse| (r, None);
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
     let (client_id, redirect_uri) = (get("client_id"), get("redirect_uri"));
     if client_id != dev_credentials::CLIENT_ID {
-        return page(
+        return resp(page(
             401,
             "Error 401: invalid_client",
             "The OAuth client was not found.",
-        );
+        ));
     }
     if !loopback(redirect_uri) {
-        return page(
+        return resp(page(
             400,
             "Error 400: redirect_uri_mismatch",
             "Installed apps must redirect to a loopback address.",
-        );
+        ));
     }
     let st = get("state");
     if get("response_type") != "code" {
-        return redirect_with(
+        return resp(redirect_with(
             redirect_uri,
             &[("error", "unsupported_response_type"), ("state", st)],
-        );
+        ));
     }
     let (challenge, method) = (get("code_challenge"), get("code_challenge_method"));
     if !challenge.is_empty() && !matches!(method, "S256" | "plain" | "") {
-        return redirect_with(redirect_uri, &[("error", "invalid_request"), ("state", st)]);
+        return resp(redirect_with(
+            redirect_uri,
+            &[("error", "invalid_request"), ("state", st)],
+        ));
     }
     let scope = get("scope");
     if scope.is_empty() {
-        return redirect_with(redirect_uri, &[("error", "invalid_scope"), ("state", st)]);
+        return resp(redirect_with(
+            redirect_uri,
+            &[("error", "invalid_scope"), ("state", st)],
+        ));
     }
     if state.deny_consent {
-        return redirect_with(redirect_uri, &[("error", "access_denied"), ("state", st)]);
+        return resp(redirect_with(
+            redirect_uri,
+            &[("error", "access_denied"), ("state", st)],
+        ));
     }
+    // Google shows its account chooser for a hint it cannot use; the emulator consents as the default user.
+    let hint = normalize(get("login_hint"));
+    let user = if valid_email(&hint) {
+        state.ensure_user(&hint).email.clone()
+    } else {
+        super::credentials::USER_EMAIL.to_string()
+    };
     use rand::Rng;
     let code = format!("4/0Aemu{:032x}", state.rng.random::<u128>());
     state.auth_codes.insert(
@@ -133,13 +164,15 @@ fn authorize_in(state: &mut State, q: &HashMap<String, String>) -> HttpResponse 
                 challenge.to_string()
             },
             scope: scope.into(),
+            user: user.clone(),
             expires: Utc::now() + chrono::Duration::minutes(10),
         },
     );
-    redirect_with(
+    let r = redirect_with(
         redirect_uri,
         &[("state", st), ("code", &code), ("scope", scope)],
-    )
+    );
+    (r, Some(user))
 }
 
 fn oauth_error(error: &str, description: &str) -> HttpResponse {
@@ -157,49 +190,48 @@ fn pkce_ok(stored: &str, verifier: &str) -> bool {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) == stored
 }
 
-/// The `authorization_code` grant: one use per code, same client and redirect, PKCE verified.
-pub fn exchange(state: &mut State, form: &HashMap<String, String>) -> HttpResponse {
+/// The `authorization_code` grant: one use per code, same client and redirect, PKCE verified; the
+/// tokens are the consenting user's. Also returns that user, for the request log.
+pub fn exchange(
+    state: &mut State,
+    form: &HashMap<String, String>,
+) -> (HttpResponse, Option<String>) {
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     if get("client_id") != dev_credentials::CLIENT_ID
         || get("client_secret") != dev_credentials::CLIENT_SECRET
     {
-        return HttpResponse::Unauthorized()
+        let e = HttpResponse::Unauthorized()
             .json(json!({"error": "invalid_client", "error_description": "Unauthorized"}));
+        return (e, None);
     }
     let Some(code) = state.auth_codes.remove(get("code")) else {
-        return oauth_error("invalid_grant", "Malformed auth code.");
+        return (oauth_error("invalid_grant", "Malformed auth code."), None);
     };
     if code.expires < Utc::now() {
-        return oauth_error("invalid_grant", "Bad Request");
+        return (oauth_error("invalid_grant", "Bad Request"), None);
     }
     if code.client_id != get("client_id") || code.redirect_uri != get("redirect_uri") {
-        return oauth_error("redirect_uri_mismatch", "Bad Request");
+        return (oauth_error("redirect_uri_mismatch", "Bad Request"), None);
     }
     if !pkce_ok(&code.code_challenge, get("code_verifier")) {
-        return oauth_error("invalid_grant", "Invalid code verifier.");
+        return (oauth_error("invalid_grant", "Invalid code verifier."), None);
     }
-    use rand::Rng;
-    let refresh = format!("1//0emu{:032x}", state.rng.random::<u128>());
-    state
-        .refresh_tokens
-        .insert(refresh.clone(), code.client_id.clone());
-    state
-        .token_scopes
-        .insert(refresh.clone(), code.scope.clone());
-    let mut body = state.issue_access_token(&code.scope);
+    let user = state.ensure_user(&code.user).email.clone();
+    let refresh = state.issue_refresh_token(&user, &code.scope);
+    let mut body = state.issue_access_token(&user, &code.scope, Some(&refresh));
     body["refresh_token"] = Value::String(refresh);
     if code.scope.split(' ').any(|s| s == "openid" || s == "email") {
-        body["id_token"] = Value::String(id_token(&code.client_id));
+        body["id_token"] = Value::String(id_token(&code.client_id, &user));
     }
-    HttpResponse::Ok().json(body)
+    (HttpResponse::Ok().json(body), Some(user))
 }
 
-/// An OpenID Connect id token for the emulator's user (signed with the client secret: calsync,
-/// like Google's own libraries for tokens fetched straight from the token endpoint, only reads it).
-fn id_token(client_id: &str) -> String {
+/// An OpenID Connect id token for `email` (signed with the client secret: calsync, like Google's own
+/// libraries for tokens fetched straight from the token endpoint, only reads it).
+fn id_token(client_id: &str, email: &str) -> String {
     let now = Utc::now().timestamp();
     let claims = json!({"iss": "https://accounts.google.com", "aud": client_id, "azp": client_id,
-        "sub": USER_SUB, "email": USER_EMAIL, "email_verified": true, "iat": now, "exp": now + 3600});
+        "sub": sub_of(email), "email": email, "email_verified": true, "iat": now, "exp": now + 3600});
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
@@ -218,32 +250,28 @@ pub async fn tokeninfo(
     let live = state
         .access_tokens
         .get(&token)
-        .copied()
-        .filter(|exp| *exp > Utc::now());
+        .filter(|t| t.expires > Utc::now())
+        .cloned();
+    let user = live.as_ref().map(|t| t.user.clone());
     let resp = match live {
         None => oauth_error("invalid_token", "Invalid Value"),
-        Some(exp) => {
-            let scope = state.token_scopes.get(&token).cloned().unwrap_or_default();
+        Some(t) => {
+            let (exp, scope) = (t.expires, t.scope);
             let mut body = json!({"azp": dev_credentials::CLIENT_ID, "aud": dev_credentials::CLIENT_ID,
                 "scope": scope, "exp": exp.timestamp().to_string(),
                 "expires_in": (exp - Utc::now()).num_seconds().max(0).to_string(),
                 "access_type": "offline"});
             if scope.split(' ').any(|s| s == "email") {
-                body["sub"] = json!(USER_SUB);
-                body["email"] = json!(USER_EMAIL);
+                body["sub"] = json!(sub_of(&t.user));
+                body["email"] = json!(t.user);
                 body["email_verified"] = json!("true");
             }
             HttpResponse::Ok().json(body)
         }
     };
     let status = resp.status().as_u16();
-    log(
-        &mut state,
-        "oauth.tokeninfo",
-        "/tokeninfo",
-        String::new(),
-        status,
-    );
+    let call = ("oauth.tokeninfo", "GET", "/tokeninfo");
+    log(&mut state, call, String::new(), status, user);
     resp
 }
 

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use rand::Rng;
+use rand::rngs::StdRng;
 use tokio::sync::mpsc;
 
+use super::faults::Faults;
 use super::state::{ChannelState, State};
 
 /// One message for one channel.
@@ -40,14 +42,14 @@ impl Pusher {
             while let Some(d) = rx.recv().await {
                 let (drop, dup, reorder) = {
                     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-                    let f = s.faults.clone();
-                    let r1: f64 = s.rng.random();
-                    let r2: f64 = s.rng.random();
-                    (
-                        r1 < f.push_drop_rate,
-                        r2 < f.push_duplicate_rate,
-                        f.push_reorder,
-                    )
+                    let st = &mut *s;
+                    let mut fate = draw(&st.faults, &mut st.rng, true);
+                    // The channel's user may have push faults of its own (both apply).
+                    if let Some(u) = st.users.get_mut(&d.channel.user) {
+                        let own = draw(&u.faults, &mut u.rng, false);
+                        fate = (fate.0 || own.0, fate.1 || own.1, fate.2 || own.2);
+                    }
+                    fate
                 };
                 if drop {
                     continue;
@@ -68,12 +70,11 @@ impl Pusher {
         Self { tx }
     }
 
-    /// Queues an `exists` to every live channel of `calendar`.
-    pub fn changed(&self, state: &mut State, calendar: &str) {
+    /// Queues an `exists` to every live channel of `user`'s `calendar`.
+    pub fn changed(&self, state: &mut State, user: &str, calendar: &str) {
         let now_ms = Utc::now().timestamp_millis();
         let watching = state
-            .calendars
-            .get(calendar)
+            .cal(user, calendar)
             .map(|c| c.channels.clone())
             .unwrap_or_default();
         let ids: Vec<String> = watching
@@ -90,11 +91,15 @@ impl Pusher {
         }
     }
 
-    /// Queues an `exists` to every live `calendarList.watch` channel (a calendar added or removed).
-    pub fn list_changed(&self, state: &mut State) {
+    /// Queues an `exists` to every live `calendarList.watch` channel of `user` (a calendar added or
+    /// removed).
+    pub fn list_changed(&self, state: &mut State, user: &str) {
         let now_ms = Utc::now().timestamp_millis();
-        let ids: Vec<String> = state
-            .list_channels
+        let listening = state
+            .user(user)
+            .map(|u| u.list_channels.clone())
+            .unwrap_or_default();
+        let ids: Vec<String> = listening
             .iter()
             .filter(|id| {
                 state
@@ -125,6 +130,22 @@ impl Pusher {
             let _ = self.tx.send(d);
         }
     }
+}
+
+/// Whether a message is dropped, duplicated, held back for reordering, under `f`. Unless `always`, draws
+/// nothing when `f` has no push fault (a user without push faults costs its generator nothing).
+fn draw(f: &Faults, rng: &mut StdRng, always: bool) -> (bool, bool, bool) {
+    let quiet = f.push_drop_rate <= 0.0 && f.push_duplicate_rate <= 0.0 && !f.push_reorder;
+    if quiet && !always {
+        return (false, false, false);
+    }
+    let r1: f64 = rng.random();
+    let r2: f64 = rng.random();
+    (
+        r1 < f.push_drop_rate,
+        r2 < f.push_duplicate_rate,
+        f.push_reorder,
+    )
 }
 
 async fn deliver(http: &reqwest::Client, state: &Arc<Mutex<State>>, d: &Delivery) {

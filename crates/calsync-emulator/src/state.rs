@@ -1,5 +1,6 @@
-//! The emulator's data: calendars with their events, an ordered change log per calendar (incremental
-//! listing costs the changes, not the calendar), channels, tokens, faults and the request log.
+//! The emulator's data: users (each with its calendars, see users.rs), events with an ordered change log
+//! per calendar (incremental listing costs the changes, not the calendar), channels, tokens, faults and
+//! the request log.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,6 +10,7 @@ use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
 
 use super::faults::Faults;
+use super::users::UserData;
 
 /// One calendar and its events.
 #[derive(Debug, Default)]
@@ -37,6 +39,8 @@ pub struct Calendar {
 #[derive(Debug, Clone)]
 pub struct ChannelState {
     pub id: String,
+    /// The user whose access token opened it (only that user may stop it).
+    pub user: String,
     pub resource_id: String,
     pub calendar_id: String,
     pub address: String,
@@ -59,6 +63,8 @@ pub struct LoggedRequest {
     pub query: String,
     pub status: u16,
     pub at_ms: i64,
+    /// The user the request acted for (its token's user), `null` when unknown (e.g. a refused token).
+    pub user: Option<String>,
 }
 
 /// A registered service account (JWT-bearer grant).
@@ -74,26 +80,48 @@ pub struct AuthCode {
     pub redirect_uri: String,
     pub code_challenge: String,
     pub scope: String,
+    /// The account that consented (`login_hint`, else the default user).
+    pub user: String,
     pub expires: DateTime<Utc>,
 }
 
+/// A refresh token: an OAuth client's grant for one user.
+#[derive(Debug, Clone)]
+pub struct RefreshToken {
+    pub client_id: String,
+    pub user: String,
+    pub scope: String,
+    /// Revoked through the control API (restore brings it back); `/revoke` forgets a token instead.
+    pub revoked: bool,
+}
+
+/// A live or expired access token.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub user: String,
+    pub expires: DateTime<Utc>,
+    pub scope: String,
+    /// The refresh token (or authorization code's grant) it came from; none for service accounts.
+    pub refresh: Option<String>,
+}
+
+/// Scope of the refresh tokens the emulator hands out itself (the dev one, `POST /emulator/users`).
+pub const CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar";
+
 /// Everything behind the emulator's lock (held briefly, never across an await).
 pub struct State {
-    pub calendars: HashMap<String, Calendar>,
-    /// Channels of `calendarList.watch`, told when calendars are added or removed.
-    pub list_channels: Vec<String>,
-    /// Bumped when a calendar is added to or removed from the list.
-    pub list_etag: u64,
+    /// E-mail (lowercase) → that Google account's calendars, calendar list and faults.
+    pub users: HashMap<String, UserData>,
+    /// Every channel, of every user (ids and resource ids are unique across users).
     pub channels: HashMap<String, ChannelState>,
-    pub access_tokens: HashMap<String, DateTime<Utc>>,
-    pub refresh_tokens: HashMap<String, String>,
+    pub access_tokens: HashMap<String, AccessToken>,
+    pub refresh_tokens: HashMap<String, RefreshToken>,
     pub service_accounts: HashMap<String, ServiceAccount>,
     /// Authorization codes issued by `/o/oauth2/auth`, single use.
     pub auth_codes: HashMap<String, AuthCode>,
-    /// Access token → the scopes it was granted (for `/tokeninfo`).
-    pub token_scopes: HashMap<String, String>,
     /// The consent screen answers `access_denied` while set.
     pub deny_consent: bool,
+    /// Faults for every request (each user may add its own, in [`UserData::faults`]).
     pub faults: Faults,
     pub rng: StdRng,
     pub log: Vec<LoggedRequest>,
@@ -109,23 +137,16 @@ pub struct State {
 }
 
 impl State {
-    /// A fresh account: it has its `primary` calendar, as every Google account does.
+    /// A fresh emulator: the default user with its `primary` calendar, as every Google account has, and
+    /// the dev refresh token for it.
     pub fn new(seed: u64, access_ttl_secs: i64, primary_time_zone: &str) -> Self {
-        let mut refresh_tokens = HashMap::new();
-        refresh_tokens.insert(
-            super::dev_credentials::REFRESH_TOKEN.to_string(),
-            super::dev_credentials::CLIENT_ID.to_string(),
-        );
         let mut state = Self {
-            calendars: HashMap::new(),
-            list_channels: Vec::new(),
-            list_etag: 1,
+            users: HashMap::new(),
             channels: HashMap::new(),
             access_tokens: HashMap::new(),
-            refresh_tokens,
+            refresh_tokens: HashMap::new(),
             service_accounts: HashMap::new(),
             auth_codes: HashMap::new(),
-            token_scopes: HashMap::new(),
             deny_consent: false,
             faults: Faults::default(),
             rng: StdRng::seed_from_u64(seed),
@@ -138,8 +159,22 @@ impl State {
             seed,
             primary_time_zone: primary_time_zone.to_string(),
         };
-        state.add_calendar("primary", super::credentials::USER_EMAIL, primary_time_zone);
+        state.ensure_user(super::credentials::USER_EMAIL);
+        state.restore_dev_refresh_token();
         state
+    }
+
+    /// The dev refresh token, for the default user (again, after a revocation).
+    pub fn restore_dev_refresh_token(&mut self) {
+        self.refresh_tokens.insert(
+            super::dev_credentials::REFRESH_TOKEN.to_string(),
+            RefreshToken {
+                client_id: super::dev_credentials::CLIENT_ID.to_string(),
+                user: super::credentials::USER_EMAIL.to_string(),
+                scope: CALENDAR_SCOPE.to_string(),
+                revoked: false,
+            },
+        );
     }
 
     pub fn next_seq(&mut self) -> u64 {
@@ -150,73 +185,6 @@ impl State {
     pub fn next_etag(&mut self) -> String {
         self.etag_counter += 1 + (self.seq % 7);
         format!("\"{}\"", self.etag_counter)
-    }
-
-    /// A calendar by id; the account's own address is an alias of `primary`, as at Google.
-    pub fn resolve(&self, id: &str) -> Option<String> {
-        if self.calendars.contains_key(id) {
-            return Some(id.to_string());
-        }
-        if id == super::credentials::USER_EMAIL {
-            return Some("primary".to_string());
-        }
-        None
-    }
-
-    /// Creates a calendar, or updates the summary and zone of an existing one; true when created.
-    pub fn add_calendar(&mut self, id: &str, summary: &str, time_zone: &str) -> bool {
-        self.upsert_calendar(id, Some(summary), Some(time_zone))
-    }
-
-    /// As [`State::add_calendar`], an existing calendar keeping what is not given.
-    pub fn upsert_calendar(
-        &mut self,
-        id: &str,
-        summary: Option<&str>,
-        time_zone: Option<&str>,
-    ) -> bool {
-        if let Some(c) = self.calendars.get_mut(id) {
-            if let Some(s) = summary {
-                c.summary = s.to_string();
-            }
-            if let Some(z) = time_zone {
-                c.time_zone = z.to_string();
-            }
-            c.etag += 1;
-            return false;
-        }
-        self.list_etag += 1;
-        let (summary, time_zone) = (summary.unwrap_or(id), time_zone.unwrap_or("UTC"));
-        self.calendars.insert(
-            id.to_string(),
-            Calendar {
-                id: id.to_string(),
-                summary: summary.to_string(),
-                time_zone: time_zone.to_string(),
-                etag: 1,
-                ..Calendar::default()
-            },
-        );
-        true
-    }
-
-    /// Stores `event` as the current version and logs the change; returns the change seq.
-    pub fn commit(&mut self, cal: &str, event: Value) -> u64 {
-        let seq = self.next_seq();
-        let Some(id) = event.get("id").and_then(Value::as_str).map(str::to_string) else {
-            return seq;
-        };
-        if let Some(c) = self.calendars.get_mut(cal) {
-            if !c.events.contains_key(&id) {
-                c.order.insert(seq, id.clone());
-            }
-            if let Some(old) = c.last_change.insert(id.clone(), seq) {
-                c.changes.remove(&old);
-            }
-            c.changes.insert(seq, id.clone());
-            c.events.insert(id, event);
-        }
-        seq
     }
 
     pub fn reset(&mut self) {
@@ -275,14 +243,37 @@ pub fn bounds(e: &Value) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 }
 
 impl State {
-    /// Mints an access token for `scope` and returns the token endpoint's JSON answer.
-    pub fn issue_access_token(&mut self, scope: &str) -> Value {
+    /// Mints an access token for `user` and `scope` (from `refresh`, if any) and returns the token
+    /// endpoint's JSON answer.
+    pub fn issue_access_token(&mut self, user: &str, scope: &str, refresh: Option<&str>) -> Value {
         use rand::Rng;
         let token: String = format!("ya29.emu-{:032x}", self.rng.random::<u128>());
         let ttl = self.access_ttl_secs;
-        self.access_tokens
-            .insert(token.clone(), Utc::now() + chrono::Duration::seconds(ttl));
-        self.token_scopes.insert(token.clone(), scope.to_string());
+        self.access_tokens.insert(
+            token.clone(),
+            AccessToken {
+                user: user.to_string(),
+                expires: Utc::now() + chrono::Duration::seconds(ttl),
+                scope: scope.to_string(),
+                refresh: refresh.map(str::to_string),
+            },
+        );
         json!({"access_token": token, "expires_in": ttl, "token_type": "Bearer", "scope": scope})
+    }
+
+    /// Mints a refresh token of the dev client for `user`.
+    pub fn issue_refresh_token(&mut self, user: &str, scope: &str) -> String {
+        use rand::Rng;
+        let token = format!("1//0emu{:032x}", self.rng.random::<u128>());
+        self.refresh_tokens.insert(
+            token.clone(),
+            RefreshToken {
+                client_id: super::dev_credentials::CLIENT_ID.to_string(),
+                user: user.to_string(),
+                scope: scope.to_string(),
+                revoked: false,
+            },
+        );
+        token
     }
 }

@@ -1,62 +1,80 @@
-//! The token endpoint (`POST /token`): refresh-token and JWT-bearer grants, short-lived access tokens.
+//! The token endpoint (`POST /token`): refresh-token and JWT-bearer grants (`sub` impersonates a user,
+//! else the service account is its own user), short-lived access tokens bound to their user.
 
 use std::collections::HashMap;
 
 use actix_web::HttpResponse;
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::dev_credentials;
 use super::state::State;
+use super::users::{normalize, valid_email};
 
 fn oauth_error(code: u16, error: &str, description: &str) -> HttpResponse {
     HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap_or_default())
         .json(json!({"error": error, "error_description": description}))
 }
 
-fn issue(state: &mut State, scope: &str) -> HttpResponse {
-    HttpResponse::Ok().json(state.issue_access_token(scope))
-}
-
-pub fn grant(state: &mut State, form: &HashMap<String, String>, token_url: &str) -> HttpResponse {
+/// The token endpoint's answer, and the user it issued a token for (for the request log).
+pub fn grant(
+    state: &mut State,
+    form: &HashMap<String, String>,
+    token_url: &str,
+) -> (HttpResponse, Option<String>) {
     match form.get("grant_type").map(String::as_str) {
         Some("refresh_token") => {
             if form.get("client_id").map(String::as_str) != Some(dev_credentials::CLIENT_ID)
                 || form.get("client_secret").map(String::as_str)
                     != Some(dev_credentials::CLIENT_SECRET)
             {
-                return oauth_error(401, "invalid_client", "The OAuth client was not found.");
+                let e = oauth_error(401, "invalid_client", "The OAuth client was not found.");
+                return (e, None);
             }
             let refresh = form.get("refresh_token").cloned().unwrap_or_default();
-            if !state.refresh_tokens.contains_key(&refresh) {
-                return oauth_error(400, "invalid_grant", "Token has been expired or revoked.");
-            }
-            let scope = state
-                .token_scopes
+            let grant = state
+                .refresh_tokens
                 .get(&refresh)
-                .cloned()
-                .unwrap_or_else(|| "https://www.googleapis.com/auth/calendar".into());
-            issue(state, &scope)
+                .filter(|t| !t.revoked && form.get("client_id") == Some(&t.client_id))
+                .cloned();
+            let Some(grant) = grant else {
+                let e = oauth_error(400, "invalid_grant", "Token has been expired or revoked.");
+                return (e, None);
+            };
+            state.ensure_user(&grant.user);
+            let body = state.issue_access_token(&grant.user, &grant.scope, Some(&refresh));
+            (HttpResponse::Ok().json(body), Some(grant.user))
         }
         Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => {
             let Some(assertion) = form.get("assertion") else {
-                return oauth_error(400, "invalid_request", "Missing assertion.");
+                return (
+                    oauth_error(400, "invalid_request", "Missing assertion."),
+                    None,
+                );
             };
             match verify_assertion(state, assertion, token_url) {
-                Ok(scope) => issue(state, &scope),
-                Err(why) => oauth_error(400, "invalid_grant", why),
+                Ok((scope, user)) => {
+                    let user = state.ensure_user(&user).email.clone();
+                    let body = state.issue_access_token(&user, &scope, None);
+                    (HttpResponse::Ok().json(body), Some(user))
+                }
+                Err(why) => (oauth_error(400, "invalid_grant", why), None),
             }
         }
         Some("authorization_code") => super::oauth::exchange(state, form),
-        _ => oauth_error(400, "unsupported_grant_type", "Invalid grant_type."),
+        _ => (
+            oauth_error(400, "unsupported_grant_type", "Invalid grant_type."),
+            None,
+        ),
     }
 }
 
+/// Checks a service account's assertion; its scope and the user it acts for: `sub` (domain-wide
+/// delegation impersonates that user), else the service account itself (`iss`).
 fn verify_assertion(
     state: &State,
     assertion: &str,
     token_url: &str,
-) -> Result<String, &'static str> {
+) -> Result<(String, String), &'static str> {
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| "Invalid JWT.")?;
     if header.alg != jsonwebtoken::Algorithm::RS256 {
         return Err("Invalid JWT: alg must be RS256.");
@@ -95,13 +113,10 @@ fn verify_assertion(
         .get("scope")
         .and_then(Value::as_str)
         .ok_or("Invalid JWT: no scope.")?;
-    Ok(scope.to_string())
-}
-
-/// True when `Authorization: Bearer <token>` names a live access token.
-pub fn authorized(state: &State, header: Option<&str>) -> bool {
-    header
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .and_then(|t| state.access_tokens.get(t.trim()))
-        .is_some_and(|exp| *exp > Utc::now())
+    let user = match c.get("sub").and_then(Value::as_str) {
+        Some(sub) if valid_email(&normalize(sub)) => normalize(sub),
+        Some(_) => return Err("Invalid email or User ID"),
+        None => normalize(iss),
+    };
+    Ok((scope.to_string(), user))
 }

@@ -1,6 +1,8 @@
 //! The emulated Google for tests: an emulator per test and dev credentials on disk (the environment
 //! that points calsync at it; [`crate::synced`] builds the app). Everything that knows the emulator's
-//! control API lives here.
+//! control API lives here and, for its other users than the default one, in [`crate::google_users`].
+
+pub use crate::google_users::GoogleUser;
 
 use std::path::{Path, PathBuf};
 
@@ -110,17 +112,15 @@ impl Google {
 
     /// events.move: the event leaves `cal` (a cancelled entry there) for `destination`.
     pub async fn move_event(&self, cal: &str, id: &str, destination: &str) -> Value {
-        let resp = self
-            .api(
-                reqwest::Method::POST,
-                &format!("/calendars/{cal}/events/{id}/move"),
-            )
-            .query(&[("destination", destination)])
-            .send()
-            .await
-            .expect("the emulator's API answers");
-        assert!(resp.status().is_success(), "move: {}", resp.status());
-        resp.json().await.expect("an event as JSON")
+        move_event(
+            &self.http,
+            &self.emu,
+            &self.access_token,
+            cal,
+            id,
+            destination,
+        )
+        .await
     }
 
     pub async fn delete(&self, cal: &str, id: &str) {
@@ -137,28 +137,7 @@ impl Google {
 
     /// Every item of a full listing (what Google holds now), following pages.
     pub async fn list_all(&self, cal: &str) -> Vec<Value> {
-        let mut items = Vec::new();
-        let mut page: Option<String> = None;
-        loop {
-            let mut req = self
-                .api(reqwest::Method::GET, &format!("/calendars/{cal}/events"))
-                .query(&[("maxResults", "2500")]);
-            if let Some(p) = &page {
-                req = req.query(&[("pageToken", p)]);
-            }
-            let body: Value = req
-                .send()
-                .await
-                .expect("the emulator's API answers")
-                .json()
-                .await
-                .expect("a listing as JSON");
-            items.extend(body["items"].as_array().cloned().unwrap_or_default());
-            match body["nextPageToken"].as_str() {
-                Some(p) => page = Some(p.to_string()),
-                None => return items,
-            }
-        }
+        list_all(&self.http, &self.emu, &self.access_token, cal, false).await
     }
 
     /// Seeds `n` generated events at once.
@@ -232,4 +211,60 @@ pub async fn access_token(http: &reqwest::Client, emu: &Emulator) -> String {
         .as_str()
         .expect("the emulator grants an access token")
         .to_string()
+}
+
+/// events.move with `token`, asserting success.
+pub(crate) async fn move_event(
+    http: &reqwest::Client,
+    emu: &Emulator,
+    token: &str,
+    cal: &str,
+    id: &str,
+    destination: &str,
+) -> Value {
+    let resp = http
+        .post(format!(
+            "{}/calendars/{cal}/events/{id}/move",
+            emu.api_base_url()
+        ))
+        .bearer_auth(token)
+        .query(&[("destination", destination)])
+        .send()
+        .await
+        .expect("the emulator's API answers");
+    assert!(resp.status().is_success(), "move: {}", resp.status());
+    resp.json().await.expect("an event as JSON")
+}
+
+/// Every item of a full listing of `cal` with `token`, following pages (`strict`: asserting 200s).
+pub(crate) async fn list_all(
+    http: &reqwest::Client,
+    emu: &Emulator,
+    token: &str,
+    cal: &str,
+    strict: bool,
+) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let mut req = http
+            .get(format!("{}/calendars/{cal}/events", emu.api_base_url()))
+            .bearer_auth(token)
+            .query(&[("maxResults", "2500")]);
+        if let Some(p) = &page {
+            req = req.query(&[("pageToken", p)]);
+        }
+        let resp = req.send().await.expect("the emulator's API answers");
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("a listing as JSON");
+        assert!(
+            !strict || status.is_success(),
+            "list {cal}: {status} {body}"
+        );
+        items.extend(body["items"].as_array().cloned().unwrap_or_default());
+        match body["nextPageToken"].as_str() {
+            Some(p) => page = Some(p.to_string()),
+            None => return items,
+        }
+    }
 }

@@ -5,7 +5,8 @@
 //!   port of its own, built with [`TestApp::builder`] from typed [`Settings`](calsync::config::Settings)
 //!   edits (or the environment's string pairs, as the older [`spawn_app_with`] takes them);
 //! - [`database`]: the test databases themselves and admin statements against their server;
-//! - [`google`]: the emulated Google of one test ([`Google`]);
+//! - [`google`]: the emulated Google of one test ([`Google`]), and [`google_users`]: its other accounts
+//!   ([`GoogleUser`], [`Google::add_user`], [`Google::user`]);
 //! - [`synced`]: calsync wired to it ([`spawn_synced_app`], [`spawn_on_database`], [`syncer`]);
 //! - [`emulator`]: a bare emulator handle for tests of the emulator itself ([`Emu`]);
 //! - [`telegram`]: a local fake of Telegram's Bot API ([`FakeTelegram`]);
@@ -18,6 +19,7 @@ pub mod app;
 pub mod database;
 pub mod emulator;
 pub mod google;
+pub mod google_users;
 pub mod synced;
 pub mod telegram;
 pub mod wait;
@@ -25,7 +27,7 @@ pub mod wait;
 pub use app::{SAMPLE_CONFIG, TestApp, TestAppBuilder, spawn_app, spawn_app_with, test_settings};
 pub use database::{ADMIN_URL, REDIS_URL, admin_exec, create_database, database_url};
 pub use emulator::Emu;
-pub use google::{CALENDARS, Google};
+pub use google::{CALENDARS, Google, GoogleUser};
 pub use synced::{spawn_on_database, spawn_synced_app, start_synced_app, syncer};
 pub use telegram::{FakeTelegram, Recorded, Reply, unreachable_base_url};
 
