@@ -44,7 +44,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AuthCommand,
     },
-    /// Accounts connected with `calsync auth login --account NAME` (credentials sealed in PostgreSQL).
+    /// Google accounts: those of the config and those connected (`calsync auth login --account NAME`,
+    /// the connect flow; credentials sealed in PostgreSQL).
     Accounts {
         #[command(subcommand)]
         command: AccountsCommand,
@@ -147,12 +148,20 @@ pub enum AuthCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCommand {
-    /// List connected accounts: name, the id of the key that seals them, when connected (no secret).
+    /// List accounts: name, where the credentials are, the key that seals them, calendars, pause
+    /// (no secret).
     List,
-    /// Forget an account's stored credentials (its calendars stop syncing until it connects again).
+    /// Remove an account: its channels stopped, its calendars deactivated, its stored credentials
+    /// deleted; its events are kept unless --delete-events.
     Remove {
         #[arg(value_name = "NAME")]
         name: String,
+        /// Also revoke calsync's access at Google (the grant the user gave).
+        #[arg(long)]
+        revoke: bool,
+        /// Delete the account's events here too (never at Google).
+        #[arg(long)]
+        delete_events: bool,
     },
 }
 

@@ -3,6 +3,7 @@
 //! account under a new key (`calsync secrets rotate`).
 
 mod clients;
+pub mod manage;
 
 use std::sync::Arc;
 
@@ -45,10 +46,13 @@ impl StoredCredentials {
         })
     }
 
-    /// Stores (or replaces) the account's token document, sealed under the current key.
+    /// Stores (or replaces) the account's token document, sealed under the current key, and lifts
+    /// the account's pause (new credentials: Google may accept them).
     pub async fn connect(&self, document: &Map<String, Value>) -> Result<(), sqlx::Error> {
         let sealed = self.seal(document);
-        rows::connect(&self.pool, &self.name, &sealed).await
+        rows::connect(&self.pool, &self.name, &sealed).await?;
+        crate::db::account_state::resume(&self.pool, &self.name).await?;
+        Ok(())
     }
 
     fn seal(&self, document: &Map<String, Value>) -> crate::secrets::at_rest::SealedSecret {

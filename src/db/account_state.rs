@@ -40,6 +40,14 @@ pub async fn resume(pool: &PgPool, account: &str) -> Result<bool, sqlx::Error> {
     Ok(row.is_some())
 }
 
+/// Forgets `account`'s state (the account was removed).
+pub async fn forget(pool: &PgPool, account: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM account_state WHERE account = $1", account)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Every paused account.
 pub async fn paused(pool: &PgPool) -> Result<Vec<Paused>, sqlx::Error> {
     sqlx::query_as!(

@@ -15,6 +15,9 @@ pub fn key_for(account: &str, google_id: &str) -> String {
     }
 }
 
+/// The advisory lock that serialises the config mirror across replicas ("calrecon").
+const RECONCILE_LOCK_KEY: i64 = 0x6361_6c72_6563_6f6e;
+
 /// Which Google calendar a calendar key is: its account and its Google id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarRef {
@@ -45,6 +48,11 @@ pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx
     let roles: Vec<String> = cals.iter().map(|c| c.casquette.clone()).collect();
     let colors: Vec<Option<String>> = cals.iter().map(|c| c.color.clone()).collect();
     let mut tx = pool.begin().await?;
+    // Replicas starting together mirror one at a time: the table has two unique keys (the local
+    // key and (account, google_id)), and an upsert arbitrates only one of them.
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", RECONCILE_LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!(
         r#"UPDATE calendars c SET account = n.account, updated_at = now()
              FROM UNNEST($1::text[], $2::text[]) AS n(account, google_id)
@@ -198,6 +206,9 @@ pub async fn add(
     color: Option<&str>,
 ) -> Result<CalendarRow, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", RECONCILE_LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
     let row = sqlx::query_as!(
         CalendarRow,
         "INSERT INTO calendars (id, account, google_id, name, casquette, color, active, source)
@@ -238,4 +249,29 @@ pub async fn deactivate(pool: &PgPool, key: &str) -> Result<bool, sqlx::Error> {
     .await?
     .rows_affected();
     Ok(n > 0)
+}
+
+/// Every calendar of `account`, active or not.
+pub async fn keys_of(pool: &PgPool, account: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM calendars WHERE account = $1 ORDER BY id",
+        account
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The account names that calendars or connected credentials use, with their active calendars
+/// added at run time (those of the config file are counted from the config).
+pub async fn accounts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT n.account AS "name!",
+                  count(c.id) FILTER (WHERE c.active AND c.source = 'api') AS "calendars!"
+             FROM (SELECT account FROM calendars UNION SELECT name FROM accounts) n
+             LEFT JOIN calendars c ON c.account = n.account
+            GROUP BY n.account ORDER BY n.account"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.name, r.calendars)).collect())
 }

@@ -192,6 +192,11 @@ impl GoogleClient {
         &self.account
     }
 
+    /// Revokes the account's grant at Google (`calsync accounts remove --revoke`).
+    pub async fn revoke(&self) -> Result<(), GoogleError> {
+        self.auth.revoke().await
+    }
+
     /// Lifts the credentials' hold after a refusal (an explicit sync): the next call asks the
     /// token endpoint again, with the token file re-read.
     pub async fn resume_credentials(&self) {

@@ -1,9 +1,11 @@
 //! HTTP routes and the state they share.
 
+mod accounts_admin;
 mod admin;
 pub mod auth;
 mod body;
 mod conflicts;
+mod connect;
 pub mod events;
 mod health;
 mod html_page;
@@ -61,6 +63,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics::metrics))
         .route("/webhooks/google", web::post().to(webhook::receive))
+        .route("/connect/google", web::get().to(connect::start))
+        .route("/connect/google/callback", web::get().to(connect::callback))
         .route("/api/v1/calendar/sync", web::post().to(sync_api::sync_now))
         .service(
             web::scope("/api/v1")
@@ -80,6 +84,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/admin")
                 .route("/channels", web::get().to(admin::list))
                 .route("/channels/renew", web::post().to(admin::renew))
-                .route("/channels/{id}/stop", web::post().to(admin::stop)),
+                .route("/channels/{id}/stop", web::post().to(admin::stop))
+                .route("/accounts", web::get().to(accounts_admin::list_accounts))
+                .route("/accounts", web::post().to(accounts_admin::connect_account))
+                .route(
+                    "/accounts/{name}",
+                    web::delete().to(accounts_admin::remove_account),
+                )
+                .route("/calendars", web::get().to(accounts_admin::list_calendars))
+                .route("/calendars", web::post().to(accounts_admin::add_calendar))
+                .route(
+                    "/calendars/{id}",
+                    web::delete().to(accounts_admin::remove_calendar),
+                ),
         );
 }

@@ -1,12 +1,15 @@
 //! Black-box tests of the calsync server: real HTTP, a real PostgreSQL database per test, real Redis.
 //! The harness (TestApp, the emulated Google, the fake Telegram, waits) is the `calsync-testkit` crate.
 
+mod accounts_apart;
 mod admin_tokens;
 mod auth_login;
 mod body_deadline;
+mod browser;
 mod channel_admin;
 mod cli;
 mod conflict_resolve;
+mod connect_flow;
 mod credentials_resume;
 mod database_errors;
 mod docs_recipe;

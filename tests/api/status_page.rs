@@ -2,13 +2,12 @@
 //! admin token, the three calendars with their channels, a screenshot, and a conflict resolved from
 //! its button. Also: `/metrics` exposes every family the Grafana dashboard charts.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use calsync_testkit::{
-    CALENDARS, Google, TestApp, poll, poll_until, spawn_synced_app, wait_for, wait_ok,
-};
+use calsync_testkit::{CALENDARS, Google, TestApp, poll, poll_until, spawn_synced_app, wait_for};
 use serde_json::json;
+
+use crate::browser::Driver;
 
 async fn synced_app(google: &Google) -> TestApp {
     let app = spawn_synced_app(google, &[]).await;
@@ -77,72 +76,6 @@ async fn metrics_expose_every_family_the_dashboard_charts() {
     .await;
     for needle in needles {
         assert!(text.contains(needle), "missing {needle}:\n{text}");
-    }
-}
-
-/// chromedriver on a free port, killed with the test, driven through `fantoccini`'s WebDriver client.
-struct Driver {
-    _child: tokio::process::Child,
-    client: fantoccini::Client,
-}
-
-impl Driver {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = tokio::process::Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver (Debian package chromium-driver; .ci/run installs it)");
-        let url = format!("http://127.0.0.1:{port}");
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({"binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--window-size=1200,900", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", "--no-first-run"]}),
-        );
-        // chromedriver listens a moment after it starts; plain HTTP on loopback.
-        let client = wait_ok(
-            "chromedriver to start",
-            Duration::from_secs(20),
-            Duration::from_millis(100),
-            || async {
-                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-                fantoccini::ClientBuilder::new(connector)
-                    .capabilities(caps.clone())
-                    .connect(&url)
-                    .await
-            },
-        )
-        .await;
-        Self {
-            _child: child,
-            client,
-        }
-    }
-
-    async fn go(&self, url: &str) {
-        self.client.goto(url).await.unwrap();
-    }
-
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .find(fantoccini::Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-    }
-
-    async fn source(&self) -> String {
-        self.client.source().await.unwrap()
     }
 }
 
