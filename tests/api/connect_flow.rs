@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use calsync::config::Secret;
-use calsync::secrets::at_rest::new_key;
+use calsync::secrets::at_rest::{SealedSecret, SecretKeys, new_key};
 use calsync_testkit::{Google, TestApp, poll_until, wait_for};
 use serde_json::json;
 
@@ -27,9 +27,10 @@ async fn an_admin_connects_an_account_through_the_consent_screen_in_chromium() {
         )
         .await;
     let key = new_key();
+    let setting = key.clone();
     let app = TestApp::builder()
         .synced_to(&google)
-        .with_settings(move |s| s.secrets.key = Some(Secret::new(key)))
+        .with_settings(move |s| s.secrets.key = Some(Secret::new(setting)))
         .spawn()
         .await;
 
@@ -63,12 +64,19 @@ async fn an_admin_connects_an_account_through_the_consent_screen_in_chromium() {
         .click()
         .await
         .expect("signed in");
+    poll_until(
+        WAIT,
+        Duration::from_millis(100),
+        || driver.source(),
+        |p| p.contains("Calendars"),
+    )
+    .await;
     driver.go(&start).await;
     let page = poll_until(
         WAIT,
         Duration::from_millis(100),
         || driver.source(),
-        |p| p.contains("connected") || p.contains("bad"),
+        |p| p.contains(r#"id="connected""#) || p.contains(r#"class="bad""#),
     )
     .await;
     assert!(
@@ -82,9 +90,29 @@ async fn an_admin_connects_an_account_through_the_consent_screen_in_chromium() {
             .fetch_one(&app.pool)
             .await
             .expect("the account's sealed credentials");
+    let ring = SecretKeys::from_sources(Some(&key), None, &[]).expect("the key");
+    let (key_id, nonce): (String, Vec<u8>) =
+        sqlx::query_as("SELECT secret_key_id, secret_nonce FROM accounts WHERE name = 'labo'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("the row");
+    let sealed = SealedSecret {
+        key_id,
+        nonce,
+        ciphertext: document,
+    };
+    let opened: serde_json::Value =
+        serde_json::from_slice(&ring.open("labo", &sealed).expect("opens under the key"))
+            .expect("a token document");
+    let refresh = opened["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_string();
+    let dump = calsync_testkit::pg_dump(&app.db_name);
+    assert!(dump.contains("labo"), "the account's row is in the dump");
     assert!(
-        !String::from_utf8_lossy(&document).contains("1//"),
-        "no refresh token in clear"
+        !dump.contains(&refresh),
+        "the refresh token in clear in pg_dump"
     );
     let keys: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM calendars WHERE account = 'labo' AND active AND source = 'api' ORDER BY id",

@@ -202,23 +202,7 @@ async fn expire_access_tokens(s: &Setup) {
 }
 
 fn pg_dump(s: &Setup) -> String {
-    let out = std::process::Command::new("pg_dump")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "--no-owner",
-            &s.db_name,
-        ])
-        .output()
-        .expect("pg_dump (PostgreSQL's client tools)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    calsync_testkit::pg_dump(&s.db_name)
 }
 
 #[tokio::test]

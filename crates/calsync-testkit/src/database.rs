@@ -57,3 +57,28 @@ pub async fn admin_exec(sql: &str) {
         .await
         .expect("admin statement");
 }
+
+/// `pg_dump` of one test database, as text (what an operator's backup would hold).
+pub fn pg_dump(name: &str) -> String {
+    let url = url::Url::parse(&ADMIN_URL).expect("TEST_DATABASE_URL must be a URL");
+    let out = std::process::Command::new("pg_dump")
+        .args(["-h", url.host_str().unwrap_or("127.0.0.1")])
+        .args(["-p", &url.port().unwrap_or(5432).to_string()])
+        .args([
+            "-U",
+            if url.username().is_empty() {
+                "postgres"
+            } else {
+                url.username()
+            },
+        ])
+        .args(["--no-owner", name])
+        .output()
+        .expect("pg_dump (PostgreSQL's client tools)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("a text dump")
+}

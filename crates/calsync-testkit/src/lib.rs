@@ -25,7 +25,7 @@ pub mod telegram;
 pub mod wait;
 
 pub use app::{SAMPLE_CONFIG, TestApp, TestAppBuilder, spawn_app, spawn_app_with, test_settings};
-pub use database::{ADMIN_URL, REDIS_URL, admin_exec, create_database, database_url};
+pub use database::{ADMIN_URL, REDIS_URL, admin_exec, create_database, database_url, pg_dump};
 pub use emulator::Emu;
 pub use google::{CALENDARS, Google, GoogleUser};
 pub use synced::{spawn_on_database, spawn_synced_app, start_synced_app, syncer};
