@@ -35,6 +35,30 @@ pub fn normalize(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// `%XX` escapes decoded (actix leaves `%2B`, `%2F` and `%25` encoded in path segments).
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Whether `email` can name a user (something@something).
 pub fn valid_email(email: &str) -> bool {
     email
@@ -214,7 +238,7 @@ impl FromRequest for Owner {
                 scoped: false,
             }));
         };
-        let email = normalize(raw);
+        let email = normalize(&percent_decoded(raw));
         let known = req
             .app_data::<web::Data<Shared>>()
             .is_some_and(|s| s.lock().users.contains_key(&email));
@@ -246,6 +270,16 @@ mod tests {
             sub_of(credentials::USER_EMAIL),
             super::super::oauth::USER_SUB
         );
+    }
+
+    #[test]
+    fn escaped_path_segments_are_decoded() {
+        assert_eq!(
+            percent_decoded("eve%2Bx%40example.org"),
+            "eve+x@example.org"
+        );
+        assert_eq!(percent_decoded("a%2"), "a%2");
+        assert_eq!(percent_decoded("100%"), "100%");
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl Google {
 /// One user of the emulated Google. Inserts, patches, deletes, bulk seeds and faults go through
 /// `/emulator/users/{email}/...` (the user acting in Google's UI: pushes fire); `list_all` and
 /// `move_event` call Google's API with an access token of the user's own (fetched on first use, from
-/// a refresh token [`Google::add_user`] issues).
+/// a refresh token [`Google::add_user`] issues; after [`Google::revoke_user`] take a new handle).
 pub struct GoogleUser<'a> {
     google: &'a Google,
     pub email: String,
