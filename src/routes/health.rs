@@ -1,4 +1,5 @@
-//! `GET /healthz` (the process is alive) and `GET /readyz` (PostgreSQL, Redis and per-calendar state).
+//! `GET /healthz` (the process is alive) and `GET /readyz` (PostgreSQL, Redis, per-calendar state and
+//! paused accounts).
 
 use std::time::Duration;
 
@@ -28,10 +29,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match calendars {
         Ok(Ok(calendars)) => {
             let status = if redis_up { "ready" } else { "degraded" };
+            // Accounts Google refused (each paused until new credentials or an explicit sync).
+            let paused: Vec<String> =
+                tokio::time::timeout(PROBE_TIMEOUT, crate::db::account_state::paused(&state.pool))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| p.account)
+                    .collect();
             HttpResponse::Ok().json(json!({
                 "status": status,
                 "postgres": "up",
                 "redis": redis,
+                "paused_accounts": paused,
                 "calendars": calendars,
             }))
         }

@@ -60,15 +60,24 @@ fn accounts(s: &mut Settings, hopital: PathBuf, univ: PathBuf) {
     ];
 }
 
+/// Every calendar has a live channel and its startup catch-up is done (so the next run of a
+/// calendar is the one its next push starts).
 async fn live_channels(app: &TestApp, n: i64) {
-    wait_for("a live channel per calendar", WAIT, || async {
-        sqlx::query_scalar::<_, i64>(
+    wait_for("a live channel per calendar, all idle", WAIT, || async {
+        let live: i64 = sqlx::query_scalar(
             "SELECT count(DISTINCT calendar_id) FROM watch_channels WHERE state = 'active'",
         )
         .fetch_one(&app.pool)
         .await
-        .unwrap_or(0)
-            == n
+        .unwrap_or(0);
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM sync_state
+              WHERE pending OR last_success_at IS NULL OR lease_until > now()",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap_or(1);
+        live == n && busy == 0
     })
     .await;
 }
@@ -257,6 +266,7 @@ async fn a_revoked_account_is_paused_with_one_alert_while_the_other_keeps_syncin
     assert!(calendars_of(&app, "after revocation 1").await.is_empty());
     assert!(calendars_of(&app, "after revocation 2").await.is_empty());
     let (_, ready) = call(&app, Method::GET, "/readyz", None).await;
+    assert_eq!(ready["paused_accounts"], json!(["hopital"]), "{ready}");
     let hospital: Vec<&Value> = ready["calendars"]
         .as_array()
         .expect("calendars")
