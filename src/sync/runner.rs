@@ -218,16 +218,13 @@ impl Syncer {
                 );
                 if matches!(&err, RunError::Google(g) if g.is_invalid_grant()) {
                     // The account, not the calendar: its other calendars stop too, one alert.
-                    if crate::db::account_state::pause(&self.pool, &claim.account, &message).await?
-                    {
-                        tracing::warn!(account = %claim.account, "account paused: Google refused its credentials");
-                        self.alerts
-                            .alert(&Alert::CredentialsRejected {
-                                account: claim.account.clone(),
-                                reason: message.clone(),
-                            })
-                            .await;
-                    }
+                    crate::accounts::refused(
+                        &self.pool,
+                        self.alerts.as_ref(),
+                        &claim.account,
+                        &message,
+                    )
+                    .await?;
                 } else if record.alert_now {
                     self.alerts
                         .alert(&Alert::ConsecutiveFailures {

@@ -107,6 +107,16 @@ impl Writer {
                 tracing::warn!(calendar = %job.calendar_id, event = %job.event_id, reason = %e.short_reason(), "outbox entry parked");
                 outbox::park(&self.pool, job, &e.to_string()).await?;
                 pass.parked += 1;
+                if e.is_invalid_grant()
+                    && let Some(account) =
+                        crate::db::calendars::account_of(&self.pool, &job.calendar_id).await?
+                {
+                    let alerts: &dyn crate::sync::alerts::AlertSink = match &self.notifier {
+                        Some(n) => n,
+                        None => &crate::sync::alerts::LogAlerts,
+                    };
+                    crate::accounts::refused(&self.pool, alerts, &account, &e.to_string()).await?;
+                }
             }
             Err(e) => {
                 // Credentials on hold: back when the hold ends (or an explicit sync re-queues it).
