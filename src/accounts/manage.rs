@@ -164,9 +164,10 @@ impl Manager<'_> {
         stopped
     }
 
-    /// Removes `account`: revokes its grant at Google first when `revoke` (so a failure leaves
-    /// everything as it was), then stops its channels, deactivates its calendars, deletes its
-    /// sealed credentials and its pause, and deletes its events when asked.
+    /// Removes `account`: deactivates its calendars (so no renewal watches them again) and stops
+    /// their channels while its credentials still work, revokes its grant at Google when `revoke`
+    /// (a failure stops here, and running the removal again finishes it), then deletes its sealed
+    /// credentials and its pause, and its events when asked.
     pub async fn remove_account(
         &self,
         account: &str,
@@ -174,25 +175,28 @@ impl Manager<'_> {
         events: EventsChoice,
     ) -> Result<Removed, ManageError> {
         let keys = calendars::keys_of(self.pool, account).await?;
+        let active = calendars::active_keys(self.pool, Some(account)).await?;
         let stored = crate::db::accounts::sealed(self.pool, account)
             .await?
             .is_some();
-        if keys.is_empty() && !stored {
+        if active.is_empty() && !stored {
             return Err(ManageError::UnknownAccount(account.to_string()));
         }
-        let mut removed = Removed::default();
-        if revoke {
-            let google = self
-                .google
-                .ok_or_else(|| ManageError::Refused("Google sync is off: cannot revoke".into()))?;
-            google.client(account).await?.revoke().await?;
-            removed.revoked = true;
+        if revoke && self.google.is_none() {
+            return Err(ManageError::Refused(
+                "Google sync is off: cannot revoke".into(),
+            ));
         }
+        let mut removed = Removed::default();
         for key in &keys {
             let (_, stopped) = self.remove_calendar(key).await?;
             removed.channels_stopped += stopped;
         }
-        removed.calendars = keys.len();
+        removed.calendars = active.len();
+        if let (true, Some(google)) = (revoke, self.google) {
+            google.client(account).await?.revoke().await?;
+            removed.revoked = true;
+        }
         removed.credentials_deleted = crate::db::accounts::remove(self.pool, account).await?;
         account_state::forget(self.pool, account).await?;
         if events == EventsChoice::Delete {

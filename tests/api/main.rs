@@ -2,6 +2,7 @@
 //! The harness (TestApp, the emulated Google, the fake Telegram, waits) is the `calsync-testkit` crate.
 
 mod accounts_apart;
+mod accounts_runtime;
 mod admin_tokens;
 mod auth_login;
 mod body_deadline;
