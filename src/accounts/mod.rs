@@ -107,27 +107,6 @@ impl CredentialVault for StoredCredentials {
     }
 }
 
-/// Google refused `account`'s credentials (`invalid_grant`): pauses the account, so its calendars
-/// and writes wait and the other accounts go on, and alerts once per pause, whichever replica or
-/// path (a sync run, a write) saw the refusal first.
-pub async fn refused(
-    pool: &PgPool,
-    alerts: &dyn crate::sync::alerts::AlertSink,
-    account: &str,
-    reason: &str,
-) -> Result<(), sqlx::Error> {
-    if crate::db::account_state::pause(pool, account, reason).await? {
-        tracing::warn!(account = %account, "account paused: Google refused its credentials");
-        alerts
-            .alert(&crate::sync::alerts::Alert::CredentialsRejected {
-                account: account.to_string(),
-                reason: reason.to_string(),
-            })
-            .await;
-    }
-    Ok(())
-}
-
 /// Why a rotation stopped (nothing was changed: it is one transaction).
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod engine;
 pub mod lww;
 pub mod mapping;
+pub mod pause;
 pub mod poll;
 pub mod reconcile;
 pub mod runner;

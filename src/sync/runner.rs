@@ -218,7 +218,7 @@ impl Syncer {
                 );
                 if matches!(&err, RunError::Google(g) if g.is_invalid_grant()) {
                     // The account, not the calendar: its other calendars stop too, one alert.
-                    crate::accounts::refused(
+                    crate::sync::pause::refused(
                         &self.pool,
                         self.alerts.as_ref(),
                         &claim.account,

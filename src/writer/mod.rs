@@ -115,7 +115,8 @@ impl Writer {
                         Some(n) => n,
                         None => &crate::sync::alerts::LogAlerts,
                     };
-                    crate::accounts::refused(&self.pool, alerts, &account, &e.to_string()).await?;
+                    crate::sync::pause::refused(&self.pool, alerts, &account, &e.to_string())
+                        .await?;
                 }
             }
             Err(e) => {

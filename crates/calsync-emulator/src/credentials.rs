@@ -5,6 +5,8 @@ use std::path::Path;
 /// The default user: the identity behind the dev refresh token and every consent without `login_hint`,
 /// and the user of the unscoped control routes (its address is its `primary` calendar's alias).
 pub const USER_EMAIL: &str = "demo.user@calsync.test";
+/// Google's stable account id for [`USER_EMAIL`].
+pub const USER_SUB: &str = "107354917463802918467";
 
 /// OAuth client id accepted by the emulator's token endpoint.
 pub const CLIENT_ID: &str = "calsync-dev.apps.googleusercontent.com";

@@ -15,8 +15,6 @@ use super::state::{AuthCode, LoggedRequest, State};
 use super::users::{normalize, sub_of, valid_email};
 
 pub use super::credentials::USER_EMAIL;
-/// Google's stable account id for [`USER_EMAIL`].
-pub const USER_SUB: &str = "107354917463802918467";
 
 fn page(status: u16, title: &str, detail: &str) -> HttpResponse {
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or_default())

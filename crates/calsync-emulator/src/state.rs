@@ -10,7 +10,6 @@ use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
 
 use super::faults::Faults;
-use super::users::UserData;
 
 /// One calendar and its events.
 #[derive(Debug, Default)]
@@ -107,6 +106,20 @@ pub struct AccessToken {
 
 /// Scope of the refresh tokens the emulator hands out itself (the dev one, `POST /emulator/users`).
 pub const CALENDAR_SCOPE: &str = "https://www.googleapis.com/auth/calendar";
+
+/// One Google account.
+pub struct UserData {
+    pub email: String,
+    pub calendars: HashMap<String, Calendar>,
+    /// Channels of `calendarList.watch`, told when calendars are added or removed.
+    pub list_channels: Vec<String>,
+    /// Bumped when a calendar is added to or removed from the list.
+    pub list_etag: u64,
+    /// Faults for the requests made with this user's access tokens (on top of the global ones).
+    pub faults: Faults,
+    /// Draws for [`UserData::faults`], apart from the global generator.
+    pub rng: StdRng,
+}
 
 /// Everything behind the emulator's lock (held briefly, never across an await).
 pub struct State {

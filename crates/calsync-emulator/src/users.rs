@@ -13,22 +13,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::faults::Faults;
-use super::state::{Calendar, State};
+use super::state::{Calendar, State, UserData};
 use super::{Shared, credentials, errors};
-
-/// One Google account.
-pub struct UserData {
-    pub email: String,
-    pub calendars: HashMap<String, Calendar>,
-    /// Channels of `calendarList.watch`, told when calendars are added or removed.
-    pub list_channels: Vec<String>,
-    /// Bumped when a calendar is added to or removed from the list.
-    pub list_etag: u64,
-    /// Faults for the requests made with this user's access tokens (on top of the global ones).
-    pub faults: Faults,
-    /// Draws for [`UserData::faults`], apart from the global generator.
-    pub rng: StdRng,
-}
 
 /// An e-mail as the emulator keys users: trimmed and lowercase (Google's addresses ignore case).
 pub fn normalize(email: &str) -> String {
@@ -72,7 +58,7 @@ pub fn valid_email(email: &str) -> bool {
 /// a hash-derived 21-digit id for the others.
 pub fn sub_of(email: &str) -> String {
     if email == credentials::USER_EMAIL {
-        return super::oauth::USER_SUB.to_string();
+        return super::credentials::USER_SUB.to_string();
     }
     let digest = Sha256::digest(email.as_bytes());
     let mut n = [0u8; 8];
@@ -268,7 +254,7 @@ mod tests {
         assert_ne!(a, sub_of("bob@example.org"));
         assert_eq!(
             sub_of(credentials::USER_EMAIL),
-            super::super::oauth::USER_SUB
+            super::super::credentials::USER_SUB
         );
     }
 
