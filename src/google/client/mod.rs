@@ -12,9 +12,10 @@ use serde_json::Value;
 use super::auth::{CredentialVault, TokenProvider};
 use super::error::GoogleError;
 use super::ratelimit::RateLimiter;
-use super::types::{Channel, EventsPage, ListParams, WatchRequest};
 use crate::config::GoogleSettings;
 use crate::retry::{Attempt, RetryPolicy, retry};
+
+mod calls;
 
 /// The Calendar API client (cheap to share behind an `Arc`).
 pub struct GoogleClient {
@@ -344,101 +345,6 @@ impl GoogleClient {
     ) -> Result<T, GoogleError> {
         let (_, bytes) = self.call(method, path, query, body, if_match).await?;
         serde_json::from_slice(&bytes).map_err(|e| GoogleError::invalid_json(path, &e))
-    }
-
-    pub async fn list_events(
-        &self,
-        calendar_id: &str,
-        params: &ListParams,
-    ) -> Result<EventsPage, GoogleError> {
-        let path = format!("/calendars/{}/events", seg(calendar_id));
-        self.json(Method::GET, &path, &params.query(), None, None)
-            .await
-    }
-
-    pub async fn get_event(&self, calendar_id: &str, event_id: &str) -> Result<Value, GoogleError> {
-        let path = format!("/calendars/{}/events/{}", seg(calendar_id), seg(event_id));
-        self.json(Method::GET, &path, &[], None, None).await
-    }
-
-    pub async fn insert_event(
-        &self,
-        calendar_id: &str,
-        body: &Value,
-    ) -> Result<Value, GoogleError> {
-        let path = format!("/calendars/{}/events", seg(calendar_id));
-        self.json(
-            Method::POST,
-            &path,
-            &[("sendUpdates", "none".into())],
-            Some(body),
-            None,
-        )
-        .await
-    }
-
-    pub async fn patch_event(
-        &self,
-        calendar_id: &str,
-        event_id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> Result<Value, GoogleError> {
-        let path = format!("/calendars/{}/events/{}", seg(calendar_id), seg(event_id));
-        self.json(
-            Method::PATCH,
-            &path,
-            &[("sendUpdates", "none".into())],
-            Some(body),
-            if_match,
-        )
-        .await
-    }
-
-    pub async fn delete_event(
-        &self,
-        calendar_id: &str,
-        event_id: &str,
-        if_match: Option<&str>,
-    ) -> Result<(), GoogleError> {
-        let path = format!("/calendars/{}/events/{}", seg(calendar_id), seg(event_id));
-        self.call(
-            Method::DELETE,
-            &path,
-            &[("sendUpdates", "none".into())],
-            None,
-            if_match,
-        )
-        .await
-        .map(|_| ())
-    }
-
-    pub async fn watch_events(
-        &self,
-        calendar_id: &str,
-        request: &WatchRequest,
-    ) -> Result<Channel, GoogleError> {
-        let path = format!("/calendars/{}/events/watch", seg(calendar_id));
-        let body =
-            serde_json::to_value(request).map_err(|e| GoogleError::invalid_json(&path, &e))?;
-        self.json(Method::POST, &path, &[], Some(&body), None).await
-    }
-
-    pub async fn stop_channel(
-        &self,
-        channel_id: &str,
-        resource_id: &str,
-    ) -> Result<(), GoogleError> {
-        let body = serde_json::json!({"id": channel_id, "resourceId": resource_id});
-        self.call(Method::POST, "/channels/stop", &[], Some(&body), None)
-            .await
-            .map(|_| ())
-    }
-
-    /// The calendars the credentials can see (`calsync auth status`).
-    pub async fn calendar_list(&self) -> Result<Value, GoogleError> {
-        self.json(Method::GET, "/users/me/calendarList", &[], None, None)
-            .await
     }
 
     /// For `auth status`: the token file's path is never printed with secrets.
