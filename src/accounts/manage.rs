@@ -11,6 +11,7 @@ use super::{GoogleAccounts, StoredCredentials};
 use crate::config::{AccountSource, Settings};
 use crate::db::calendars::{self, CalendarRow};
 use crate::db::{account_state, watch_channels};
+use crate::google::CredentialVault as _;
 use crate::google::GoogleError;
 use crate::push::registry::ChannelManager;
 
@@ -91,9 +92,21 @@ impl Manager<'_> {
             .secrets
             .keys()
             .map_err(|e| ManageError::Refused(e.to_string()))?;
-        StoredCredentials::new(self.pool.clone(), account, keys)
-            .connect(document)
-            .await?;
+        let vault = StoredCredentials::new(self.pool.clone(), account, keys);
+        // Connecting again must be the same Google user: its calendars, sync tokens and queued
+        // writes are that user's. (Credentials that no longer open may be replaced.)
+        let email =
+            |d: &Map<String, Value>| d.get("account").and_then(Value::as_str).map(str::to_string);
+        if let (Some(new), Ok(old)) = (email(document), vault.load().await)
+            && let Some(old) = email(&old)
+            && old != new
+        {
+            return Err(ManageError::Refused(format!(
+                "account {account} is connected as another Google user; remove it first \
+                 (`calsync accounts remove {account}`) to connect this one"
+            )));
+        }
+        vault.connect(document).await?;
         if let Some(g) = self.google {
             g.forget(account);
         }
@@ -125,6 +138,14 @@ impl Manager<'_> {
         }
         if google_id.trim().is_empty() || google_id.len() > 1024 {
             return Err(ManageError::Refused("a calendar id is required".into()));
+        }
+        let configured = self.settings.configured_accounts().contains(account);
+        if !configured
+            && crate::db::accounts::sealed(self.pool, account)
+                .await?
+                .is_none()
+        {
+            return Err(ManageError::UnknownAccount(account.to_string()));
         }
         let row = calendars::add(self.pool, account, google_id, name, casquette, color).await?;
         if let Some(ch) = self.channels
@@ -202,6 +223,7 @@ impl Manager<'_> {
         if events == EventsChoice::Delete {
             removed.events_deleted =
                 crate::db::from_google::delete_calendars(self.pool, &keys).await?;
+            crate::db::sync_state::forget_tokens(self.pool, &keys).await?;
         }
         if let Some(g) = self.google {
             g.forget(account);

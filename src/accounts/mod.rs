@@ -47,11 +47,15 @@ impl StoredCredentials {
     }
 
     /// Stores (or replaces) the account's token document, sealed under the current key, and lifts
-    /// the account's pause (new credentials: Google may accept them).
+    /// the account's pauses (new credentials: Google may accept them).
     pub async fn connect(&self, document: &Map<String, Value>) -> Result<(), sqlx::Error> {
         let sealed = self.seal(document);
         rows::connect(&self.pool, &self.name, &sealed).await?;
-        crate::db::account_state::resume(&self.pool, &self.name).await?;
+        let resumed = crate::db::sync_state::resume_account(&self.pool, &self.name).await?;
+        if resumed != crate::db::sync_state::Resumed::default() {
+            tracing::info!(account = %self.name, calendars = resumed.calendars,
+                outbox_entries = resumed.entries, "new credentials: the account's pauses lifted");
+        }
         Ok(())
     }
 

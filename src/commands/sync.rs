@@ -28,10 +28,9 @@ pub async fn run(settings: Settings, calendar: Option<String>, full: bool) -> Re
         .context("database")?;
     let ids: Vec<String> = match &calendar {
         Some(id) => {
-            let found: Vec<String> = stored
+            let found: Vec<String> = crate::db::calendars::named(&stored, id)
                 .into_iter()
-                .filter(|c| &c.id == id || &c.google_id == id)
-                .map(|c| c.id)
+                .map(|c| c.id.clone())
                 .collect();
             match found.len() {
                 0 => {

@@ -28,18 +28,6 @@ pub async fn pause(pool: &PgPool, account: &str, reason: &str) -> Result<bool, s
     Ok(row.is_some())
 }
 
-/// Lifts `account`'s pause (its credentials were replaced); true when it was paused.
-pub async fn resume(pool: &PgPool, account: &str) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query_scalar!(
-        "UPDATE account_state SET paused_reason = NULL, paused_at = NULL, updated_at = now()
-          WHERE account = $1 AND paused_reason IS NOT NULL RETURNING account",
-        account
-    )
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.is_some())
-}
-
 /// Forgets `account`'s state (the account was removed).
 pub async fn forget(pool: &PgPool, account: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("DELETE FROM account_state WHERE account = $1", account)

@@ -18,6 +18,27 @@ pub fn key_for(account: &str, google_id: &str) -> String {
 /// The advisory lock that serialises the config mirror across replicas ("calrecon").
 const RECONCILE_LOCK_KEY: i64 = 0x6361_6c72_6563_6f6e;
 
+/// A key no calendar has: [`key_for`]'s, else `<account>:<google id>`; recorded in `taken`.
+fn fresh_key(
+    taken: &mut std::collections::HashSet<String>,
+    account: &str,
+    google_id: &str,
+) -> Result<String, sqlx::Error> {
+    let key = [
+        key_for(account, google_id),
+        format!("{account}:{google_id}"),
+    ]
+    .into_iter()
+    .find(|k| !taken.contains(k))
+    .ok_or_else(|| {
+        sqlx::Error::Protocol(format!(
+            "no free key for calendar {google_id} of account {account}"
+        ))
+    })?;
+    taken.insert(key.clone());
+    Ok(key)
+}
+
 /// Which Google calendar a calendar key is: its account and its Google id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarRef {
@@ -31,8 +52,9 @@ pub struct CalendarRef {
 /// number of configured calendars.
 ///
 /// A calendar stored before accounts existed (account `default`, key = Google id) that the config
-/// now gives to a named account is adopted by it, key unchanged, unless the default account also
-/// has that Google id in the config.
+/// now gives to one named account is adopted by it, key unchanged; when another account (the
+/// default one included) also has that Google id in the config, nobody adopts it: it leaves the
+/// config (inactive, its rows kept), and each account's calendar is stored afresh.
 pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx::Error> {
     let cals = &settings.google_calendar.calendars;
     let accounts: Vec<String> = cals
@@ -40,10 +62,6 @@ pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx
         .map(|c| settings.account_of(c).to_string())
         .collect();
     let google_ids: Vec<String> = cals.iter().map(|c| c.id.clone()).collect();
-    let keys: Vec<String> = cals
-        .iter()
-        .map(|c| key_for(settings.account_of(c), &c.id))
-        .collect();
     let names: Vec<String> = cals.iter().map(|c| c.name.clone()).collect();
     let roles: Vec<String> = cals.iter().map(|c| c.casquette.clone()).collect();
     let colors: Vec<Option<String>> = cals.iter().map(|c| c.color.clone()).collect();
@@ -61,12 +79,30 @@ pub async fn reconcile(pool: &PgPool, settings: &Settings) -> Result<usize, sqlx
               AND NOT EXISTS (SELECT 1 FROM calendars o
                                WHERE o.account = n.account AND o.google_id = n.google_id)
               AND NOT EXISTS (SELECT 1 FROM UNNEST($1::text[], $2::text[]) AS d(account, google_id)
-                               WHERE d.account = 'default' AND d.google_id = n.google_id)"#,
+                               WHERE d.google_id = n.google_id AND d.account <> n.account)"#,
         &accounts,
         &google_ids,
     )
     .execute(&mut *tx)
     .await?;
+    // Keys: a stored calendar keeps its own; a new one gets `key_for`, or `<account>:<id>` when
+    // that is taken by another calendar (say, an adopted row holds the bare Google id).
+    let rows = sqlx::query!("SELECT id, account, google_id FROM calendars")
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut taken: std::collections::HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let known: std::collections::HashMap<(String, String), String> = rows
+        .into_iter()
+        .map(|r| ((r.account, r.google_id), r.id))
+        .collect();
+    let mut keys = Vec::with_capacity(cals.len());
+    for (account, google_id) in accounts.iter().zip(&google_ids) {
+        let key = match known.get(&(account.clone(), google_id.clone())) {
+            Some(id) => id.clone(),
+            None => fresh_key(&mut taken, account, google_id)?,
+        };
+        keys.push(key);
+    }
     let stored: Vec<String> = sqlx::query_scalar!(
         r#"INSERT INTO calendars (id, account, google_id, name, casquette, color, active, source)
            SELECT *, TRUE, 'config'
@@ -209,6 +245,31 @@ pub async fn add(
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", RECONCILE_LOCK_KEY)
         .execute(&mut *tx)
         .await?;
+    let existing = sqlx::query_scalar!(
+        "SELECT id FROM calendars WHERE account = $1 AND google_id = $2",
+        account,
+        google_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let key = match existing {
+        Some(id) => id,
+        None => {
+            let candidates = [
+                key_for(account, google_id),
+                format!("{account}:{google_id}"),
+            ];
+            let mut taken: std::collections::HashSet<String> = sqlx::query_scalar!(
+                "SELECT id FROM calendars WHERE id = ANY($1)",
+                &candidates[..]
+            )
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+            fresh_key(&mut taken, account, google_id)?
+        }
+    };
     let row = sqlx::query_as!(
         CalendarRow,
         "INSERT INTO calendars (id, account, google_id, name, casquette, color, active, source)
@@ -217,7 +278,7 @@ pub async fn add(
             SET name = EXCLUDED.name, casquette = EXCLUDED.casquette, color = EXCLUDED.color,
                 active = TRUE, source = 'api', updated_at = now()
          RETURNING id, account, google_id, name, casquette, color, source",
-        key_for(account, google_id),
+        key,
         account,
         google_id,
         name,
@@ -274,4 +335,13 @@ pub async fn accounts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> 
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(|r| (r.name, r.calendars)).collect())
+}
+
+/// The calendars `id` names among `rows`: the one whose key it is, else those whose Google id it
+/// is (several when several accounts have that id).
+pub fn named<'a>(rows: &'a [CalendarRow], id: &str) -> Vec<&'a CalendarRow> {
+    match rows.iter().find(|c| c.id == id) {
+        Some(exact) => vec![exact],
+        None => rows.iter().filter(|c| c.google_id == id).collect(),
+    }
 }

@@ -113,7 +113,10 @@ pub async fn gauges_of(
         sqlx::query!(
             r#"SELECT count(*) FILTER (WHERE parked_at IS NULL) AS "ready!",
                       count(*) FILTER (WHERE parked_at IS NOT NULL) AS "parked!"
-                 FROM outbox"#
+                 FROM outbox
+                WHERE $1::text IS NULL
+                   OR calendar_id IN (SELECT id FROM calendars WHERE account = $1)"#,
+            account
         )
         .fetch_one(pool),
     )

@@ -145,6 +145,8 @@ pub async fn next_renewal(
                FROM watch_channels w JOIN calendars c ON c.id = w.calendar_id
                LEFT JOIN sync_state s ON s.calendar_id = w.calendar_id
               WHERE w.state = 'active' AND c.active
+                AND NOT EXISTS (SELECT 1 FROM account_state a
+                                 WHERE a.account = c.account AND a.paused_reason IS NOT NULL)
               GROUP BY w.calendar_id
              HAVING bool_and(w.expiration IS NOT NULL)) newest"#,
         margin.as_secs_f64(),
@@ -219,6 +221,9 @@ pub async fn calendars_needing_channel(
             WHERE c.active
               -- A calendar Google refused to watch is asked again once a day, not on every pass.
               AND (s.watch_refused_at IS NULL OR s.watch_refused_at <= now() - interval '1 day')
+              -- An account whose credentials Google refused waits for new ones (no call, no alert).
+              AND NOT EXISTS (SELECT 1 FROM account_state a
+                               WHERE a.account = c.account AND a.paused_reason IS NOT NULL)
               AND NOT EXISTS (SELECT 1 FROM watch_channels w
                                WHERE w.calendar_id = c.id AND w.state = 'active' AND w.address = $3
                                  AND (w.expiration IS NULL

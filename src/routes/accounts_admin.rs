@@ -40,13 +40,23 @@ pub async fn list_accounts(
     caller.require_admin()?;
     let connected = crate::db::accounts::list(&state.pool).await?;
     let paused = crate::db::account_state::paused(&state.pool).await?;
-    let mut names: std::collections::BTreeMap<String, i64> = state
-        .settings
+    let settings = &state.settings;
+    let mut names: std::collections::BTreeMap<String, i64> = settings
         .configured_accounts()
         .into_iter()
-        .map(|n| (n, 0))
+        .map(|n| {
+            let configured = settings
+                .google_calendar
+                .calendars
+                .iter()
+                .filter(|c| settings.account_of(c) == n)
+                .count();
+            (n, i64::try_from(configured).unwrap_or(i64::MAX))
+        })
         .collect();
-    names.extend(calendars::accounts(&state.pool).await?);
+    for (name, added) in calendars::accounts(&state.pool).await? {
+        *names.entry(name).or_default() += added;
+    }
     let items: Vec<Value> = names
         .into_iter()
         .map(|(name, active)| {
@@ -71,8 +81,9 @@ pub async fn list_accounts(
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub name: String,
-    /// A google-auth token document (`refresh_token`, `client_id`, `client_secret`, `token_uri`…),
-    /// sealed as soon as it arrives.
+    /// A google-auth token document: its `refresh_token` (and `scopes`, `account`) are kept; the
+    /// OAuth client and the token endpoint are always the configured ones, so a document cannot
+    /// send the refresh token, or the client secret, anywhere else.
     pub token: Map<String, Value>,
 }
 
@@ -85,7 +96,17 @@ pub async fn connect_account(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let NewAccount { name, token } = body.into_inner();
-    manager(&state).connect(&name, &token).await?;
+    let client = super::connect::oauth_client(&state).map_err(ApiError::Conflict)?;
+    let mut document = Map::new();
+    for key in ["refresh_token", "scopes", "account"] {
+        if let Some(v) = token.get(key) {
+            document.insert(key.into(), v.clone());
+        }
+    }
+    document.insert("client_id".into(), Value::from(client.client_id));
+    document.insert("client_secret".into(), Value::from(client.client_secret));
+    document.insert("token_uri".into(), Value::from(client.token_uri));
+    manager(&state).connect(&name, &document).await?;
     Ok(HttpResponse::Created().json(json!({"name": name, "source": "connected"})))
 }
 

@@ -61,10 +61,9 @@ pub async fn renew(
     let active = calendars::list_active(&state.pool, caller.account()).await?;
     let calendars: Vec<String> = match wanted {
         Some(id) => {
-            let found: Vec<String> = active
+            let found: Vec<String> = calendars::named(&active, &id)
                 .into_iter()
-                .filter(|c| c.id == id || c.google_id == id)
-                .map(|c| c.id)
+                .map(|c| c.id.clone())
                 .collect();
             if found.is_empty() {
                 return Err(ApiError::NotFound(format!("calendar {id:?}")));

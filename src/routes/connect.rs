@@ -51,9 +51,15 @@ fn fail(status: StatusCode, text: &str) -> HttpResponse {
     notice(status, "calsync: connect an account", text, true)
 }
 
+/// The cookie's MAC, under a key of its own derived from the admin secret (never the secret that
+/// signs admin tokens itself).
 fn mac(secret: &str) -> Hmac<Sha256> {
     // HMAC accepts keys of any length.
-    Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length")
+    let mut derive =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    derive.update(b"calsync connect attempt v1");
+    let key = derive.finalize().into_bytes();
+    Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length")
 }
 
 fn seal(secret: &str, p: &Pending) -> String {
@@ -88,7 +94,7 @@ fn redirect_uri(state: &AppState) -> Option<String> {
     ))
 }
 
-fn oauth_client(state: &AppState) -> Result<OAuthClient, String> {
+pub(super) fn oauth_client(state: &AppState) -> Result<OAuthClient, String> {
     let g = &state.settings.google;
     let path = g
         .client_secret_path
@@ -294,6 +300,11 @@ async fn add_calendars(
     {
         let primary = item.get("primary").and_then(Value::as_bool) == Some(true);
         if pending.primary_only && !primary {
+            continue;
+        }
+        // calsync writes to what it syncs: calendars the user may only read are left out.
+        let role = item.get("accessRole").and_then(Value::as_str);
+        if !matches!(role, Some("owner" | "writer")) {
             continue;
         }
         let Some(id) = item.get("id").and_then(Value::as_str) else {

@@ -31,14 +31,13 @@ pub async fn sync_now(
         .ok_or_else(|| ApiError::Conflict("Google sync is disabled in the configuration".into()))?;
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
     let account = caller.scope(body.account.as_deref())?;
-    let calendars: Vec<_> = crate::db::calendars::list_active(&state.pool, account)
-        .await?
+    let active = crate::db::calendars::list_active(&state.pool, account).await?;
+    let named = match &body.calendar_id {
+        Some(id) => crate::db::calendars::named(&active, id),
+        None => active.iter().collect(),
+    };
+    let calendars: Vec<_> = named
         .into_iter()
-        .filter(|c| {
-            body.calendar_id
-                .as_ref()
-                .is_none_or(|id| &c.id == id || &c.google_id == id)
-        })
         .filter(|c| body.casquette.as_ref().is_none_or(|r| &c.casquette == r))
         .collect();
     if calendars.is_empty() {

@@ -204,6 +204,35 @@ async fn two_accounts_with_the_same_calendar_ids_sync_both_ways_without_crossing
     ] {
         lands(&app, summary, key).await;
     }
+
+    // Both sides change one event (the university's push lost): the writer's If-Match meets 412,
+    // and last-write-wins settles it at Google under the calendar's Google id, not calsync's key.
+    let univ = google.user(UNIV);
+    univ.set_faults(json!({"push_drop_rate": 1.0})).await;
+    let meeting = univ
+        .list_all("roles")
+        .await
+        .into_iter()
+        .find(|e| e["summary"] == "lab meeting")
+        .expect("the meeting at Google");
+    let gid = meeting["id"].as_str().expect("an id").to_string();
+    univ.patch("roles", &gid, json!({"location": "Salle B"}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    sqlx::query("UPDATE events SET location = 'Salle C' WHERE summary = 'lab meeting'")
+        .execute(&app.pool)
+        .await
+        .expect("a local edit");
+    wait_for("the 412 settled at Google", WAIT, || async {
+        let winner: Option<String> =
+            sqlx::query_scalar("SELECT winner FROM conflicts WHERE calendar_id = 'univ:roles'")
+                .fetch_optional(&app.pool)
+                .await
+                .ok()
+                .flatten();
+        winner.as_deref() == Some("local") && univ.get("roles", &gid).await["location"] == "Salle C"
+    })
+    .await;
 }
 
 #[tokio::test]

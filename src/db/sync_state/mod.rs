@@ -282,6 +282,60 @@ pub async fn resume(pool: &PgPool, calendar_id: &str) -> Result<Resumed, sqlx::E
     })
 }
 
+/// New credentials for `account` (a connect, `calsync auth login --account`): lifts its pause,
+/// its calendars' credential pauses (`invalid_grant`, `credentials`) and sends its writes held by
+/// a credentials failure again, as an explicit sync of one of its calendars would.
+pub async fn resume_account(pool: &PgPool, account: &str) -> Result<Resumed, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"WITH mine AS (
+               SELECT id FROM calendars WHERE account = $1
+           ), lifted AS (
+               UPDATE sync_state SET error_reason = NULL, retry_at = NULL, pending = TRUE,
+                      pending_since = COALESCE(pending_since, now()), updated_at = now()
+                WHERE error_reason IN ('invalid_grant', 'credentials')
+                  AND calendar_id IN (SELECT id FROM mine)
+            RETURNING calendar_id
+           ), requeued AS (
+               UPDATE outbox SET parked_at = NULL, attempts = 0, next_attempt_at = now()
+                WHERE lease_owner IS NULL AND last_error LIKE 'google: credentials%'
+                  AND (parked_at IS NOT NULL OR next_attempt_at > now())
+                  AND calendar_id IN (SELECT id FROM mine)
+            RETURNING calendar_id
+           ), unpaused AS (
+               UPDATE account_state SET paused_reason = NULL, paused_at = NULL, updated_at = now()
+                WHERE account = $1 AND paused_reason IS NOT NULL
+            RETURNING account
+           ), woken AS (
+               SELECT pg_notify('calsync_outbox', $1)
+           )
+           SELECT (SELECT count(*) FROM lifted) AS "calendars!",
+                  (SELECT count(*) FROM unpaused) AS "accounts!",
+                  (SELECT count(*) FROM requeued) AS "entries!",
+                  (SELECT count(*) FROM woken) AS "woken!""#,
+        account
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Resumed {
+        accounts: row.accounts,
+        calendars: row.calendars,
+        entries: row.entries,
+    })
+}
+
+/// Forgets these calendars' sync tokens and asks for a full sync at their next run (their local
+/// events were deleted: an incremental listing would never bring them back).
+pub async fn forget_tokens(pool: &PgPool, keys: &[String]) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE sync_state SET sync_token = NULL, full_sync_requested = TRUE, updated_at = now()
+          WHERE calendar_id = ANY($1)",
+        keys
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Why a calendar is paused, if it is.
 pub async fn paused_reason(
     pool: &PgPool,

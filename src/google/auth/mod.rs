@@ -87,7 +87,14 @@ impl TokenProvider {
         if let Some(left) = self.hold_left() {
             return Err(GoogleError::CredentialsOnHold(left));
         }
-        let fresh = match self.refresh().await {
+        let mut attempt = self.refresh().await;
+        // The stored credentials may have been replaced since this process read them (a new
+        // consent through another replica, or `calsync auth login`): read them again once before
+        // calling it a refusal.
+        if matches!(attempt, Err(GoogleError::InvalidGrant)) && self.reread().await {
+            attempt = self.refresh().await;
+        }
+        let fresh = match attempt {
             Ok(fresh) => fresh,
             Err(e) => {
                 if matches!(e, GoogleError::InvalidGrant | GoogleError::Credentials(_)) {
@@ -119,30 +126,36 @@ impl TokenProvider {
     /// user token, re-reads its file: `calsync auth login` may have written a new refresh token.
     pub async fn resume(&self) {
         *self.refused() = None;
-        let replaced = {
-            let mut source = self.source.lock().await;
-            match &mut *source {
-                Source::User {
-                    store,
-                    file,
-                    refresh_token,
-                    ..
-                } => match store.read().await.map(|f| (text(&f, "refresh_token"), f)) {
-                    Ok((Some(token), fresh)) if token != *refresh_token => {
-                        *refresh_token = token;
-                        *file = fresh;
-                        true
-                    }
-                    _ => false,
-                },
-                Source::ServiceAccount { .. } => false,
-            }
-        };
         // The source lock is released first: `token()` takes `cached`, then `source`.
-        if replaced {
+        if self.reread().await {
             *self.cached.lock().await = None;
-            tracing::info!("token file re-read: a new refresh token is in use");
         }
+    }
+
+    /// Reads a user token's store again (its file, or a connected account's sealed row); true when
+    /// it holds another refresh token, which is then used.
+    async fn reread(&self) -> bool {
+        let mut source = self.source.lock().await;
+        let replaced = match &mut *source {
+            Source::User {
+                store,
+                file,
+                refresh_token,
+                ..
+            } => match store.read().await.map(|f| (text(&f, "refresh_token"), f)) {
+                Ok((Some(token), fresh)) if token != *refresh_token => {
+                    *refresh_token = token;
+                    *file = fresh;
+                    true
+                }
+                _ => false,
+            },
+            Source::ServiceAccount { .. } => false,
+        };
+        if replaced {
+            tracing::info!("stored token read again: a new refresh token is in use");
+        }
+        replaced
     }
 
     /// Drops `rejected` (a 401 answered it) so the next `token()` refreshes — unless someone already did.

@@ -61,9 +61,8 @@ async fn target(
     let cals = calendars::list_active(&state.pool, caller.account()).await?;
     match (calendar_id, casquette) {
         (Some(id), _) => {
-            let found: Vec<_> = cals
-                .iter()
-                .filter(|c| c.id == id || c.google_id == id)
+            let found: Vec<_> = calendars::named(&cals, id)
+                .into_iter()
                 .filter(|c| casquette.is_none_or(|r| r == c.casquette))
                 .collect();
             match found.as_slice() {
