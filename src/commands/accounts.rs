@@ -42,12 +42,7 @@ async fn list(settings: &Settings, pool: &sqlx::PgPool) -> Result<(), Failure> {
         .context("cannot list accounts")?;
     let mut names: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     for name in settings.configured_accounts() {
-        let configured = settings
-            .google_calendar
-            .calendars
-            .iter()
-            .filter(|c| settings.account_of(c) == name)
-            .count();
+        let configured = settings.calendars_of(&name);
         names.insert(name, i64::try_from(configured).unwrap_or(i64::MAX));
     }
     for (name, added) in crate::db::calendars::accounts(pool)

@@ -53,6 +53,15 @@ impl Settings {
         names
     }
 
+    /// How many configured calendars `account` serves.
+    pub fn calendars_of(&self, account: &str) -> usize {
+        self.google_calendar
+            .calendars
+            .iter()
+            .filter(|c| self.account_of(c) == account)
+            .count()
+    }
+
     /// The connected accounts (sealed in PostgreSQL) the configured calendars name.
     pub fn stored_accounts(&self) -> Vec<String> {
         self.configured_accounts()

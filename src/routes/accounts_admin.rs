@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::auth::Admin;
+use super::auth::{AccountQuery, Admin};
 use crate::accounts::manage::{EventsChoice, ManageError, Manager};
 use crate::db::calendars;
 use crate::error::ApiError;
@@ -45,12 +45,7 @@ pub async fn list_accounts(
         .configured_accounts()
         .into_iter()
         .map(|n| {
-            let configured = settings
-                .google_calendar
-                .calendars
-                .iter()
-                .filter(|c| settings.account_of(c) == n)
-                .count();
+            let configured = settings.calendars_of(&n);
             (n, i64::try_from(configured).unwrap_or(i64::MAX))
         })
         .collect();
@@ -133,17 +128,11 @@ pub async fn remove_account(
     Ok(HttpResponse::Ok().json(removed))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CalendarsQuery {
-    pub account: Option<String>,
-}
-
 /// `GET /admin/calendars?account=`.
 pub async fn list_calendars(
     caller: Admin,
     state: web::Data<AppState>,
-    q: web::Query<CalendarsQuery>,
+    q: web::Query<AccountQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let rows = calendars::list_active(&state.pool, caller.scope(q.account.as_deref())?).await?;
     Ok(HttpResponse::Ok().json(json!({"calendars": rows})))

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
-use super::auth::Admin;
+use super::auth::{AccountQuery, Admin};
 use crate::db::calendars;
 use crate::db::watch_channels as channels;
 use crate::error::ApiError;
@@ -30,16 +30,10 @@ impl From<ChannelError> for ApiError {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    pub account: Option<String>,
-}
-
 pub async fn list(
     caller: Admin,
     state: web::Data<AppState>,
-    q: web::Query<ListQuery>,
+    q: web::Query<AccountQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let rows = channels::list(&state.pool, caller.scope(q.account.as_deref())?).await?;
     Ok(HttpResponse::Ok().json(json!({"channels": rows})))

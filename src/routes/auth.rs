@@ -15,6 +15,13 @@ use crate::signin::Denied;
 /// may see, or refuses with [`Admin::require_admin`].
 pub struct Admin(pub Claims);
 
+/// `?account=NAME` on a listing: one account's rows (an account-scoped caller's own, always).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountQuery {
+    pub account: Option<String>,
+}
+
 impl Admin {
     /// The one account this caller may see and change; None: every account.
     pub fn account(&self) -> Option<&str> {

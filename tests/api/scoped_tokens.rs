@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use calsync::config::AccountSettings;
-use calsync_testkit::api::{ADMIN_SECRET, call};
+use calsync_testkit::api::{ADMIN_SECRET, call, call_as};
 use calsync_testkit::{Google, TestApp, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -44,26 +44,6 @@ async fn two_accounts(google: &Google) -> TestApp {
 fn scoped(account: &str) -> String {
     calsync::admin_auth::mint_scoped(ADMIN_SECRET, "t", Duration::from_secs(600), Some(account))
         .expect("a scoped token")
-}
-
-async fn as_token(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method, format!("{}{path}", app.address))
-        .bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.expect("request to calsync");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 fn event(casquette: &str, summary: &str) -> Value {
@@ -114,7 +94,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
     let cabinet = scoped("cabinet");
 
     // Events: listed, read, patched and deleted only within the account.
-    let (status, list) = as_token(&app, &cabinet, Method::GET, "/api/v1/events", None).await;
+    let (status, list) = call_as(&app, &cabinet, Method::GET, "/api/v1/events", None).await;
     assert_eq!(status, 200);
     let summaries: Vec<&str> = list["items"]
         .as_array()
@@ -123,7 +103,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
         .filter_map(|e| e["summary"].as_str())
         .collect();
     assert_eq!(summaries, ["mine"]);
-    let (status, _) = as_token(
+    let (status, _) = call_as(
         &app,
         &cabinet,
         Method::GET,
@@ -134,11 +114,11 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
     assert_eq!(status, 404, "asking for another account's listing");
     let other = format!("/api/v1/events/{theirs_id}");
     for method in [Method::GET, Method::DELETE] {
-        let (status, body) = as_token(&app, &cabinet, method.clone(), &other, None).await;
+        let (status, body) = call_as(&app, &cabinet, method.clone(), &other, None).await;
         assert_eq!(status, 404, "{method} another account's event: {body}");
         assert_eq!(body["error"]["code"], "not_found");
     }
-    let (status, _) = as_token(
+    let (status, _) = call_as(
         &app,
         &cabinet,
         Method::PATCH,
@@ -147,7 +127,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
     )
     .await;
     assert_eq!(status, 404, "PATCH another account's event");
-    let (status, _) = as_token(
+    let (status, _) = call_as(
         &app,
         &cabinet,
         Method::POST,
@@ -175,7 +155,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
     .fetch_one(&app.pool)
     .await
     .expect("a conflict");
-    let (status, list) = as_token(&app, &cabinet, Method::GET, "/api/v1/conflicts", None).await;
+    let (status, list) = call_as(&app, &cabinet, Method::GET, "/api/v1/conflicts", None).await;
     assert_eq!(
         (status, list["items"].as_array().map(Vec::len)),
         (200, Some(0))
@@ -186,7 +166,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
         Some(1),
         "the admin sees it"
     );
-    let (status, _) = as_token(
+    let (status, _) = call_as(
         &app,
         &cabinet,
         Method::POST,
@@ -210,7 +190,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
         },
     )
     .await;
-    let (status, channels) = as_token(&app, &cabinet, Method::GET, "/admin/channels", None).await;
+    let (status, channels) = call_as(&app, &cabinet, Method::GET, "/admin/channels", None).await;
     assert_eq!(status, 200);
     let listed: Vec<&str> = channels["channels"]
         .as_array()
@@ -228,7 +208,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
     .fetch_one(&app.pool)
     .await
     .expect("labo's channel");
-    let (status, _) = as_token(
+    let (status, _) = call_as(
         &app,
         &cabinet,
         Method::POST,
@@ -237,7 +217,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
     )
     .await;
     assert_eq!(status, 404, "stopping another account's channel");
-    let (status, _) = as_token(
+    let (status, _) = call_as(
         &app,
         &cabinet,
         Method::POST,
@@ -259,7 +239,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
         json!({"calendar_id": "labo:CALENDAR_ID_CHERCHEUR"}),
         json!({"calendar_id": "CALENDAR_ID_CHERCHEUR"}),
     ] {
-        let (status, answer) = as_token(
+        let (status, answer) = call_as(
             &app,
             &cabinet,
             Method::POST,
@@ -269,7 +249,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
         .await;
         assert_eq!(status, 404, "{body}: {answer}");
     }
-    let (status, synced) = as_token(
+    let (status, synced) = call_as(
         &app,
         &cabinet,
         Method::POST,
@@ -302,7 +282,7 @@ async fn a_scoped_token_sees_its_account_and_nothing_of_another() {
     );
     assert!(!html.contains("labo:"), "another account's calendar is not");
     // Routes that change the server itself stay admin-only.
-    let (status, _) = as_token(&app, &scoped("labo"), Method::GET, "/api/v1/events", None).await;
+    let (status, _) = call_as(&app, &scoped("labo"), Method::GET, "/api/v1/events", None).await;
     assert_eq!(
         status, 200,
         "the other scoped token works for its own account"

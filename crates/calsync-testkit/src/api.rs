@@ -21,10 +21,21 @@ pub async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
+    call_as(app, &admin_token(), method, path, body).await
+}
+
+/// [`call`] with another bearer token (an account-scoped one, say).
+pub async fn call_as(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = app
         .client
         .request(method, format!("{}{}", app.address, path))
-        .bearer_auth(admin_token());
+        .bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }
