@@ -193,13 +193,18 @@ pub fn emulator_env(emu: &Emulator, creds: &Path) -> Vec<(String, String)> {
 
 /// An access token from the emulator's token endpoint, by the dev credentials' refresh grant.
 pub async fn access_token(http: &reqwest::Client, emu: &Emulator) -> String {
+    access_token_for(http, emu, dev_credentials::REFRESH_TOKEN).await
+}
+
+/// An access token from the emulator's token endpoint, by `refresh`'s grant (the dev client's).
+pub async fn access_token_for(http: &reqwest::Client, emu: &Emulator, refresh: &str) -> String {
     let token: Value = http
         .post(emu.token_url())
         .form(&[
             ("grant_type", "refresh_token"),
             ("client_id", dev_credentials::CLIENT_ID),
             ("client_secret", dev_credentials::CLIENT_SECRET),
-            ("refresh_token", dev_credentials::REFRESH_TOKEN),
+            ("refresh_token", refresh),
         ])
         .send()
         .await

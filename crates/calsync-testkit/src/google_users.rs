@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use calsync::emulator::dev_credentials;
 use serde_json::{Value, json};
 
-use crate::google::{Google, list_all, move_event};
+use crate::google::{Google, access_token_for, list_all, move_event};
 
 /// `email` as one path segment (`@` and `+` kept, as Google's own URLs keep them).
 fn segment(email: &str) -> String {
@@ -110,26 +110,7 @@ impl GoogleUser<'_> {
             return t;
         }
         let refresh = self.google.add_user(&self.email).await;
-        let token: Value = self
-            .google
-            .http
-            .post(self.google.emu.token_url())
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", dev_credentials::CLIENT_ID),
-                ("client_secret", dev_credentials::CLIENT_SECRET),
-                ("refresh_token", refresh.as_str()),
-            ])
-            .send()
-            .await
-            .expect("the emulator's token endpoint answers")
-            .json()
-            .await
-            .expect("the emulator's token is JSON");
-        let token = token["access_token"]
-            .as_str()
-            .expect("the emulator grants an access token")
-            .to_string();
+        let token = access_token_for(&self.google.http, &self.google.emu, &refresh).await;
         *self.cached() = Some(token.clone());
         token
     }
