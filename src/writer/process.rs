@@ -107,7 +107,7 @@ pub async fn process(
                         Decision::Echo | Decision::Unchanged => theirs,
                         // Changed (or deleted) at Google since: settle it like any two-sided edit.
                         Decision::LocalWins | Decision::GoogleWins => {
-                            return adopt_changed(pool, client, defaults, job, out, id).await;
+                            return adopt_changed(pool, client, cal, defaults, job, out, id).await;
                         }
                     }
                 }
@@ -123,7 +123,7 @@ pub async fn process(
             Ok(()) => Ok(Done::Written),
             Err(e) if e.is_gone() || e.is_not_found() => Ok(Done::Written),
             Err(e) if e.is_precondition_failed() => {
-                settle(pool, client, defaults, job, &out, ext).await
+                settle(pool, client, cal, defaults, job, &out, ext).await
             }
             Err(e) => Err(e.into()),
         },
@@ -138,7 +138,7 @@ pub async fn process(
                     Ok(Done::Written)
                 }
                 Err(e) if e.is_precondition_failed() => {
-                    settle(pool, client, defaults, job, &out, ext).await
+                    settle(pool, client, cal, defaults, job, &out, ext).await
                 }
                 Err(e) => Err(e.into()),
             }
@@ -151,6 +151,7 @@ pub async fn process(
 async fn adopt_changed(
     pool: &PgPool,
     client: &GoogleClient,
+    google_cal: &str,
     defaults: &[Reminder],
     job: &Job,
     mut out: Outgoing,
@@ -161,13 +162,16 @@ async fn adopt_changed(
     tx.commit().await?;
     out.event.external_id = Some(id.clone());
     out.event.etag = None;
-    settle(pool, client, defaults, job, &out, &id).await
+    settle(pool, client, google_cal, defaults, job, &out, &id).await
 }
 
 /// Both sides changed (Google refused `If-Match`): last-write-wins settles it on both sides.
+/// `google_cal` is the calendar's Google id (Google's calls), `calendar_id` of the row its key (the
+/// local tables'): the two differ for a named account's calendar (`labo:roles` is `roles` at Google).
 async fn settle(
     pool: &PgPool,
     client: &GoogleClient,
+    google_cal: &str,
     defaults: &[Reminder],
     job: &Job,
     out: &Outgoing,
@@ -175,7 +179,7 @@ async fn settle(
 ) -> Result<Done, JobError> {
     let local = &out.event;
     let cal = local.calendar_id.as_str();
-    let theirs = client.get_event(cal, ext).await?;
+    let theirs = client.get_event(google_cal, ext).await?;
     let row = GoogleVersion::from_google(&theirs)?;
     let decision = lww::decide(&Sides {
         met: Met::Refused,
@@ -195,14 +199,16 @@ async fn settle(
     if decision == Decision::LocalWins {
         let their_etag = row.etag.as_deref();
         if local.deleted_at.is_some() {
-            match client.delete_event(cal, ext, their_etag).await {
+            match client.delete_event(google_cal, ext, their_etag).await {
                 Ok(()) => {}
                 Err(e) if e.is_gone() || e.is_not_found() => {}
                 Err(e) => return Err(e.into()),
             }
         } else {
             let body = event_body(out, defaults, false);
-            let v = client.patch_event(cal, ext, &body, their_etag).await?;
+            let v = client
+                .patch_event(google_cal, ext, &body, their_etag)
+                .await?;
             adopt(pool, out, &v).await?;
         }
         conflicts::record(pool, &conflict(Winner::Local)).await?;
