@@ -17,9 +17,10 @@ use crate::google::Google;
 use crate::process::ADMIN_SECRET;
 use crate::world::ACCOUNTS;
 
-/// How long the pause of a revoked account may take to show (calsync meets the refusal at its next
-/// call of the account: a push, a write, the 2 s safety sync).
-const PAUSE_BOUND: Duration = Duration::from_secs(15);
+/// How long the pause of a revoked account may take to show: calsync meets the refusal at its next
+/// sync run of the account (a push, the 2 s safety sync), which a killed process's 15 s lease or a
+/// failed run's backoff may hold back. A hold masking the refusal (fixed) kept it a minute.
+const PAUSE_BOUND: Duration = Duration::from_secs(30);
 /// How long the explicit sync may take to be answered (retries included).
 const SYNC_BOUND: Duration = Duration::from_secs(90);
 /// Shortest quota exhaustion: ops run faster than calsync's 2 s safety sync, so a window of ops alone
