@@ -99,6 +99,12 @@ impl Syncer {
         }
         let result = match self.google.client(&claim.account).await {
             Ok(client) => {
+                // The claim says the account is not paused, cluster-wide. A hold this process still
+                // keeps from a refusal is then either one no run has turned into the account's pause
+                // yet (the writer met it first: its hold would keep answering "on hold", never
+                // invalid_grant, and the account would not be paused) or one an explicit sync on
+                // another replica has lifted. Either way the run asks the token endpoint itself.
+                client.lift_hold();
                 let ctx = RunContext {
                     pool: &self.pool,
                     client: &client,

@@ -120,11 +120,17 @@ impl Writer {
                 }
             }
             Err(e) => {
-                // Credentials on hold: back when the hold ends (or an explicit sync re-queues it).
+                // Credentials on hold: retried at its backoff, at the latest when the hold ends (no
+                // token request while it lasts). Not held back for the whole hold: an explicit sync
+                // on another replica, or a sync run here, may lift it sooner (an explicit sync also
+                // re-queues the entry at once).
                 let delay = match &e {
-                    JobError::Google(g @ crate::google::GoogleError::CredentialsOnHold(_)) => g
-                        .retry_after()
-                        .unwrap_or_else(|| outbox::backoff(job.attempts)),
+                    JobError::Google(g @ crate::google::GoogleError::CredentialsOnHold(_)) => {
+                        g.retry_after().map_or_else(
+                            || outbox::backoff(job.attempts),
+                            |hold| hold.min(outbox::backoff(job.attempts)),
+                        )
+                    }
                     _ => outbox::backoff(job.attempts),
                 };
                 tracing::info!(calendar = %job.calendar_id, event = %job.event_id, attempts = job.attempts,

@@ -1,5 +1,6 @@
 //! Writes parked while the credentials fail: one token request for the whole batch, not one per
-//! entry; an explicit sync lifts every pause of the calendar and of its account and sends them.
+//! entry; an explicit sync lifts every pause of the calendar and of its account and sends them; a
+//! refusal the writer met first still pauses the account at the next sync run.
 
 use std::time::Duration;
 
@@ -87,4 +88,73 @@ async fn an_explicit_sync_sends_writes_parked_by_invalid_grant() {
         0,
         "the account's pauses are lifted too"
     );
+}
+
+/// Regression (found by the convergence suite): when the writer met the refusal first, this
+/// process's hold answered every sync run "credentials on hold", never invalid_grant, so the
+/// account was not paused (and no alert went out) until the hold ran out. A run now asks the token
+/// endpoint itself: the database let it run, so the account is not paused yet.
+#[tokio::test]
+async fn an_account_whose_refusal_the_writer_met_first_is_paused_by_the_next_sync_run() {
+    let google = Google::start().await;
+    let app = spawn_synced_app(&google, &[]).await;
+    wait_for("the startup syncs", Duration::from_secs(20), || async {
+        scalar(
+            &app,
+            "SELECT count(*) FROM sync_state WHERE last_success_at IS NOT NULL",
+        )
+        .await
+            == 3
+    })
+    .await;
+    google
+        .control("POST", "/emulator/refresh-tokens/revoke", json!({}))
+        .await;
+    sqlx::query(
+        "INSERT INTO events (calendar_id, summary, start_at, end_at)
+         VALUES ('primary', 'rdv', now() + interval '1 day', now() + interval '1 day 1 hour')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    wait_for(
+        "the writer to meet invalid_grant",
+        Duration::from_secs(20),
+        || async {
+            scalar(
+                &app,
+                "SELECT count(*) FROM outbox WHERE last_error LIKE '%invalid_grant%'",
+            )
+            .await
+                == 1
+        },
+    )
+    .await;
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) FROM account_state WHERE paused_reason IS NOT NULL"
+        )
+        .await,
+        0,
+        "the writer parks its entry; pausing is a sync run's"
+    );
+    // A change at Google: its push starts a run, which meets the refusal and pauses the account.
+    google
+        .control(
+            "POST",
+            "/emulator/calendars/primary/events",
+            json!({"summary": "at Google",
+                   "start": {"dateTime": "2030-02-17T14:00:00Z"}, "end": {"dateTime": "2030-02-17T15:00:00Z"}}),
+        )
+        .await;
+    wait_for("the account paused", Duration::from_secs(10), || async {
+        scalar(
+            &app,
+            "SELECT count(*) FROM account_state WHERE paused_reason LIKE '%invalid_grant%'",
+        )
+        .await
+            == 1
+    })
+    .await;
 }

@@ -1,16 +1,25 @@
-//! Fault-injection convergence suite: random operations on both sides (Google through the emulator, PostgreSQL
-//! through plain SQL) under API faults, push faults, 410s, channel expiry, SIGKILLed calsync processes and a
-//! PostgreSQL restart; then both sides must converge on the last write of every event, with no duplicate.
+//! Fault-injection convergence suite over three Google accounts (world.rs): random operations on both sides
+//! (Google through the emulator as each calendar's user, PostgreSQL through plain SQL and calsync's API) under
+//! API faults, push faults, 410s, channel expiry, SIGKILLed calsync processes, a PostgreSQL restart, one
+//! account's access revoked for a while and another's quota exhausted; then both sides must converge on the
+//! last write of every event, account by account, with no duplicate and no event crossing accounts.
 //! Run on demand: `cargo test --test convergence -- --ignored --nocapture` (see docs/testing.md).
 
+mod account_faults;
+mod api;
 mod chaos;
 mod checks;
+mod converge;
+mod diagnostics;
 mod forwarder;
 mod google;
 mod model;
 mod postgres;
 mod process;
+mod retry_sql;
 mod scenario;
+mod snapshot;
+mod world;
 
 use scenario::{Topology, run_seeds};
 

@@ -1,10 +1,8 @@
 //! The logical events of a seed and the random operations on them: inserts, edits (summary or time) and deletes,
-//! made either at Google (emulator control API, as a user in Google's UI) or locally (plain SQL on `events`).
+//! made either at Google (emulator control API, as the calendar's user in Google's UI) or locally (plain SQL on
+//! `events`, or calsync's API with a token scoped to the event's account), on the calendars of three accounts.
 //! Every edit writes the whole (summary, start, end) triple, so the expected final state is exactly the
 //! triple of the event's last operation (last-write-wins in wall-clock order; a delete is final).
-
-use std::future::Future;
-use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use rand::Rng;
@@ -14,12 +12,25 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::google::{CALENDARS, Google};
+use crate::api::Api;
+use crate::google::Google;
+use crate::retry_sql::sql;
+use crate::world::{ACCOUNTS, CALS, Cal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Google,
+    /// Plain SQL on `events`.
     Local,
+    /// calsync's API (`/api/v1/events`).
+    Api,
+}
+
+/// Where operations are made: Google (the emulator), PostgreSQL, calsync's API.
+pub struct Ends<'a> {
+    pub google: &'a Google,
+    pub pool: &'a PgPool,
+    pub api: &'a Api,
 }
 
 /// What both sides are compared on (with the Google id).
@@ -45,7 +56,8 @@ impl std::fmt::Display for Fields {
 /// One event as the test means it, matched on both sides by the tag that starts its summary.
 pub struct Logical {
     pub tag: String,
-    pub cal: &'static str,
+    /// Its calendar (and so its account) for good: an event never moves.
+    pub cal: &'static Cal,
     /// Known from the start for local inserts (the writer uses the row's UUID as Google id).
     pub google_id: String,
     /// Known from the start for local inserts; found once the sync brought a Google insert in.
@@ -61,6 +73,10 @@ pub struct Model {
     pub events: Vec<Logical>,
     pub google_ops: usize,
     pub local_ops: usize,
+    /// Of `local_ops`, those made through calsync's API.
+    pub api_ops: usize,
+    /// Operations per account (index into `ACCOUNTS`).
+    pub account_ops: [usize; ACCOUNTS.len()],
     /// Operations the test could not make (a refused control call, a row gone): each fails the seed.
     pub anomalies: Vec<String>,
     last_touched: Option<usize>,
@@ -81,39 +97,9 @@ fn random_fields(rng: &mut StdRng, tag: &str, version: u32) -> Fields {
     }
 }
 
-fn google_body(f: &Fields) -> serde_json::Value {
+pub fn google_body(f: &Fields) -> serde_json::Value {
     let at = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     json!({"summary": f.summary, "start": {"dateTime": at(f.start)}, "end": {"dateTime": at(f.end)}})
-}
-
-/// Runs a statement, again while PostgreSQL is unreachable (up to 20 s); `retry` tells a repeat apart.
-async fn sql<T, F, Fut>(mut run: F) -> Result<T, String>
-where
-    F: FnMut(bool) -> Fut,
-    Fut: Future<Output = Result<T, sqlx::Error>>,
-{
-    let start = Instant::now();
-    let mut retry = false;
-    loop {
-        match run(retry).await {
-            Ok(v) => return Ok(v),
-            Err(e) if transient(&e) && start.elapsed() < Duration::from_secs(20) => {
-                retry = true;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-}
-
-fn transient(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_) => true,
-        sqlx::Error::Database(d) => d
-            .code()
-            .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
-        _ => false,
-    }
 }
 
 impl Model {
@@ -123,6 +109,8 @@ impl Model {
             events: Vec::new(),
             google_ops: 0,
             local_ops: 0,
+            api_ops: 0,
+            account_ops: [0; ACCOUNTS.len()],
             anomalies: Vec::new(),
             last_touched: None,
         }
@@ -133,11 +121,11 @@ impl Model {
     }
 
     /// One random operation (number `n` of the schedule).
-    pub async fn step(&mut self, rng: &mut StdRng, n: usize, google: &Google, pool: &PgPool) {
-        let side = if rng.random_bool(0.5) {
-            Side::Google
-        } else {
-            Side::Local
+    pub async fn step(&mut self, rng: &mut StdRng, n: usize, to: &Ends<'_>) {
+        let side = match rng.random_range(0..10) {
+            0..5 => Side::Google,
+            5..8 => Side::Local,
+            _ => Side::Api,
         };
         let roll: f64 = rng.random();
         let mut live: Vec<usize> = (0..self.events.len())
@@ -154,34 +142,39 @@ impl Model {
                 live.insert(0, last);
             }
             for idx in live.into_iter().take(4) {
-                if self.exists(side, idx, google, pool).await {
+                if self.exists(side, idx, to).await {
                     match roll {
-                        r if r < 0.58 => self.edit(rng, n, side, idx, false, google, pool).await,
-                        r if r < 0.86 => self.edit(rng, n, side, idx, true, google, pool).await,
-                        _ => self.delete(n, side, idx, google, pool).await,
+                        r if r < 0.58 => self.edit(rng, n, side, idx, false, to).await,
+                        r if r < 0.86 => self.edit(rng, n, side, idx, true, to).await,
+                        _ => self.delete(n, side, idx, to).await,
                     }
-                    self.count(side);
+                    self.count(side, idx);
                     return;
                 }
             }
         }
-        self.insert(rng, n, side, google, pool).await;
-        self.count(side);
+        // Counted by `insert` once made (a failed one is an anomaly: the seed fails).
+        self.insert(rng, n, side, to).await;
     }
 
-    fn count(&mut self, side: Side) {
+    fn count(&mut self, side: Side, idx: usize) {
+        self.account_ops[self.events[idx].cal.account] += 1;
         match side {
             Side::Google => self.google_ops += 1,
             Side::Local => self.local_ops += 1,
+            Side::Api => {
+                self.local_ops += 1;
+                self.api_ops += 1;
+            }
         }
     }
 
     /// Google ops only on events live at the emulator, local ops only on live local rows.
-    async fn exists(&mut self, side: Side, idx: usize, google: &Google, pool: &PgPool) -> bool {
+    async fn exists(&mut self, side: Side, idx: usize, to: &Ends<'_>) -> bool {
         let e = &self.events[idx];
         match side {
-            Side::Google => google.is_live(e.cal, &e.google_id).await,
-            Side::Local => {
+            Side::Google => to.google.is_live(e.cal, &e.google_id).await,
+            Side::Local | Side::Api => {
                 let found: Result<Option<Uuid>, String> = sql(|_| {
                     sqlx::query_scalar(
                         "SELECT id FROM events WHERE deleted_at IS NULL
@@ -189,9 +182,9 @@ impl Model {
                           ORDER BY id = $1 DESC NULLS LAST LIMIT 1",
                     )
                     .bind(e.local_id)
-                    .bind(e.cal)
+                    .bind(e.cal.key)
                     .bind(&e.google_id)
-                    .fetch_optional(pool)
+                    .fetch_optional(to.pool)
                 })
                 .await;
                 match found {
@@ -210,21 +203,18 @@ impl Model {
         }
     }
 
-    async fn insert(
-        &mut self,
-        rng: &mut StdRng,
-        n: usize,
-        side: Side,
-        google: &Google,
-        pool: &PgPool,
-    ) {
+    async fn insert(&mut self, rng: &mut StdRng, n: usize, side: Side, to: &Ends<'_>) {
         let tag = format!("{}{}", self.prefix, self.events.len() + 1);
-        let cal = CALENDARS[rng.random_range(0..CALENDARS.len())];
+        let cal = &CALS[rng.random_range(0..CALS.len())];
         let fields = random_fields(rng, &tag, 1);
         let (google_id, local_id) = match side {
-            Side::Google => match google.user_insert(cal, google_body(&fields)).await {
+            Side::Google => match to.google.user_insert(cal, google_body(&fields)).await {
                 Ok(id) => (id, None),
                 Err(e) => return self.anomalies.push(format!("#{n} google insert: {e}")),
+            },
+            Side::Api => match to.api.create(cal, &fields).await {
+                Ok(id) => (id.simple().to_string(), Some(id)),
+                Err(e) => return self.anomalies.push(format!("#{n} {e}")),
             },
             Side::Local => {
                 let id = Uuid::new_v4();
@@ -233,11 +223,11 @@ impl Model {
                         "INSERT INTO events (id, calendar_id, summary, start_at, end_at) VALUES ($1, $2, $3, $4, $5)",
                     )
                     .bind(id)
-                    .bind(cal)
+                    .bind(cal.key)
                     .bind(&fields.summary)
                     .bind(fields.start)
                     .bind(fields.end)
-                    .execute(pool);
+                    .execute(to.pool);
                     async move {
                         match q.await {
                             // A repeat after a lost answer: the first attempt went through.
@@ -256,7 +246,7 @@ impl Model {
             }
         };
         self.events.push(Logical {
-            history: vec![format!("#{n} {side:?} insert {cal} -> {fields}")],
+            history: vec![format!("#{n} {side:?} insert {} -> {fields}", cal.key)],
             tag,
             cal,
             google_id,
@@ -265,9 +255,9 @@ impl Model {
             version: 1,
         });
         self.last_touched = Some(self.events.len() - 1);
+        self.count(side, self.events.len() - 1);
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn edit(
         &mut self,
         rng: &mut StdRng,
@@ -275,8 +265,7 @@ impl Model {
         side: Side,
         idx: usize,
         time: bool,
-        google: &Google,
-        pool: &PgPool,
+        to: &Ends<'_>,
     ) {
         let e = &self.events[idx];
         let Some(old) = e.state.clone() else { return };
@@ -297,10 +286,14 @@ impl Model {
         let what = if time { "time" } else { "summary" };
         let done = match side {
             Side::Google => {
-                google
+                to.google
                     .user_patch(e.cal, &e.google_id, google_body(&next))
                     .await
             }
+            Side::Api => match e.local_id {
+                Some(id) => to.api.patch(e.cal, id, &next).await,
+                None => Err("no local id".into()),
+            },
             Side::Local => {
                 let id = e.local_id;
                 sql(|_| {
@@ -311,7 +304,7 @@ impl Model {
                     .bind(&next.summary)
                     .bind(next.start)
                     .bind(next.end)
-                    .execute(pool)
+                    .execute(to.pool)
                 })
                 .await
                 .and_then(|r| match r.rows_affected() {
@@ -335,10 +328,14 @@ impl Model {
         }
     }
 
-    async fn delete(&mut self, n: usize, side: Side, idx: usize, google: &Google, pool: &PgPool) {
+    async fn delete(&mut self, n: usize, side: Side, idx: usize, to: &Ends<'_>) {
         let e = &self.events[idx];
         let done = match side {
-            Side::Google => google.user_delete(e.cal, &e.google_id).await,
+            Side::Google => to.google.user_delete(e.cal, &e.google_id).await,
+            Side::Api => match e.local_id {
+                Some(id) => to.api.delete(e.cal, id).await,
+                None => Err("no local id".into()),
+            },
             Side::Local => {
                 let id = e.local_id;
                 sql(|_| {
@@ -346,7 +343,7 @@ impl Model {
                         "UPDATE events SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
                     )
                     .bind(id)
-                    .execute(pool)
+                    .execute(to.pool)
                 })
                 .await
                 .and_then(|r| match r.rows_affected() {

@@ -10,7 +10,11 @@ use tokio::process::{Child, Command};
 
 pub use calsync_testkit::free_port;
 
-/// Environment every calsync process of a seed shares (each adds its own BIND_ADDRESS).
+/// The admin JWT secret every process of a seed shares (the explicit sync mints its tokens with it).
+pub const ADMIN_SECRET: &str = "convergence-admin-secret-0123456789abcdef";
+
+/// Environment every calsync process of a seed shares (each adds its own BIND_ADDRESS); `google_env` points
+/// at the emulator and at the world's config (`CALENDAR_CONFIG_PATH`).
 pub fn shared_env(
     database_url: &str,
     public_url: &str,
@@ -19,9 +23,7 @@ pub fn shared_env(
 ) -> Vec<(String, String)> {
     let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
     let log = std::env::var("CONVERGENCE_RUST_LOG").unwrap_or_else(|_| "warn".to_string());
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendar_config.yaml");
     let mut env: Vec<(String, String)> = vec![
-        ("CALENDAR_CONFIG_PATH".into(), config.into()),
         ("DATABASE_URL".into(), database_url.into()),
         ("REDIS_URL".into(), redis),
         (
@@ -29,10 +31,7 @@ pub fn shared_env(
             format!("convergence:{seed}:{}:", uuid::Uuid::new_v4().simple()),
         ),
         ("WEBHOOK_PUBLIC_URL".into(), public_url.into()),
-        (
-            "ADMIN_JWT_SECRET".into(),
-            "convergence-admin-secret-0123456789abcdef".into(),
-        ),
+        ("ADMIN_JWT_SECRET".into(), ADMIN_SECRET.into()),
         (
             "CHANNEL_TOKEN_SECRET".into(),
             "convergence-channel-secret-0123456789abcdef".into(),

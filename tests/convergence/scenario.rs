@@ -1,5 +1,6 @@
-//! One seed end to end: fresh database, emulator and calsync process(es); a random schedule of operations under
-//! faults, a SIGKILL and a PostgreSQL restart; then faults cleared and a bounded wait for convergence.
+//! One seed end to end: fresh database, emulator (three users) and calsync process(es); a random schedule of
+//! operations under faults, a SIGKILL, a PostgreSQL restart and the account faults; then faults cleared and a
+//! bounded wait for convergence.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -8,19 +9,19 @@ use calsync_testkit::poll;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::account_faults::AccountFaults;
+use crate::api::Api;
 use crate::chaos::{Plan, Timeline, random_faults, skipped};
-use crate::checks;
+use crate::converge::{converge, supervise};
+use crate::diagnostics::{self, Chaos};
 use crate::forwarder::Forwarder;
 use crate::google::Google;
-use crate::model::Model;
+use crate::model::{Ends, Model};
 use crate::postgres::{self, PgRestart};
 use crate::process::{Calsync, free_port, shared_env};
-
-/// Longest wait for convergence once faults are cleared.
-const CONVERGENCE_BOUND: Duration = Duration::from_secs(90);
+use crate::world::{ACCOUNTS, CALS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Topology {
@@ -111,19 +112,26 @@ pub async fn run_seed(seed: u64, topology: Topology) {
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy(&db_url)
         .expect("test pool URL");
-    if !wait_for_channels(&google, 3, Duration::from_secs(15)).await {
+    if !wait_for_channels(&google, CALS.len(), Duration::from_secs(15)).await {
         println!(
             "seed {seed}: no live channel on every calendar after 15 s; going on (the poll covers)"
         );
     }
 
+    let api = Api::new(&ports);
+    let ends = Ends {
+        google: &google,
+        pool: &pool,
+        api: &api,
+    };
     let plan = Plan::draw(&mut plan_rng);
+    let mut accounts = AccountFaults::draw(&mut plan_rng, plan.ops);
     let mut model = Model::new(seed, topology.label());
     let mut next_faults = 0;
     let mut respawns = 0;
     let mut pg_restart: Option<PgRestart> = None;
     let mut killed = "kill 0".to_string();
-    let mut chaos = checks::Chaos {
+    let mut chaos = Chaos {
         kill: None,
         pg_restart: None,
     };
@@ -181,7 +189,8 @@ pub async fn run_seed(seed: u64, topology: Topology) {
             chaos.pg_restart = Some((from, to));
             pg_restart = Some(how);
         }
-        model.step(&mut op_rng, n, &google, &pool).await;
+        accounts.at(n, &google, &pool, &ports, &mut timeline).await;
+        model.step(&mut op_rng, n, &ends).await;
         respawns += supervise(&mut procs, &mut timeline).await;
         tokio::time::sleep(Duration::from_millis(op_rng.random_range(5..=60))).await;
     }
@@ -189,6 +198,9 @@ pub async fn run_seed(seed: u64, topology: Topology) {
     // Every rate back to 0 (and no latency or push faults).
     google.set_faults(json!({})).await;
     timeline.note(format_args!("op #{}: faults cleared", plan.ops));
+    if let Err(e) = accounts.settle(&mut timeline).await {
+        model.anomalies.push(format!("explicit sync: {e}"));
+    }
     let cleared = Instant::now();
     let outcome = converge(
         &model,
@@ -199,7 +211,7 @@ pub async fn run_seed(seed: u64, topology: Topology) {
         &mut respawns,
     )
     .await;
-    let statuses = google.error_statuses().await;
+    let statuses = google.error_statuses(None).await;
     let injected: usize = statuses.values().sum();
     let breakdown: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}×{n}")).collect();
     let mut extra = if respawns > 0 {
@@ -211,19 +223,31 @@ pub async fn run_seed(seed: u64, topology: Topology) {
         .as_ref()
         .map(|f| format!(", pushes forwarded: {}", f.summary()))
         .unwrap_or_default();
+    let per_account: Vec<String> = ACCOUNTS
+        .iter()
+        .zip(model.account_ops)
+        .map(|(a, n)| format!("{} {n}", a.name))
+        .collect();
     let head = format!(
-        "seed {seed}: {} ops ({} google, {} local), faults injected: {injected} ({}), {killed}, pg restart {}{extra}",
+        "seed {seed}: {} ops ({} google, {} local of which {} by API; {}), faults injected: {injected} ({}), account faults: {}, {killed}, pg restart {}{extra}",
         plan.ops,
         model.google_ops,
         model.local_ops,
+        model.api_ops,
+        per_account.join(", "),
         breakdown.join(" "),
+        accounts.summary(&google).await,
         pg_restart
             .as_ref()
             .map_or("0".to_string(), |p| format!("1 ({p})")),
     );
     match outcome {
-        Ok(took) if model.anomalies.is_empty() => {
-            println!("{head}, converged in {:.1} s", took.as_secs_f64());
+        Ok(done) if model.anomalies.is_empty() => {
+            println!(
+                "{head}, converged in {:.1} s ({})",
+                done.took.as_secs_f64(),
+                done.per_account()
+            );
             for p in &mut procs {
                 p.kill().await;
             }
@@ -233,7 +257,11 @@ pub async fn run_seed(seed: u64, topology: Topology) {
             }
             google.stop().await;
             postgres::drop_database(&db_name).await;
-            for l in &logs {
+            // `CONVERGENCE_KEEP_LOGS=1` keeps a passing seed's logs too (with CONVERGENCE_RUST_LOG=info).
+            for l in logs
+                .iter()
+                .filter(|_| std::env::var_os("CONVERGENCE_KEEP_LOGS").is_none())
+            {
                 let _ = std::fs::remove_file(l);
             }
         }
@@ -247,7 +275,7 @@ pub async fn run_seed(seed: u64, topology: Topology) {
                 report.extend(problems.iter().map(|p| format!("  {p}")));
             }
             report.extend(
-                checks::diagnostics(&pool, &chaos)
+                diagnostics::diagnostics(&pool, &chaos)
                     .await
                     .into_iter()
                     .map(|d| format!("  state: {d}")),
@@ -263,57 +291,5 @@ pub async fn run_seed(seed: u64, topology: Topology) {
             println!("{report}");
             panic!("seed {seed} did not converge");
         }
-    }
-}
-
-/// Restarts the processes that exited on their own (noted in the timeline); returns how many.
-async fn supervise(procs: &mut [Calsync], timeline: &mut Timeline) -> usize {
-    let mut restarted = 0;
-    for p in procs.iter_mut() {
-        if let Some(why) = p.supervise().await {
-            timeline.note(format_args!("{why}; restarted (pid {})", p.pid()));
-            restarted += 1;
-        }
-    }
-    restarted
-}
-
-/// Waits (bounded) until both sides agree with each other and with the model, confirmed 500 ms later;
-/// returns how long the first agreement took.
-async fn converge(
-    model: &Model,
-    google: &Google,
-    pool: &PgPool,
-    procs: &mut [Calsync],
-    timeline: &mut Timeline,
-    respawns: &mut usize,
-) -> Result<Duration, Vec<String>> {
-    let start = Instant::now();
-    let mut agreed: Option<Duration> = None;
-    loop {
-        *respawns += supervise(procs, timeline).await;
-        let problems = match checks::snapshot(model, google, pool).await {
-            Ok(snap) => {
-                let v = checks::verdict(model, &snap);
-                if v.stuck_on_parked {
-                    return Err(v.problems);
-                }
-                v.problems
-            }
-            Err(e) => vec![format!("snapshot failed: {e}")],
-        };
-        if problems.is_empty() {
-            if let Some(took) = agreed {
-                return Ok(took);
-            }
-            agreed = Some(start.elapsed());
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            continue;
-        }
-        agreed = None;
-        if start.elapsed() > CONVERGENCE_BOUND {
-            return Err(problems);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

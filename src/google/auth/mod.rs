@@ -122,6 +122,11 @@ impl TokenProvider {
             .filter(|d| !d.is_zero())
     }
 
+    /// Lifts the hold alone: the next `token()` asks the token endpoint again.
+    pub fn lift_hold(&self) {
+        *self.refused() = None;
+    }
+
     /// Lifts the hold (an explicit sync: the operator says the credentials work again) and, for a
     /// user token, re-reads its file: `calsync auth login` may have written a new refresh token.
     pub async fn resume(&self) {

@@ -204,6 +204,12 @@ impl GoogleClient {
         self.auth.resume().await;
     }
 
+    /// Lifts this process's hold after a refusal, without re-reading anything: the next call asks
+    /// the token endpoint again (a sync run, which the database let run: see `Syncer::run`).
+    pub fn lift_hold(&self) {
+        self.auth.lift_hold();
+    }
+
     /// Counts every request (`calsync_google_requests_total{method,status}`) and times it.
     pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
         self.metrics = Some(metrics);
