@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use rig::{Sizes, rss_mb};
 
-/// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a table.
+/// Measure push delay, webhook throughput, full sync, write path, accounts apart and the idle day against the emulator; prints a table.
 #[derive(Debug, Parser)]
 #[command(name = "calsync-bench", version, about)]
 struct Args {
