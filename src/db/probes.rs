@@ -17,6 +17,28 @@ pub async fn busy_calendars(pool: &PgPool) -> Result<i64, sqlx::Error> {
     .await
 }
 
+/// Calendars of `account` waiting for or running a sync.
+pub async fn busy_calendars_of(pool: &PgPool, account: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+          WHERE c.account = $1 AND (s.pending OR s.lease_owner IS NOT NULL)",
+    )
+    .bind(account)
+    .fetch_one(pool)
+    .await
+}
+
+/// Runs of `account` in flight: its calendars held by a live lease.
+pub async fn runs_of(pool: &PgPool, account: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+          WHERE c.account = $1 AND s.lease_until > now()",
+    )
+    .bind(account)
+    .fetch_one(pool)
+    .await
+}
+
 pub async fn active_channels(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar::<_, i64>("SELECT count(*) FROM watch_channels WHERE state = 'active'")
         .fetch_one(pool)

@@ -1,6 +1,7 @@
 //! Black-box tests of the calsync server: real HTTP, a real PostgreSQL database per test, real Redis.
 //! The harness (TestApp, the emulated Google, the fake Telegram, waits) is the `calsync-testkit` crate.
 
+mod account_share;
 mod accounts_apart;
 mod accounts_runtime;
 mod admin_tokens;

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use serde_json::Value;
-use sqlx::Connection;
 
 use calsync::config::Settings;
 use calsync::db::probes;
@@ -96,7 +95,7 @@ fn simulated(days: f64) -> String {
 /// A fresh database and a fresh rig with the mode's settings; counts one window; cleans up.
 async fn run_mode(base: &Settings, mode: Mode) -> anyhow::Result<Tally> {
     let tag = if mode.push { "idle-push" } else { "idle-poll" };
-    let (url, db) = fresh_database(&base.database.url, tag).await?;
+    let (url, db) = rig::fresh_database(&base.database.url, tag).await?;
     let settings = scaled(base, &mode, url);
     tracing::info!(
         mode = tag,
@@ -114,7 +113,7 @@ async fn run_mode(base: &Settings, mode: Mode) -> anyhow::Result<Tally> {
         }
         Err(e) => Err(e),
     };
-    if let Err(e) = drop_database(&base.database.url, &db).await {
+    if let Err(e) = rig::drop_database(&base.database.url, &db).await {
         tracing::warn!(database = %db, error.cause = %e, "idle day: scratch database not dropped");
     }
     result
@@ -203,43 +202,4 @@ fn tally(log: &[Value]) -> Tally {
         }
     }
     t
-}
-
-/// Creates `<base database>_<tag>` (dropped first if a previous run left it); returns its URL and name.
-async fn fresh_database(base_url: &str, tag: &str) -> anyhow::Result<(String, String)> {
-    let mut url = url::Url::parse(base_url).context("DATABASE_URL")?;
-    let base = match url.path().trim_start_matches('/') {
-        "" => "postgres".to_string(),
-        name => name.to_string(),
-    };
-    let mut name = format!("{base}_{}", tag.replace('-', "_"));
-    name.truncate(63);
-    drop_database(base_url, &name).await?;
-    let mut conn = sqlx::PgConnection::connect(base_url).await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "CREATE DATABASE {}",
-        quoted(&name)
-    )))
-    .execute(&mut conn)
-    .await
-    .with_context(|| format!("creating the database {name}"))?;
-    conn.close().await?;
-    url.set_path(&name);
-    Ok((url.to_string(), name))
-}
-
-async fn drop_database(base_url: &str, name: &str) -> anyhow::Result<()> {
-    let mut conn = sqlx::PgConnection::connect(base_url).await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        quoted(name)
-    )))
-    .execute(&mut conn)
-    .await?;
-    conn.close().await?;
-    Ok(())
-}
-
-fn quoted(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
 }

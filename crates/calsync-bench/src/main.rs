@@ -9,6 +9,7 @@
 //! the same `--config` and `--quick`) and, when there is none, names the command that builds it.
 //! Run from the checkout's root, so that the peer (`crates/calsync-bench/peer/run.sh`) is found.
 
+mod accounts;
 mod idle_day;
 mod load;
 mod peer;
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use rig::{Sizes, rss_mb};
 
-/// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a table.
+/// Measure push delay, webhook throughput, full sync, write path, accounts apart and the idle day against the emulator; prints a table.
 #[derive(Debug, Parser)]
 #[command(name = "calsync-bench", version, about)]
 struct Args {
@@ -34,8 +35,20 @@ struct Args {
     /// A small run (seconds), for smoke tests.
     #[arg(long)]
     quick: bool,
+    /// Run only this phase (one that has a rig of its own), e.g. `--only accounts`.
+    #[arg(long, value_enum, value_name = "PHASE")]
+    only: Option<Only>,
     #[command(subcommand)]
     command: Option<Child>,
+}
+
+/// The phases that can run alone.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Only {
+    /// Two accounts: B's push delay, A quiet then in a 429 storm.
+    Accounts,
+    /// The idle day's Google calls, push mode and poll-only.
+    IdleDay,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,7 +88,7 @@ async fn main() -> ExitCode {
     } else {
         Sizes::full()
     };
-    match run(settings, sizes).await {
+    match run(settings, sizes, args.only).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e, 1),
     }
@@ -87,10 +100,25 @@ fn fail(e: &anyhow::Error, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Runs every phase and prints the table.
-async fn run(settings: calsync::config::Settings, sizes: Sizes) -> anyhow::Result<()> {
+/// Runs every phase (or the `only` one) and prints the table.
+async fn run(
+    settings: calsync::config::Settings,
+    sizes: Sizes,
+    only: Option<Only>,
+) -> anyhow::Result<()> {
+    let rows = match only {
+        None => all(&settings, sizes).await?,
+        Some(Only::Accounts) => accounts::measure(&settings, sizes.accounts).await?,
+        Some(Only::IdleDay) => idle_day::measure(&settings, sizes.idle).await?,
+    };
+    print(&rows);
+    Ok(())
+}
+
+/// Every phase's rows, in the table's order.
+async fn all(settings: &calsync::config::Settings, sizes: Sizes) -> anyhow::Result<Rows> {
     let rig = rig::start(settings.clone(), "main").await?;
-    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut rows: Rows = Vec::new();
     let (rss_before, _) = rss_mb();
     phases::wait_channels(&rig).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -108,8 +136,17 @@ async fn run(settings: calsync::config::Settings, sizes: Sizes) -> anyhow::Resul
     let (_, peak) = rss_mb();
     rows.push(("RSS peak over the run".into(), format!("{peak:.1} MB")));
     rig.stop().await;
+    // On its own rig and database: B's push delay, A quiet then in a 429 storm.
+    rows.extend(accounts::measure(settings, sizes.accounts).await?);
     // On its own rigs and databases, once the others are stopped.
-    rows.extend(idle_day::measure(&settings, sizes.idle).await?);
+    rows.extend(idle_day::measure(settings, sizes.idle).await?);
+    Ok(rows)
+}
+
+type Rows = Vec<(String, String)>;
+
+/// The table.
+fn print(rows: &Rows) {
     let width = rows
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -117,8 +154,7 @@ async fn run(settings: calsync::config::Settings, sizes: Sizes) -> anyhow::Resul
         .unwrap_or(10);
     println!("\n{:width$}  result", "measure");
     println!("{}  {}", "-".repeat(width), "-".repeat(40));
-    for (k, v) in &rows {
+    for (k, v) in rows {
         println!("{k:width$}  {v}");
     }
-    Ok(())
 }

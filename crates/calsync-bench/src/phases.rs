@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use serde_json::{Value, json};
+use sqlx::postgres::PgListener;
 
 use calsync::db::probes;
 use calsync::push::token::ChannelTokens;
@@ -15,7 +16,7 @@ use crate::rig::{Rig, pct, rss_mb};
 
 type Rows = Vec<(String, String)>;
 
-async fn wait<F, Fut>(what: &str, limit: Duration, mut ok: F) -> anyhow::Result<()>
+pub async fn wait<F, Fut>(what: &str, limit: Duration, mut ok: F) -> anyhow::Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -60,12 +61,12 @@ pub async fn wait_channels(rig: &Rig) -> anyhow::Result<()> {
     idle(rig).await
 }
 
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+pub fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(|a, b| a.total_cmp(b));
     v
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -87,28 +88,10 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
     probes::notify_event_updates(&rig.pool).await?;
     let mut listener = calsync::db::listen(&rig.pool, probes::EVENT_UPDATES).await?;
     let mut delays = Vec::with_capacity(n);
+    let path = format!("/calendars/primary/events/{id}");
     for i in 0..n {
         idle(rig).await?;
-        while listener.next_buffered().is_some() {}
-        let t0 = Instant::now();
-        let changed: Value = rig
-            .http
-            .patch(rig.control(&format!("/calendars/primary/events/{id}")))
-            .json(&json!({"location": format!("Room {i}")}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let want = changed["etag"].as_str().unwrap_or_default().to_string();
-        loop {
-            let note = tokio::time::timeout(Duration::from_secs(30), listener.recv())
-                .await
-                .context("a pushed change did not arrive within 30 s")??;
-            if note.payload() == want {
-                break;
-            }
-        }
-        delays.push(ms(t0.elapsed()));
+        delays.push(timed_change(rig, &mut listener, &path, i).await?);
     }
     drop(listener);
     probes::stop_notifying_event_updates(&rig.pool).await?;
@@ -150,6 +133,39 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
         ],
         p50,
     ))
+}
+
+/// One user edit at Google through the control API (`path`: the event's route under `/emulator`,
+/// a new `location` numbered `i`; the emulator pushes), timed until `listener` (on
+/// [`probes::EVENT_UPDATES`]) sees the commit of the row with the edit's new etag: push → database.
+pub async fn timed_change(
+    rig: &Rig,
+    listener: &mut PgListener,
+    path: &str,
+    i: usize,
+) -> anyhow::Result<f64> {
+    while listener.next_buffered().is_some() {}
+    let t0 = Instant::now();
+    let changed: Value = rig
+        .http
+        .patch(rig.control(path))
+        .json(&json!({"location": format!("Room {i}")}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let want = changed["etag"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the edit of {path} answered no etag: {changed}"))?
+        .to_string();
+    loop {
+        let note = tokio::time::timeout(Duration::from_secs(30), listener.recv())
+            .await
+            .context("a pushed change did not arrive within 30 s")??;
+        if note.payload() == want {
+            return Ok(ms(t0.elapsed()));
+        }
+    }
 }
 
 /// Webhook acknowledgements under load, then list calls for one burst.

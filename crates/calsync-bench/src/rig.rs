@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{Connection, PgPool};
 use tokio_util::sync::CancellationToken;
 
 use calsync::config::{Secret, Settings};
@@ -22,6 +22,8 @@ pub struct Sizes {
     pub full_sync: usize,
     pub writes: usize,
     pub peer: usize,
+    /// B's changes in each half of the accounts phase (quiet, A's 429 storm).
+    pub accounts: usize,
     pub idle: Plan,
 }
 
@@ -34,6 +36,7 @@ impl Sizes {
             full_sync: 100_000,
             writes: 10_000,
             peer: 10_000,
+            accounts: 100,
             idle: Plan::full(),
         }
     }
@@ -45,6 +48,7 @@ impl Sizes {
             full_sync: 5_000,
             writes: 500,
             peer: 1_000,
+            accounts: 30,
             idle: Plan::quick(),
         }
     }
@@ -172,10 +176,26 @@ pub fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Starts the emulator (this executable's `emulator` command, its own process so that this
-/// process's RSS is calsync's and the harness's) and calsync on it. `tag` names the rig's
-/// credentials directory and Redis prefix, so that rigs can run side by side.
-pub async fn start(mut settings: Settings, tag: &str) -> anyhow::Result<Rig> {
+/// The emulator in a child process of its own (this executable's `emulator` command), its
+/// credentials written for the default user.
+pub struct Emulator {
+    pub url: String,
+    pub http: reqwest::Client,
+    /// Where its `token.json` and `client_secret.json` are (other users' token files may join them).
+    pub creds: PathBuf,
+    child: tokio::process::Child,
+}
+
+impl Emulator {
+    /// The token endpoint, for the token files of other users.
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.url)
+    }
+}
+
+/// Starts the emulator, in its own process so that this process's RSS is calsync's and the
+/// harness's. `tag` names its credentials directory, so that rigs can run side by side.
+pub async fn emulator(tag: &str) -> anyhow::Result<Emulator> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let creds = std::env::temp_dir().join(format!("calsync-bench-{}-{tag}", std::process::id()));
     let exe = std::env::current_exe()?;
@@ -191,14 +211,14 @@ pub async fn start(mut settings: Settings, tag: &str) -> anyhow::Result<Rig> {
         .kill_on_drop(true)
         .spawn()
         .context("starting the emulator")?;
-    let emulator_url = format!("http://127.0.0.1:{port}");
+    let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(64)
         .build()?;
     let started = Instant::now();
     while http
-        .get(format!("{emulator_url}/emulator/stats"))
+        .get(format!("{url}/emulator/stats"))
         .send()
         .await
         .is_err()
@@ -209,7 +229,33 @@ pub async fn start(mut settings: Settings, tag: &str) -> anyhow::Result<Rig> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(Emulator {
+        url,
+        http,
+        creds,
+        child,
+    })
+}
+
+/// Starts the emulator and calsync on it (see [`start_on`]).
+pub async fn start(settings: Settings, tag: &str) -> anyhow::Result<Rig> {
+    start_on(emulator(tag).await?, settings, tag).await
+}
+
+/// Starts calsync in this process on `emu`, after creating at the default user the calendars of the
+/// implicit account (those of named accounts are the caller's to create). `tag` names the Redis
+/// prefix.
+pub async fn start_on(emu: Emulator, mut settings: Settings, tag: &str) -> anyhow::Result<Rig> {
+    let Emulator {
+        url: emulator_url,
+        http,
+        creds,
+        child,
+    } = emu;
     for cal in &settings.google_calendar.calendars {
+        if cal.account.is_some() {
+            continue;
+        }
         http.post(format!("{emulator_url}/emulator/calendars"))
             .json(&json!({"id": cal.id, "timeZone": "Europe/Paris"}))
             .send()
@@ -222,7 +268,10 @@ pub async fn start(mut settings: Settings, tag: &str) -> anyhow::Result<Rig> {
     settings.google.token_path = Some(creds.join("token.json"));
     settings.google.client_secret_path = Some(creds.join("client_secret.json"));
     settings.google.service_account_key_path = None;
+    // Neither client-side bucket may pace a phase: each account's, nor the project's every account
+    // shares (10,000/min by default, which held the write path to ~180 events/s).
     settings.google.requests_per_minute = 1_000_000;
+    settings.google.project_requests_per_minute = 1_000_000;
     settings.google_calendar.enabled = true;
     settings.server.workers_enabled = true;
     settings.server.public_url = Some(format!("http://127.0.0.1:{app_port}"));
@@ -267,4 +316,43 @@ impl Rig {
         let _ = child.kill().await;
         let _ = std::fs::remove_dir_all(&self.creds);
     }
+}
+
+/// Creates `<base database>_<tag>` (dropped first if a previous run left it); returns its URL and name.
+pub async fn fresh_database(base_url: &str, tag: &str) -> anyhow::Result<(String, String)> {
+    let mut url = url::Url::parse(base_url).context("DATABASE_URL")?;
+    let base = match url.path().trim_start_matches('/') {
+        "" => "postgres".to_string(),
+        name => name.to_string(),
+    };
+    let mut name = format!("{base}_{}", tag.replace('-', "_"));
+    name.truncate(63);
+    drop_database(base_url, &name).await?;
+    let mut conn = sqlx::PgConnection::connect(base_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {}",
+        quoted(&name)
+    )))
+    .execute(&mut conn)
+    .await
+    .with_context(|| format!("creating the database {name}"))?;
+    conn.close().await?;
+    url.set_path(&name);
+    Ok((url.to_string(), name))
+}
+
+pub async fn drop_database(base_url: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = sqlx::PgConnection::connect(base_url).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quoted(name)
+    )))
+    .execute(&mut conn)
+    .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+fn quoted(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
 }

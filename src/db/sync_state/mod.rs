@@ -1,6 +1,7 @@
 //! Per-calendar sync state: the lease that makes one run per calendar cluster-wide, the token and
 //! failures; a run's `sync_runs` row is opened with the claim (the rest of that table: `sync_runs`).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::{PgPool, Postgres, Transaction};
@@ -373,13 +374,27 @@ pub async fn mark_interrupted(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::E
 /// A change that arrived after the last run finished runs at once (low latency for single changes).
 /// One that arrived while a run was in progress is a burst's tail: it waits until pushes have been
 /// quiet for 1 s (at most 5 s after that run started), so a burst costs one run plus one trailing run.
+///
+/// Each account gets at most its free share of [`RUNS_PER_ACCOUNT`] (less its runs in flight,
+/// cluster-wide): an account at its cap is left out until one of its runs ends (that run's worker
+/// claims again then). Listed anyway, its calendars would come first in the round robin (the
+/// oldest marks) and take the free slots, where their claims fail at once and are tried again at
+/// once: a worker spinning on them while another account's push waits for a slot. The share also
+/// keeps one claim from starting more of an account's runs than the cap at once.
 pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT s.calendar_id,
+        r#"WITH running AS (
+               SELECT c.account, count(*) AS runs
+                 FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+                WHERE s.lease_until > now()
+                GROUP BY c.account
+           )
+           SELECT s.calendar_id, c.account, COALESCE(r.runs, 0) AS "runs!",
                   (s.last_finished_at IS NULL OR s.pending_since > s.last_finished_at
                    OR s.last_attempt_at < now() - interval '5 seconds'
                    OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '1 second') AS "ready!"
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
+             LEFT JOIN running r ON r.account = c.account
             WHERE s.pending AND c.active AND s.error_reason IS NULL
               AND (s.lease_until IS NULL OR s.lease_until < now())
               AND (s.retry_at IS NULL OR s.retry_at <= now())
@@ -392,12 +407,19 @@ pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sql
     )
     .fetch_all(pool)
     .await?;
-    let waiting = rows.iter().any(|r| !r.ready);
-    Ok((
-        rows.into_iter()
-            .filter(|r| r.ready)
-            .map(|r| r.calendar_id)
-            .collect(),
-        waiting,
-    ))
+    let mut taken: HashMap<String, i64> = HashMap::new();
+    let (mut ready, mut waiting) = (Vec::new(), false);
+    for r in rows {
+        let runs = taken.entry(r.account).or_insert(r.runs);
+        if *runs >= RUNS_PER_ACCOUNT {
+            continue;
+        }
+        if r.ready {
+            *runs += 1;
+            ready.push(r.calendar_id);
+        } else {
+            waiting = true;
+        }
+    }
+    Ok((ready, waiting))
 }
