@@ -62,6 +62,10 @@ pub struct EventsPage {
     pub next_sync_token: Option<String>,
     #[serde(default, rename = "timeZone")]
     pub time_zone: Option<String>,
+    /// When the request Google answered with this page was sent (its last attempt): Google's view
+    /// is at least that recent. Not Google's; set by the client.
+    #[serde(skip)]
+    pub requested_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl EventsPage {

@@ -123,6 +123,10 @@ async fn list_all(
         ctx.client.list_events(&claim.google_id, &params).await
     };
     let mut page = fetch(None).await?;
+    // What the listing shows is at least as recent as its first page's answered request (after
+    // any retry wait, which may be long: a quota exhausted): rows Google updated before that and
+    // did not list are gone at Google.
+    let listed_from = page.requested_at.unwrap_or(listing_started);
     loop {
         pages += 1;
         let rows = page
@@ -147,7 +151,7 @@ async fn list_all(
                         .ok_or(RunError::NoSyncToken)?,
                     full.then_some(FullListing {
                         seen: seen.as_slice(),
-                        started: listing_started,
+                        started: listed_from,
                         window,
                     }),
                 )),

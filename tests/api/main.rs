@@ -21,6 +21,7 @@ mod google_client;
 mod health;
 mod input_checks;
 mod listen;
+mod listing_snapshot;
 mod lww_races;
 mod messages;
 mod push_first;

@@ -15,8 +15,11 @@ impl GoogleClient {
         params: &ListParams,
     ) -> Result<EventsPage, GoogleError> {
         let path = format!("/calendars/{}/events", seg(calendar_id));
-        self.json(Method::GET, &path, &params.query(), None, None)
-            .await
+        let (mut page, at): (EventsPage, _) = self
+            .json_at(Method::GET, &path, &params.query(), None, None)
+            .await?;
+        page.requested_at = Some(at);
+        Ok(page)
     }
 
     pub async fn get_event(&self, calendar_id: &str, event_id: &str) -> Result<Value, GoogleError> {

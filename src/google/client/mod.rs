@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -237,7 +238,8 @@ impl GoogleClient {
         }
     }
 
-    /// One API call, ended at shutdown (token requests and retry waits included).
+    /// One API call, ended at shutdown (token requests and retry waits included): the answer, and
+    /// when the request that got it was sent (its last attempt, after any retry wait).
     async fn call(
         &self,
         method: Method,
@@ -245,7 +247,7 @@ impl GoogleClient {
         query: &[(&str, String)],
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> Result<(StatusCode, Vec<u8>), GoogleError> {
+    ) -> Result<(StatusCode, Vec<u8>, DateTime<Utc>), GoogleError> {
         let call = self.call_with_retries(method, path, query, body, if_match);
         match &self.shutdown {
             Some(shutdown) => tokio::select! {
@@ -265,10 +267,11 @@ impl GoogleClient {
         query: &[(&str, String)],
         body: Option<&Value>,
         if_match: Option<&str>,
-    ) -> Result<(StatusCode, Vec<u8>), GoogleError> {
+    ) -> Result<(StatusCode, Vec<u8>, DateTime<Utc>), GoogleError> {
         let url = format!("{}{}", self.base, path);
         let name = api_method(&method, path);
         let mut refreshed = false;
+        let sent_at = std::sync::Mutex::new(Utc::now());
         loop {
             let token = self.auth.token().await?;
             let attempts = retry(
@@ -290,6 +293,9 @@ impl GoogleClient {
                         req = req.header(reqwest::header::IF_MATCH, etag);
                     }
                     let started = std::time::Instant::now();
+                    if let Ok(mut at) = sent_at.lock() {
+                        *at = Utc::now();
+                    }
                     let sent = req.send().await;
                     let status_label = match &sent {
                         Ok(r) => r.status().as_str().to_string(),
@@ -312,7 +318,8 @@ impl GoogleClient {
                         after: None,
                     })?;
                     if status.is_success() {
-                        return Ok((status, bytes.to_vec()));
+                        let at = sent_at.lock().map(|t| *t).unwrap_or_else(|_| Utc::now());
+                        return Ok((status, bytes.to_vec(), at));
                     }
                     let err = GoogleError::from_response(status.as_u16(), &bytes, retry_after);
                     if err.is_retryable() {
@@ -349,8 +356,22 @@ impl GoogleClient {
         body: Option<&Value>,
         if_match: Option<&str>,
     ) -> Result<T, GoogleError> {
-        let (_, bytes) = self.call(method, path, query, body, if_match).await?;
-        serde_json::from_slice(&bytes).map_err(|e| GoogleError::invalid_json(path, &e))
+        Ok(self.json_at(method, path, query, body, if_match).await?.0)
+    }
+
+    /// [`Self::json`], with when the answered request was sent.
+    async fn json_at<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        if_match: Option<&str>,
+    ) -> Result<(T, DateTime<Utc>), GoogleError> {
+        let (_, bytes, at) = self.call(method, path, query, body, if_match).await?;
+        let value =
+            serde_json::from_slice(&bytes).map_err(|e| GoogleError::invalid_json(path, &e))?;
+        Ok((value, at))
     }
 
     /// For `auth status`: the token file's path is never printed with secrets.
