@@ -1,7 +1,7 @@
 //! The Google client of every account, found by calendar key: each account has its own
 //! credentials and its own quota bucket (Google's per-user limit), and all share the project's
-//! bucket (Google's per-project limit). Clients are built once per account; an account connected at
-//! run time is built on first use.
+//! bucket (Google's per-project limit). Clients are built once per account, on one shared HTTP
+//! client; an account connected at run time is built on first use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -21,6 +21,8 @@ pub struct GoogleAccounts {
     metrics: Option<Arc<Metrics>>,
     shutdown: Option<CancellationToken>,
     project: Arc<RateLimiter>,
+    /// One HTTP client (connection pool, TLS setup) for every account's calls.
+    http: reqwest::Client,
     clients: RwLock<HashMap<String, Arc<GoogleClient>>>,
     /// Calendar key → its account and Google id: a key never changes what it names, so entries
     /// are kept (a calendar removed and added again gets the same one).
@@ -47,12 +49,14 @@ impl GoogleAccounts {
         let project = Arc::new(RateLimiter::per_minute(
             settings.google.project_requests_per_minute,
         ));
+        let http = GoogleClient::http_client(&settings.google)?;
         let accounts = Arc::new(Self {
             pool,
             settings: settings.clone(),
             metrics,
             shutdown,
             project,
+            http,
             clients: RwLock::new(HashMap::new()),
             calendars: RwLock::new(HashMap::new()),
             building: tokio::sync::Mutex::new(()),
@@ -85,13 +89,16 @@ impl GoogleAccounts {
 
     async fn open(&self, account: &str) -> Result<GoogleClient, GoogleError> {
         let client = match self.settings.account_source(account) {
-            AccountSource::Files(g) => GoogleClient::from_settings(&g).await?,
+            AccountSource::Files(g) => {
+                GoogleClient::from_settings_on(&g, self.http.clone()).await?
+            }
             AccountSource::Stored => {
                 let keys = self.settings.secrets.keys().map_err(|e| {
                     GoogleError::Credentials(format!("account {account}: {}", e.message))
                 })?;
                 let vault = super::StoredCredentials::new(self.pool.clone(), account, keys);
-                GoogleClient::for_account(&self.settings.google, vault).await?
+                GoogleClient::for_account_on(&self.settings.google, vault, self.http.clone())
+                    .await?
             }
         };
         let mut client = client

@@ -68,28 +68,46 @@ fn seg(s: &str) -> String {
 impl GoogleClient {
     /// Builds the client and its credentials from the settings (service account first, else the user token).
     pub async fn from_settings(s: &GoogleSettings) -> Result<Self, GoogleError> {
-        Self::build(s, None).await
+        Self::build(s, None, Self::http_client(s)?).await
     }
 
-    /// Builds the client for a connected account, its credentials kept sealed in `vault`.
-    pub async fn for_account(
+    /// As [`from_settings`](Self::from_settings), on an HTTP client shared with other accounts.
+    pub async fn from_settings_on(
+        s: &GoogleSettings,
+        http: reqwest::Client,
+    ) -> Result<Self, GoogleError> {
+        Self::build(s, None, http).await
+    }
+
+    /// Builds the client for a connected account, its credentials kept sealed in `vault`, on an
+    /// HTTP client shared with other accounts.
+    pub async fn for_account_on(
         s: &GoogleSettings,
         vault: Arc<dyn CredentialVault>,
+        http: reqwest::Client,
     ) -> Result<Self, GoogleError> {
-        Self::build(s, Some(vault)).await
+        Self::build(s, Some(vault), http).await
     }
 
-    async fn build(
-        s: &GoogleSettings,
-        vault: Option<Arc<dyn CredentialVault>>,
-    ) -> Result<Self, GoogleError> {
-        let http = reqwest::Client::builder()
+    /// The HTTP client Google calls go through: timeouts, gzip, the user agent. One is enough for
+    /// every account (its connection pool and TLS setup are shared; each account has its own
+    /// credentials and quota bucket on top): building one per account costs memory and startup
+    /// time that grow with the number of accounts.
+    pub fn http_client(s: &GoogleSettings) -> Result<reqwest::Client, GoogleError> {
+        reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(s.request_timeout_secs.max(1)))
             .gzip(true)
             .user_agent(concat!("calsync/", env!("CARGO_PKG_VERSION"), " (gzip)"))
             .build()
-            .map_err(|e| GoogleError::Credentials(format!("http client: {e}")))?;
+            .map_err(|e| GoogleError::Credentials(format!("http client: {e}")))
+    }
+
+    async fn build(
+        s: &GoogleSettings,
+        vault: Option<Arc<dyn CredentialVault>>,
+        http: reqwest::Client,
+    ) -> Result<Self, GoogleError> {
         let auth = match (
             vault,
             &s.service_account_key_path,
