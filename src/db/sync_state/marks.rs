@@ -51,7 +51,9 @@ pub async fn mark_pending_pushes(
 
 /// The earliest moment a calendar becomes due: for the fallback poll after `poll` unless its channel
 /// is live (`calendar_push_health`), for the safety sync after `safety` when it is (None: nothing
-/// synced yet).
+/// synced yet). Each calendar's interval is shortened by a fixed share of up to a tenth drawn from its
+/// key (md5, as the renewal jitter), so that calendars synced together at a cold start (thousands,
+/// at team scale) do not all fall due in the same minute a day later, and stay spread.
 pub async fn next_poll_due(
     pool: &PgPool,
     poll: Duration,
@@ -59,7 +61,9 @@ pub async fn next_poll_due(
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT MIN(s.last_success_at + make_interval(
-                      secs => CASE WHEN h.health = 'live' THEN $2::float8 ELSE $1::float8 END)) AS due
+                      secs => CASE WHEN h.health = 'live' THEN $2::float8 ELSE $1::float8 END
+                              * (1 - 0.1 * ('x' || substr(md5(s.calendar_id), 1, 8))::bit(32)::bigint
+                                     / 4294967296.0))) AS due
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
              JOIN calendar_push_health h ON h.calendar_id = s.calendar_id
             WHERE c.active AND s.error_reason IS NULL AND NOT s.pending"#,
@@ -70,7 +74,7 @@ pub async fn next_poll_due(
     .await
 }
 
-/// Marks pending every calendar due (see [`next_poll_due`]): push first, so a calendar whose channel
+/// Marks pending every calendar due (see [`next_poll_due`], jitter included): push first, so a calendar whose channel
 /// is live is synced only by the safety sync (trigger `safety`), one whose channel is degraded or
 /// missing every `poll` (trigger `poll`). Returns their ids. Never-synced calendars start pending
 /// already, and a calendar being synced is left alone.
@@ -86,8 +90,11 @@ pub async fn mark_due_for_poll(
             WHERE c.id = s.calendar_id AND h.calendar_id = s.calendar_id
               AND c.active AND s.error_reason IS NULL AND NOT s.pending
               AND (s.lease_until IS NULL OR s.lease_until < now())
+              -- The jitter of `next_poll_due`.
               AND s.last_success_at < now() - make_interval(
-                      secs => CASE WHEN h.health = 'live' THEN $2::float8 ELSE $1::float8 END)
+                      secs => CASE WHEN h.health = 'live' THEN $2::float8 ELSE $1::float8 END
+                              * (1 - 0.1 * ('x' || substr(md5(s.calendar_id), 1, 8))::bit(32)::bigint
+                                     / 4294967296.0))
         RETURNING s.calendar_id"#,
         poll.as_secs_f64(),
         safety.as_secs_f64()
