@@ -20,6 +20,7 @@ mod full_resync;
 mod google_client;
 mod health;
 mod input_checks;
+mod lapsed_lease;
 mod listen;
 mod listing_snapshot;
 mod lww_races;

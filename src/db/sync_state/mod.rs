@@ -381,6 +381,11 @@ pub async fn mark_interrupted(pool: &PgPool, owner: Uuid) -> Result<u64, sqlx::E
 /// oldest marks) and take the free slots, where their claims fail at once and are tried again at
 /// once: a worker spinning on them while another account's push waits for a slot. The share also
 /// keeps one claim from starting more of an account's runs than the cap at once.
+///
+/// A calendar whose lease lapsed while still held (its replica died mid-run: the claim had cleared
+/// `pending`, and the run neither saved nor recorded a failure) is ready as if pending: the change
+/// that run was fetching is fetched again by another replica once the lease has expired, not at the
+/// next safety sync.
 pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sqlx::Error> {
     let rows = sqlx::query!(
         r#"WITH running AS (
@@ -395,7 +400,7 @@ pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sql
                    OR s.last_push_at IS NULL OR s.last_push_at < now() - interval '1 second') AS "ready!"
              FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
              LEFT JOIN running r ON r.account = c.account
-            WHERE s.pending AND c.active AND s.error_reason IS NULL
+            WHERE (s.pending OR s.lease_owner IS NOT NULL) AND c.active AND s.error_reason IS NULL
               AND (s.lease_until IS NULL OR s.lease_until < now())
               AND (s.retry_at IS NULL OR s.retry_at <= now())
               AND NOT EXISTS (SELECT 1 FROM account_state a
