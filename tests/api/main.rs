@@ -21,6 +21,7 @@ mod input_checks;
 mod listen;
 mod lww_races;
 mod messages;
+mod poll_leader;
 mod push_first;
 mod push_pipeline;
 mod recurrence_limits;
