@@ -16,11 +16,8 @@ pub(crate) use super::token_file::{parse_expiry, write_atomically};
 use crate::retry::{Attempt, RetryPolicy, retry};
 
 /// After the token endpoint refuses the credentials, callers get [`GoogleError::CredentialsOnHold`]
-/// for this long instead of a new request each: a batch of queued writes costs one token request.
-/// An explicit sync lifts the hold at once, and so does a sync run (`Syncer::run`). Kept short: the
-/// account's pause in the database is what stops its work across replicas, and an explicit sync on
-/// one replica lifts that pause, not the other replicas' holds (at 60 s, they held the account's
-/// writes back for up to a minute after it).
+/// for this long instead of a new request each (a batch of writes costs one); an explicit sync or a
+/// sync run lifts it. Short: the account's pause in the database holds it back across replicas.
 pub const CREDENTIAL_HOLD: Duration = Duration::from_secs(10);
 
 /// Refresh this long before the access token expires.
