@@ -11,7 +11,7 @@ use crate::db::sync_state as state;
 
 /// Advisory lock key held by the cluster's poll leader ("calsync-poll").
 pub const POLL_LOCK_KEY: i64 = 0x6361_6c73_706f_6c6c;
-/// How often a follower retries to become leader, and the longest the leader sleeps.
+/// The longest the leader sleeps, and the longest a follower waits before it tries to lead again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// How often calendars are synced without a push.
@@ -26,13 +26,13 @@ pub struct Intervals {
 /// Runs until `shutdown`.
 pub async fn run(pool: PgPool, interval: Intervals, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
-        match lead(&pool, interval, &shutdown).await {
-            Ok(()) => {}
-            Err(e) => tracing::warn!(error.cause = %e, "poll scheduler: database error; retrying"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        // A follower's wait is `lead`'s; only an error waits here too.
+        if let Err(e) = lead(&pool, interval, &shutdown).await {
+            tracing::warn!(error.cause = %e, "poll scheduler: database error; retrying");
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
         }
     }
 }
@@ -49,9 +49,15 @@ async fn lead(
     })
     .await?;
     if led.is_none() {
+        // A follower tries again as often as the leader looks, so a dead leader's place is taken
+        // within one interval (it waited a whole minute, whatever the interval).
+        let retry = interval
+            .poll
+            .min(interval.safety)
+            .clamp(Duration::from_secs(1), MAX_SLEEP);
         tokio::select! {
             _ = shutdown.cancelled() => {}
-            _ = tokio::time::sleep(MAX_SLEEP) => {}
+            _ = tokio::time::sleep(retry) => {}
         }
     }
     Ok(())

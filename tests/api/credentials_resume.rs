@@ -11,19 +11,36 @@ async fn scalar(app: &TestApp, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }
 
+/// Startup done, its syncs and channels: after it nothing calls Google unless the test makes it (a
+/// channel registered after the revocation would meet the refusal first, and the run its refusal
+/// starts would ask the token endpoint again).
+async fn startup_done(app: &TestApp) {
+    wait_for(
+        "the startup syncs and channels",
+        Duration::from_secs(20),
+        || async {
+            scalar(
+                app,
+                "SELECT count(*) FROM sync_state WHERE last_success_at IS NOT NULL",
+            )
+            .await
+                == 3
+                && scalar(
+                    app,
+                    "SELECT count(DISTINCT calendar_id) FROM watch_channels WHERE state = 'active'",
+                )
+                .await
+                    == 3
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn an_explicit_sync_sends_writes_parked_by_invalid_grant() {
     let google = Google::start().await;
     let app = spawn_synced_app(&google, &[]).await;
-    wait_for("the startup syncs", Duration::from_secs(20), || async {
-        scalar(
-            &app,
-            "SELECT count(*) FROM sync_state WHERE last_success_at IS NOT NULL",
-        )
-        .await
-            == 3
-    })
-    .await;
+    startup_done(&app).await;
     google
         .control("POST", "/emulator/refresh-tokens/revoke", json!({}))
         .await;
@@ -99,15 +116,7 @@ async fn an_explicit_sync_sends_writes_parked_by_invalid_grant() {
 async fn an_account_whose_refusal_the_writer_met_first_is_paused_by_the_next_sync_run() {
     let google = Google::start().await;
     let app = spawn_synced_app(&google, &[]).await;
-    wait_for("the startup syncs", Duration::from_secs(20), || async {
-        scalar(
-            &app,
-            "SELECT count(*) FROM sync_state WHERE last_success_at IS NOT NULL",
-        )
-        .await
-            == 3
-    })
-    .await;
+    startup_done(&app).await;
     google
         .control("POST", "/emulator/refresh-tokens/revoke", json!({}))
         .await;

@@ -25,6 +25,7 @@ mod listen;
 mod listing_snapshot;
 mod lww_races;
 mod messages;
+mod poll_leader;
 mod push_first;
 mod push_pipeline;
 mod recurrence_limits;

@@ -19,8 +19,9 @@ mod revoke;
 mod sources;
 
 /// After the token endpoint refuses the credentials, callers get [`GoogleError::CredentialsOnHold`]
-/// for this long instead of a new request each (an explicit sync lifts the hold at once).
-pub const CREDENTIAL_HOLD: Duration = Duration::from_secs(60);
+/// for this long instead of a new request each (a batch of writes costs one); an explicit sync or a
+/// sync run lifts it. Short: the account's pause in the database holds it back across replicas.
+pub const CREDENTIAL_HOLD: Duration = Duration::from_secs(10);
 
 /// Refresh this long before the access token expires.
 const EARLY: chrono::Duration = chrono::Duration::seconds(60);

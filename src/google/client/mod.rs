@@ -223,8 +223,7 @@ impl GoogleClient {
         self.auth.resume().await;
     }
 
-    /// Lifts this process's hold after a refusal, without re-reading anything: the next call asks
-    /// the token endpoint again (a sync run, which the database let run: see `Syncer::run`).
+    /// Lifts the hold after a refusal alone (see `Syncer::run`): the next call asks again.
     pub fn lift_hold(&self) {
         self.auth.lift_hold();
     }
