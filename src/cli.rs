@@ -88,9 +88,13 @@ pub enum Command {
     /// Measure push delay, webhook throughput, full sync and write path against the emulator; prints a
     /// table (runs the `calsync-bench` binary built beside this one: `cargo build -p calsync-bench`).
     Bench {
-        /// A small run (seconds), for smoke tests.
+        /// A small run (seconds), for smoke tests (with `--scale`: 100 accounts instead of 1,000).
         #[arg(long)]
         quick: bool,
+        /// The scale run: 1,000 Google accounts × 3 calendars on the emulator, one process then
+        /// three replicas (one killed); needs the `calsync` executable beside `calsync-bench`.
+        #[arg(long)]
+        scale: bool,
     },
     /// Mint an admin JWT for the admin API; the token alone is on the last line.
     AdminToken {

@@ -1,6 +1,6 @@
-//! `calsync bench [--quick]`: a thin launcher. The benchmark is its own binary, `calsync-bench`
+//! `calsync bench [--quick] [--scale]`: a thin launcher. The benchmark is its own binary, `calsync-bench`
 //! (`crates/calsync-bench`), so that the product library holds no benchmark code; this runs the one
-//! built beside this executable with the same `--config` and `--quick` (it takes this process's
+//! built beside this executable with the same `--config`, `--quick` and `--scale` (it takes this process's
 //! place, so its output, signals and exit code are the command's), or fails naming the build command.
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use anyhow::{Context, anyhow};
 const BENCH: &str = "calsync-bench";
 
 /// Runs `calsync-bench` from beside this executable; returns only if it could not be started.
-pub fn run(config: Option<&Path>, quick: bool) -> anyhow::Result<()> {
+pub fn run(config: Option<&Path>, quick: bool, scale: bool) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("locating the calsync executable")?;
     let bench = beside(&exe);
     if !bench.is_file() {
@@ -27,6 +27,9 @@ pub fn run(config: Option<&Path>, quick: bool) -> anyhow::Result<()> {
     }
     if quick {
         cmd.arg("--quick");
+    }
+    if scale {
+        cmd.arg("--scale");
     }
     exec(cmd).with_context(|| format!("running {}", bench.display()))
 }

@@ -81,10 +81,10 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 .map_err(Failure::Runtime)
         }
         #[cfg(feature = "emulator")]
-        Command::Bench { quick } => {
+        Command::Bench { quick, scale } => {
             // A broken config fails here, as every command's does (exit code 2).
             load(&cli)?;
-            bench::run(cli.config.as_deref(), *quick).map_err(Failure::Runtime)
+            bench::run(cli.config.as_deref(), *quick, *scale).map_err(Failure::Runtime)
         }
         #[cfg(feature = "emulator")]
         Command::Demo { changes, every } => demo::run(load(&cli)?, *changes, *every).await,

@@ -4,17 +4,19 @@
 //!
 //! It is its own binary, out of the product library: it depends on the `calsync` library (with the
 //! `emulator` feature, for the probes of `calsync::db::probes`) and on `calsync-emulator`, and
-//! nothing of calsync depends on it. `calsync bench [--quick]` stays the documented command: there
+//! nothing of calsync depends on it. `calsync bench [--quick] [--scale]` stays the documented command: there
 //! it is a thin launcher that runs the `calsync-bench` built beside the `calsync` executable (with
-//! the same `--config` and `--quick`) and, when there is none, names the command that builds it.
+//! the same `--config`, `--quick` and `--scale`) and, when there is none, names the command that builds it.
 //! Run from the checkout's root, so that the peer (`crates/calsync-bench/peer/run.sh`) is found.
 
 mod accounts;
+mod forwarder;
 mod idle_day;
 mod load;
 mod peer;
 mod phases;
 mod rig;
+mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +37,10 @@ struct Args {
     /// A small run (seconds), for smoke tests.
     #[arg(long)]
     quick: bool,
+    /// The scale run instead (issue 21): 1,000 accounts × 3 calendars (`--quick`: 100), one process
+    /// then three replicas with one killed; needs the `calsync` executable beside this one.
+    #[arg(long, conflicts_with = "only")]
+    scale: bool,
     /// Run only this phase (one that has a rig of its own), e.g. `--only accounts`.
     #[arg(long, value_enum, value_name = "PHASE")]
     only: Option<Only>,
@@ -83,6 +89,21 @@ async fn main() -> ExitCode {
         Err(e) => return fail(&e.into(), 2),
     };
     calsync::telemetry::init(settings.telemetry.log_format, true);
+    if args.scale {
+        let sizes = if args.quick {
+            scale::ScaleSizes::quick()
+        } else {
+            scale::ScaleSizes::full()
+        };
+        let path = calsync::config::config_path(args.config.as_deref());
+        return match scale::measure(&settings, &path, sizes).await {
+            Ok(rows) => {
+                print(&rows);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e, 1),
+        };
+    }
     let sizes = if args.quick {
         Sizes::quick()
     } else {
