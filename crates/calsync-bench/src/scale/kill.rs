@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use calsync::db::probes;
-
 use super::*;
 
 /// Accounts whose calls the emulator holds for a while just before the kill, so that every replica
@@ -83,27 +81,7 @@ pub(super) async fn load_with_kill(
         })
     };
     // The load itself, with the kill signalled from the change loop.
-    let mut listener = calsync::db::listen(pool, probes::EVENT_UPDATES).await?;
-    let landed: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let watcher = {
-        let (landed, stop) = (landed.clone(), stop.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    n = listener.recv() => match n {
-                        Ok(n) => {
-                            let now = Instant::now();
-                            landed.lock().unwrap_or_else(|p| p.into_inner())
-                                .entry(n.payload().to_string()).or_insert(now);
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                    }
-                }
-            }
-        })
-    };
+    let (landed, stop, watcher) = watch_landed(pool).await?;
     let start = Instant::now();
     let end = start + Duration::from_secs(sizes.window_secs);
     let mut sent = changes(http, emu, cals, sizes, start, end, last).await?;

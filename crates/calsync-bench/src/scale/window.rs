@@ -74,27 +74,7 @@ pub(super) async fn load(
     hammer: Option<Hammer>,
     last: Arc<Mutex<HashMap<String, String>>>,
 ) -> anyhow::Result<Window> {
-    let mut listener = calsync::db::listen(pool, probes::EVENT_UPDATES).await?;
-    let landed: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let watcher = {
-        let (landed, stop) = (landed.clone(), stop.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    n = listener.recv() => match n {
-                        Ok(n) => {
-                            let now = Instant::now();
-                            landed.lock().unwrap_or_else(|p| p.into_inner())
-                                .entry(n.payload().to_string()).or_insert(now);
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                    }
-                }
-            }
-        })
-    };
+    let (landed, stop, watcher) = watch_landed(pool).await?;
     let db_start: chrono::DateTime<chrono::Utc> =
         sqlx::query_scalar("SELECT now()").fetch_one(pool).await?;
     let start = Instant::now();
@@ -289,4 +269,39 @@ pub(super) fn settle(
         }
     }
     out
+}
+
+/// When each event's change landed (the first `NOTIFY` of its id on `probes::EVENT_UPDATES`): the
+/// map, the token that ends the watch, and the watching task.
+pub(super) type Landed = Arc<Mutex<HashMap<String, Instant>>>;
+
+pub(super) async fn watch_landed(
+    pool: &PgPool,
+) -> anyhow::Result<(
+    Landed,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<()>,
+)> {
+    let mut listener = calsync::db::listen(pool, probes::EVENT_UPDATES).await?;
+    let landed: Landed = Arc::default();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let watcher = {
+        let (landed, stop) = (landed.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    n = listener.recv() => match n {
+                        Ok(n) => {
+                            let now = Instant::now();
+                            landed.lock().unwrap_or_else(|p| p.into_inner())
+                                .entry(n.payload().to_string()).or_insert(now);
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    }
+                }
+            }
+        })
+    };
+    Ok((landed, stop, watcher))
 }
