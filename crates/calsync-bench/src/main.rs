@@ -55,6 +55,15 @@ enum Only {
     Accounts,
     /// The idle day's Google calls, push mode and poll-only.
     IdleDay,
+    /// Push → database delay of single changes, next to its floor (on the main rig alone).
+    Push,
+    /// Webhook acknowledgements of 20,000 valid pushes, and the lists one burst costs (on the main
+    /// rig alone).
+    Webhook,
+    /// The full sync of 100,000 events next to a plain COPY (on the main rig alone).
+    FullSync,
+    /// 10,000 local inserts reaching Google (on the main rig alone).
+    Writes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +140,9 @@ async fn run(
         None => all(&settings, sizes).await?,
         Some(Only::Accounts) => accounts::measure(&settings, sizes.accounts).await?,
         Some(Only::IdleDay) => idle_day::measure(&settings, sizes.idle).await?,
+        Some(phase @ (Only::Push | Only::Webhook | Only::FullSync | Only::Writes)) => {
+            main_rig_alone(&settings, sizes, phase).await?
+        }
     };
     print(&rows);
     Ok(())
@@ -161,6 +173,26 @@ async fn all(settings: &calsync::config::Settings, sizes: Sizes) -> anyhow::Resu
     rows.extend(accounts::measure(settings, sizes.accounts).await?);
     // On its own rigs and databases, once the others are stopped.
     rows.extend(idle_day::measure(settings, sizes.idle).await?);
+    Ok(rows)
+}
+
+/// One phase of the main rig on a rig of its own: a profile or a before/after comparison of
+/// one figure without the whole table's minutes.
+async fn main_rig_alone(
+    settings: &calsync::config::Settings,
+    sizes: Sizes,
+    phase: Only,
+) -> anyhow::Result<Rows> {
+    let rig = rig::start(settings.clone(), "main").await?;
+    phases::wait_channels(&rig).await?;
+    let rows = match phase {
+        Only::Push => phases::push_delay(&rig, sizes.changes).await?.0,
+        Only::Webhook => phases::webhook(&rig, sizes.pushes, sizes.burst).await?,
+        Only::FullSync => phases::full_sync(&rig, sizes.full_sync).await?,
+        Only::Writes => phases::writes(&rig, sizes.writes).await?,
+        Only::Accounts | Only::IdleDay => Vec::new(),
+    };
+    rig.stop().await;
     Ok(rows)
 }
 
