@@ -64,8 +64,12 @@ impl Work for Calendars {
     type Item = String;
     type Output = ();
 
-    /// The calendars woken in-process, or else the pending ones.
-    async fn claim(&self, _free: usize, woken: Vec<String>) -> Claimed<String> {
+    /// The calendars woken in-process, or else the pending ones; nothing while every slot is busy
+    /// (a run that ends claims again), so a stream of NOTIFYs on a busy worker reads nothing.
+    async fn claim(&self, free: usize, woken: Vec<String>) -> Claimed<String> {
+        if free == 0 {
+            return Claimed::none();
+        }
         if !woken.is_empty() {
             return Claimed::items(woken);
         }
