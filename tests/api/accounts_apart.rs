@@ -5,16 +5,15 @@
 //! while the other keeps syncing by push.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use calsync::config::{AccountSettings, CalendarSettings, Secret, Settings};
 use calsync_testkit::api::call;
-use calsync_testkit::{FakeTelegram, Google, TestApp, syncer, wait_for};
+use calsync_testkit::{FakeTelegram, Google, TestApp, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-const HOPITAL: &str = "doc@hopital.example";
+pub(crate) const HOPITAL: &str = "doc@hopital.example";
 const UNIV: &str = "prof@univ.example";
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -30,7 +29,7 @@ fn calendar(id: &str, account: &str, casquette: &str) -> CalendarSettings {
 }
 
 /// The two users at Google, each with `primary` and `roles`, and their token files.
-async fn two_users(google: &Google) -> (PathBuf, PathBuf) {
+pub(crate) async fn two_users(google: &Google) -> (PathBuf, PathBuf) {
     let dir = google.creds.join("users");
     let mut files = Vec::new();
     for email in [HOPITAL, UNIV] {
@@ -43,7 +42,7 @@ async fn two_users(google: &Google) -> (PathBuf, PathBuf) {
     (files.remove(0), files.remove(0))
 }
 
-fn accounts(s: &mut Settings, hopital: PathBuf, univ: PathBuf) {
+pub(crate) fn accounts(s: &mut Settings, hopital: PathBuf, univ: PathBuf) {
     for (name, path) in [("hopital", hopital), ("univ", univ)] {
         s.accounts.insert(
             name.into(),
@@ -347,64 +346,4 @@ async fn a_revoked_account_is_paused_with_one_alert_while_the_other_keeps_syncin
     assert_eq!(status, 200, "{body}");
     lands(&app, "after revocation 1", "hopital:primary").await;
     lands(&app, "after revocation 2", "hopital:roles").await;
-}
-
-/// Regression (found by the convergence suite over three accounts): a write Google refused with 412
-/// was settled against the calendar's key (`hopital:roles`) as if it were its Google id, so every
-/// conflict on a named account's calendar met 404 and its entry was retried forever.
-#[tokio::test]
-async fn a_412_on_a_named_accounts_calendar_is_settled_at_that_calendar() {
-    let google = Google::start().await;
-    let (hopital, univ) = two_users(&google).await;
-    let app = TestApp::builder()
-        .synced_to(&google)
-        .with_env(&[("CALSYNC__SERVER__WORKERS_ENABLED", "false")])
-        .with_settings(move |s| accounts(s, hopital, univ))
-        .spawn()
-        .await;
-    let writer = calsync::writer::Writer {
-        pool: app.pool.clone(),
-        google: syncer(&app).await.google.clone(),
-        default_reminders: Arc::new(app.settings.google_calendar.default_reminders.clone()),
-        owner: uuid::Uuid::new_v4(),
-        batch: 16,
-        notifier: None,
-        metrics: None,
-    };
-    let id: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO events (calendar_id, summary, start_at, end_at)
-         VALUES ('hopital:roles', 'review', '2026-03-04 08:00+00', '2026-03-04 09:00+00') RETURNING id",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .expect("a plain-SQL insert by calendar key");
-    assert_eq!(writer.run_once().await.expect("a pass").written, 1);
-    let gid = id.simple().to_string();
-    // Both sides change it; the local change is newer, so it meets 412 and wins.
-    google
-        .user(HOPITAL)
-        .patch("roles", &gid, json!({"location": "Salle B"}))
-        .await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    sqlx::query("UPDATE events SET location = 'Salle C' WHERE id = $1")
-        .bind(id)
-        .execute(&app.pool)
-        .await
-        .expect("a local edit");
-    let pass = writer.run_once().await.expect("a pass");
-    assert_eq!(
-        (pass.written, pass.retried, pass.parked),
-        (1, 0, 0),
-        "{pass:?}"
-    );
-    assert_eq!(
-        google.user(HOPITAL).get("roles", &gid).await["location"],
-        "Salle C"
-    );
-    let winner: String =
-        sqlx::query_scalar("SELECT winner FROM conflicts WHERE calendar_id = 'hopital:roles'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("the conflict, on the calendar's key");
-    assert_eq!(winner, "local");
 }

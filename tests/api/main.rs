@@ -3,6 +3,7 @@
 
 mod account_share;
 mod accounts_apart;
+mod accounts_conflict;
 mod accounts_runtime;
 mod admin_tokens;
 mod auth_login;
