@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::auth::{AccountQuery, Admin};
-use crate::accounts::manage::{EventsChoice, ManageError, Manager};
+use crate::accounts::manage::{EventsChoice, ManageError};
 use crate::db::calendars;
 use crate::error::ApiError;
 
@@ -20,15 +20,6 @@ impl From<ManageError> for ApiError {
             ManageError::Database(db) => db.into(),
             ManageError::Google(g) => ApiError::Unavailable(anyhow::anyhow!("google: {g}")),
         }
-    }
-}
-
-pub(super) fn manager(state: &AppState) -> Manager<'_> {
-    Manager {
-        pool: &state.pool,
-        settings: &state.settings,
-        google: state.syncer.as_ref().map(|s| s.google.as_ref()),
-        channels: state.channels.as_ref(),
     }
 }
 
@@ -91,7 +82,7 @@ pub async fn connect_account(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let NewAccount { name, token } = body.into_inner();
-    let client = super::connect::oauth_client(&state).map_err(ApiError::Conflict)?;
+    let client = state.oauth_client().map_err(ApiError::Conflict)?;
     let mut document = Map::new();
     for key in ["refresh_token", "scopes", "account"] {
         if let Some(v) = token.get(key) {
@@ -101,7 +92,7 @@ pub async fn connect_account(
     document.insert("client_id".into(), Value::from(client.client_id));
     document.insert("client_secret".into(), Value::from(client.client_secret));
     document.insert("token_uri".into(), Value::from(client.token_uri));
-    manager(&state).connect(&name, &document).await?;
+    state.manager().connect(&name, &document).await?;
     Ok(HttpResponse::Created().json(json!({"name": name, "source": "connected"})))
 }
 
@@ -122,7 +113,8 @@ pub async fn remove_account(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
     let events = q.events.unwrap_or(EventsChoice::Keep);
-    let removed = manager(&state)
+    let removed = state
+        .manager()
         .remove_account(&path, q.revoke, events)
         .await?;
     Ok(HttpResponse::Ok().json(removed))
@@ -162,7 +154,8 @@ pub async fn add_calendar(
     super::input::text("id", &c.id)?;
     let name = c.name.clone().unwrap_or_else(|| c.id.clone());
     super::input::text("name", &name)?;
-    let row = manager(&state)
+    let row = state
+        .manager()
         .add_calendar(account, &c.id, &name, &c.casquette, c.color.as_deref())
         .await?;
     Ok(HttpResponse::Created().json(row))
@@ -177,7 +170,7 @@ pub async fn remove_calendar(
     caller
         .may_see_calendar(&state.pool, &path, "calendar")
         .await?;
-    let (was_active, stopped) = manager(&state).remove_calendar(&path).await?;
+    let (was_active, stopped) = state.manager().remove_calendar(&path).await?;
     if !was_active {
         return Err(ApiError::NotFound("calendar".into()));
     }

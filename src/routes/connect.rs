@@ -20,7 +20,7 @@ use sha2::Sha256;
 
 use super::AppState;
 use super::html_page::{login_page, notice, page};
-use crate::google::installed_flow::{Attempt, OAuthClient};
+use crate::google::installed_flow::Attempt;
 
 const COOKIE: &str = "calsync_connect";
 const LIFETIME_SECS: i64 = 600;
@@ -94,15 +94,6 @@ fn redirect_uri(state: &AppState) -> Option<String> {
     ))
 }
 
-pub(super) fn oauth_client(state: &AppState) -> Result<OAuthClient, String> {
-    let g = &state.settings.google;
-    let path = g
-        .client_secret_path
-        .as_deref()
-        .ok_or("GOOGLE_CLIENT_SECRET_PATH is not set: the connect flow needs the OAuth client")?;
-    OAuthClient::from_file(path, g.token_url.as_deref()).map_err(|e| format!("{e:#}"))
-}
-
 /// `GET /connect/google`: checks the request, then redirects to the consent screen.
 pub async fn start(
     req: HttpRequest,
@@ -162,7 +153,7 @@ pub async fn start(
             "WEBHOOK_PUBLIC_URL is not set: Google has nowhere to send the browser back.",
         );
     };
-    let client = match oauth_client(&state) {
+    let client = match state.oauth_client() {
         Ok(c) => c,
         Err(e) => return fail(StatusCode::CONFLICT, &e),
     };
@@ -218,7 +209,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
         let _ = resp.add_removal_cookie(&gone);
         resp
     };
-    let (Some(redirect), Ok(client)) = (redirect_uri(&state), oauth_client(&state)) else {
+    let (Some(redirect), Ok(client)) = (redirect_uri(&state), state.oauth_client()) else {
         return done(fail(
             StatusCode::CONFLICT,
             "The OAuth client or the public URL is gone.",
@@ -242,7 +233,7 @@ pub async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
             Ok(g) => g,
             Err(e) => return done(fail(StatusCode::BAD_GATEWAY, &format!("{e:#}"))),
         };
-    let manager = super::accounts_admin::manager(&state);
+    let manager = state.manager();
     let account = pending.account.as_str();
     if let Err(e) = manager.connect(account, &granted.file).await {
         return done(fail(StatusCode::CONFLICT, &e.to_string()));
@@ -290,7 +281,7 @@ async fn add_calendars(
         .calendar_list()
         .await
         .map_err(|e| e.to_string())?;
-    let manager = super::accounts_admin::manager(state);
+    let manager = state.manager();
     let mut added = Vec::new();
     for item in list
         .get("items")

@@ -48,6 +48,30 @@ pub struct AppState {
     pub signins: Arc<crate::signin::SignInGuard>,
 }
 
+impl AppState {
+    /// Accounts and calendars at run time, for the admin routes and the connect flow.
+    pub(crate) fn manager(&self) -> crate::accounts::manage::Manager<'_> {
+        crate::accounts::manage::Manager {
+            pool: &self.pool,
+            settings: &self.settings,
+            google: self.syncer.as_ref().map(|s| s.google.as_ref()),
+            channels: self.channels.as_ref(),
+        }
+    }
+
+    /// The OAuth client the connect flow and `POST /admin/accounts` exchange codes with.
+    pub(crate) fn oauth_client(
+        &self,
+    ) -> Result<crate::google::installed_flow::OAuthClient, String> {
+        let g = &self.settings.google;
+        let path = g.client_secret_path.as_deref().ok_or(
+            "GOOGLE_CLIENT_SECRET_PATH is not set: the connect flow needs the OAuth client",
+        )?;
+        crate::google::installed_flow::OAuthClient::from_file(path, g.token_url.as_deref())
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
 pub use body::{is_timeout as is_body_timeout, with_deadline};
 
 /// Mounts every route.
