@@ -87,20 +87,7 @@ pub(super) async fn load_with_kill(
     let mut sent = changes(http, emu, cals, sizes, start, end, last).await?;
     let (killed_at, held) = killer.await??;
     sent.extend(held);
-    let drain = Instant::now();
-    loop {
-        let missing = {
-            let l = landed.lock().unwrap_or_else(|p| p.into_inner());
-            settle(&sent, &l)
-                .iter()
-                .filter(|(_, at)| at.is_none())
-                .count()
-        };
-        if missing == 0 || drain.elapsed() > Duration::from_secs(90) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drain(&sent, &landed, Duration::from_secs(90)).await;
     stop.cancel();
     let _ = watcher.await;
     let settled = settle(&sent, &landed.lock().unwrap_or_else(|p| p.into_inner()));

@@ -110,20 +110,7 @@ pub(super) async fn load(
     let floor = floor_task.await??;
     let sent = sent?;
     // Drain: every change landed, or 60 s.
-    let drain = Instant::now();
-    loop {
-        let missing = {
-            let l = landed.lock().unwrap_or_else(|p| p.into_inner());
-            settle(&sent, &l)
-                .iter()
-                .filter(|(_, at)| at.is_none())
-                .count()
-        };
-        if missing == 0 || drain.elapsed() > Duration::from_secs(60) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    drain(&sent, &landed, Duration::from_secs(60)).await;
     stop.cancel();
     let _ = watcher.await;
     let landed = landed.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -269,6 +256,24 @@ pub(super) fn settle(
         }
     }
     out
+}
+
+/// Waits until every change in `sent` has landed (see [`settle`]), or `limit`.
+pub(super) async fn drain(sent: &[Sent], landed: &Landed, limit: Duration) {
+    let start = Instant::now();
+    loop {
+        let missing = {
+            let l = landed.lock().unwrap_or_else(|p| p.into_inner());
+            settle(sent, &l)
+                .iter()
+                .filter(|(_, at)| at.is_none())
+                .count()
+        };
+        if missing == 0 || start.elapsed() > limit {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// When each event's change landed (the first `NOTIFY` of its id on `probes::EVENT_UPDATES`): the
