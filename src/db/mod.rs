@@ -40,11 +40,30 @@ pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, 
         .options([("statement_timeout", timeout_ms.as_str())]))
 }
 
+/// A pooled connection idle for longer than this is pinged before use (see [`pool`]).
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+
 /// A lazy pool: nothing connects until the first query, so calsync starts even while PostgreSQL is down.
+///
+/// sqlx pings every connection it hands out by default: one more round trip before each statement
+/// or transaction, three on the push path. Here only a connection idle for [`PING_AFTER_IDLE`] is
+/// pinged (a dead one is replaced before use, as by default). A busy connection broken since its
+/// last use (PostgreSQL restarted meanwhile) fails its next statement with an I/O error, as a
+/// statement in flight during the restart does: every caller treats that as transient (503 to
+/// Google, the run retried, the outbox entry claimed again), and sqlx's ping on release drops it.
 pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(connect_options(settings)?))
 }
 

@@ -101,7 +101,7 @@ pub async fn claim(
                   -- waiting out its backoff) never hold every worker slot of the cluster.
                   AND (SELECT count(*) FROM sync_state o JOIN calendars oc ON oc.id = o.calendar_id
                         WHERE oc.account = c.account AND o.calendar_id <> $1
-                          AND o.lease_until > now()) < $6
+                          AND o.lease_owner IS NOT NULL AND o.lease_until > now()) < $6
             RETURNING s.calendar_id, s.sync_token, s.full_sync_requested, c.casquette,
                       c.account, c.google_id,
                       c.time_zone, before.since AS pending_since, before.trigger,
@@ -317,7 +317,8 @@ pub async fn pending_calendars(pool: &PgPool) -> Result<(Vec<String>, bool), sql
         r#"WITH running AS (
                SELECT c.account, count(*) AS runs
                  FROM sync_state s JOIN calendars c ON c.id = s.calendar_id
-                WHERE s.lease_until > now()
+                -- A live lease has an owner: the leased partial index, not a scan of every calendar.
+                WHERE s.lease_owner IS NOT NULL AND s.lease_until > now()
                 GROUP BY c.account
            )
            SELECT s.calendar_id, c.account, COALESCE(r.runs, 0) AS "runs!",
