@@ -43,12 +43,9 @@ pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, 
 /// A lazy pool: nothing connects until the first query, so calsync starts even while PostgreSQL is down.
 ///
 /// sqlx's ping before handing out a connection stays on, though it costs a round trip before each
-/// statement or transaction (about 0.4 ms of the push path's 3.5 ms p50). Pinging only connections
-/// idle for 2 s was tried: the convergence suite then met `unexpected message: NotificationResponse`
-/// on the first statement after a PostgreSQL restart (a connection a dropped `PgListener` had handed
-/// back still had notifications in flight, which the ping would have read), and an API insert the
-/// server had committed was answered 503 (the client met the notification ahead of the INSERT's
-/// reply), so its client's retry made a duplicate (seed 73, five copies of one event).
+/// statement or transaction: it also reads the notifications still in flight on a connection that a
+/// dropped `PgListener` handed back, which would otherwise meet the next statement as a protocol
+/// error after a PostgreSQL restart (docs/testing.md, "Latest full run").
 pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
