@@ -40,16 +40,31 @@ pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, 
         .options([("statement_timeout", timeout_ms.as_str())]))
 }
 
+/// A pooled connection idle for longer than this is pinged before use (see [`pool`]).
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+
 /// A lazy pool: nothing connects until the first query, so calsync starts even while PostgreSQL is down.
 ///
-/// sqlx's ping before handing out a connection stays on, though it costs a round trip before each
-/// statement or transaction: it also reads the notifications still in flight on a connection that a
-/// dropped `PgListener` handed back, which would otherwise meet the next statement as a protocol
-/// error after a PostgreSQL restart (docs/testing.md, "Latest full run").
+/// sqlx pings every connection it hands out by default: one more round trip before each statement
+/// or transaction (three on the push path, two per outbox write). Here only a connection idle for
+/// [`PING_AFTER_IDLE`] is pinged, and a dead one replaced before use. A busy connection broken since
+/// its last use (PostgreSQL restarted meanwhile) fails its next statement with an I/O error before
+/// anything commits, as a statement in flight during the restart does, and every caller treats
+/// that as transient. That is safe only because no connection of this pool ever LISTENs: the
+/// listeners have pools of their own ([`listen`]), so no notification can meet a statement's reply.
 pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(connect_options(settings)?))
 }
 
@@ -100,13 +115,28 @@ where
     }
 }
 
-/// A LISTEN connection on `channel`, taken from `pool` and held for as long as the listener lives
-/// (sqlx reconnects it, and listens again, when it drops).
+/// A LISTEN connection on `channel`, on a one-connection pool of its own built with `pool`'s
+/// options (sqlx reconnects it, and listens again, when it drops).
+///
+/// Never on `pool` itself: a reconnect cut short (the caller's wait timing out while PostgreSQL
+/// restarts) drops a connection that may already be listening, and its pool takes it back. In the
+/// shared pool, which pings only idle connections, a later statement on it could meet a
+/// notification ahead of its reply and fail after its commit (an API insert answered 503, then
+/// retried into a duplicate: docs/testing.md, seed 73). A listener's own pool only ever serves it.
 pub async fn listen(
     pool: &PgPool,
     channel: &str,
 ) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
-    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .acquire_timeout(pool.options().get_acquire_timeout())
+        .connect_lazy_with(pool.connect_options().as_ref().clone());
+    let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
+    // Its pool is never closed; the caller's shutdown token ends its loop.
+    listener.ignore_pool_close_event(true);
     listener.listen(channel).await?;
     Ok(listener)
 }

@@ -50,3 +50,51 @@ async fn a_listener_that_cannot_reconnect_is_retried_at_a_slow_pace() {
         .await
         .unwrap();
 }
+
+/// The shared pool pings only idle connections, so a connection that LISTENs must never be one of
+/// its own: a notification would meet the next statement's reply there. Listeners connect on pools
+/// of their own, and reconnects cut short by the waiter's timeout stay there too.
+#[tokio::test]
+async fn listeners_never_take_a_connection_from_the_shared_pool() {
+    let (url, name) = create_database().await;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy(&url)
+        .unwrap();
+    let mut listener = Some(calsync::db::listen(&pool, "calsync_test").await.unwrap());
+    assert_eq!(
+        pool.size(),
+        0,
+        "the listener took a connection of the shared pool"
+    );
+    // Its connection is cut; reconnects are cut short by a tiny wait, over and over, while
+    // notifications keep coming.
+    let mut admin = PgConnection::connect(&ADMIN_URL).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = '{name}' AND query ILIKE '%LISTEN%'"
+        )))
+        .await
+        .unwrap();
+    let mut notifier = PgConnection::connect(&url).await.unwrap();
+    for _ in 0..50 {
+        notifier.execute("NOTIFY calsync_test").await.unwrap();
+        calsync::db::wait_notification(&mut listener, Duration::from_millis(1)).await;
+    }
+    drop(listener);
+    notifier.execute("NOTIFY calsync_test").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The shared pool's one connection is a fresh one, and its statements meet only their replies.
+    for i in 0..20 {
+        let got: i32 = sqlx::query_scalar("SELECT $1")
+            .bind(i)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(got, i);
+        notifier.execute("NOTIFY calsync_test").await.unwrap();
+    }
+    assert_eq!(pool.size(), 1);
+}

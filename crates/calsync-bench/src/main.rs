@@ -64,6 +64,10 @@ enum Only {
     FullSync,
     /// 10,000 local inserts reaching Google (on the main rig alone).
     Writes,
+    /// Every phase of the main rig, in the table's order (push, webhook, full sync, write path,
+    /// peer), without the accounts and idle-day rigs: the table of builds older than those phases,
+    /// for a before/after comparison run for run.
+    Main,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +142,7 @@ async fn run(
 ) -> anyhow::Result<()> {
     let rows = match only {
         None => all(&settings, sizes).await?,
+        Some(Only::Main) => main_rig(&settings, sizes).await?,
         Some(Only::Accounts) => accounts::measure(&settings, sizes.accounts).await?,
         Some(Only::IdleDay) => idle_day::measure(&settings, sizes.idle).await?,
         Some(phase @ (Only::Push | Only::Webhook | Only::FullSync | Only::Writes)) => {
@@ -150,6 +155,16 @@ async fn run(
 
 /// Every phase's rows, in the table's order.
 async fn all(settings: &calsync::config::Settings, sizes: Sizes) -> anyhow::Result<Rows> {
+    let mut rows = main_rig(settings, sizes).await?;
+    // On its own rig and database: B's push delay, A quiet then in a 429 storm.
+    rows.extend(accounts::measure(settings, sizes.accounts).await?);
+    // On its own rigs and databases, once the others are stopped.
+    rows.extend(idle_day::measure(settings, sizes.idle).await?);
+    Ok(rows)
+}
+
+/// The main rig's phases, one after the other on one server and database.
+async fn main_rig(settings: &calsync::config::Settings, sizes: Sizes) -> anyhow::Result<Rows> {
     let rig = rig::start(settings.clone(), "main").await?;
     let mut rows: Rows = Vec::new();
     let (rss_before, _) = rss_mb();
@@ -169,10 +184,6 @@ async fn all(settings: &calsync::config::Settings, sizes: Sizes) -> anyhow::Resu
     let (_, peak) = rss_mb();
     rows.push(("RSS peak over the run".into(), format!("{peak:.1} MB")));
     rig.stop().await;
-    // On its own rig and database: B's push delay, A quiet then in a 429 storm.
-    rows.extend(accounts::measure(settings, sizes.accounts).await?);
-    // On its own rigs and databases, once the others are stopped.
-    rows.extend(idle_day::measure(settings, sizes.idle).await?);
     Ok(rows)
 }
 
@@ -190,7 +201,7 @@ async fn main_rig_alone(
         Only::Webhook => phases::webhook(&rig, sizes.pushes, sizes.burst).await?,
         Only::FullSync => phases::full_sync(&rig, sizes.full_sync).await?,
         Only::Writes => phases::writes(&rig, sizes.writes).await?,
-        Only::Accounts | Only::IdleDay => Vec::new(),
+        Only::Accounts | Only::IdleDay | Only::Main => Vec::new(),
     };
     rig.stop().await;
     Ok(rows)
