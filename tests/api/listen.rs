@@ -57,11 +57,14 @@ async fn a_listener_that_cannot_reconnect_is_retried_at_a_slow_pace() {
 #[tokio::test]
 async fn listeners_never_take_a_connection_from_the_shared_pool() {
     let (url, name) = create_database().await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(2))
-        .connect_lazy(&url)
-        .unwrap();
+    // calsync's own pool (the idle-only ping), with one connection.
+    let pool = calsync::db::pool(&calsync::config::DatabaseSettings {
+        url: url.clone(),
+        max_connections: 1,
+        acquire_timeout_secs: 2,
+        statement_timeout_secs: 30,
+    })
+    .unwrap();
     let mut listener = Some(calsync::db::listen(&pool, "calsync_test").await.unwrap());
     assert_eq!(
         pool.size(),
@@ -83,10 +86,21 @@ async fn listeners_never_take_a_connection_from_the_shared_pool() {
         notifier.execute("NOTIFY calsync_test").await.unwrap();
         calsync::db::wait_notification(&mut listener, Duration::from_millis(1)).await;
     }
+    assert_eq!(
+        pool.size(),
+        0,
+        "a reconnect cut short handed a listening connection to the shared pool"
+    );
     drop(listener);
     notifier.execute("NOTIFY calsync_test").await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    // The shared pool's one connection is a fresh one, and its statements meet only their replies.
+    assert_eq!(
+        pool.size(),
+        0,
+        "a dropped listener handed its connection to the shared pool"
+    );
+    // The shared pool's one connection is its own, and its statements meet only their replies
+    // (no ping: it is never idle for long).
     for i in 0..20 {
         let got: i32 = sqlx::query_scalar("SELECT $1")
             .bind(i)

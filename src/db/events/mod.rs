@@ -116,11 +116,19 @@ pub async fn insert_local(
     pool: &PgPool,
     calendar_id: &str,
     e: &LocalColumns<'_>,
-) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar!(
-        "INSERT INTO events (calendar_id, summary, description, location, start_at, end_at, start_date, end_date,
+) -> Result<EventRow, sqlx::Error> {
+    // The stored row comes back with the insert, in one statement: the API answers it without a
+    // second statement, which could fail after this one committed (a pooled connection broken by
+    // a PostgreSQL restart) and turn a stored insert into an error the client would retry.
+    sqlx::query_as!(
+        EventRow,
+        r#"INSERT INTO events (calendar_id, summary, description, location, start_at, end_at, start_date, end_date,
                              time_zone, recurrence, reminders, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         RETURNING id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                   start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                   status AS "status: EventStatus", etag, google_updated, google_lww_at, sequence, raw,
+                   origin AS "origin: Origin", created_at, updated_at, deleted_at"#,
         calendar_id,
         e.summary,
         e.description,
@@ -153,9 +161,16 @@ pub struct LocalPatch<'a> {
     pub status: EventStatus,
 }
 
-pub async fn patch_local(pool: &PgPool, id: Uuid, p: &LocalPatch<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE events SET
+pub async fn patch_local(
+    pool: &PgPool,
+    id: Uuid,
+    p: &LocalPatch<'_>,
+) -> Result<Option<EventRow>, sqlx::Error> {
+    // The changed row comes back with the update (as `insert_local`'s does): no second statement
+    // that could fail after this one committed and have the client send the change again.
+    sqlx::query_as!(
+        EventRow,
+        r#"UPDATE events SET
             summary = CASE WHEN $2 THEN $3 ELSE summary END,
             description = CASE WHEN $4 THEN $5 ELSE description END,
             location = CASE WHEN $6 THEN $7 ELSE location END,
@@ -163,7 +178,11 @@ pub async fn patch_local(pool: &PgPool, id: Uuid, p: &LocalPatch<'_>) -> Result<
             recurrence = CASE WHEN $13 THEN $14 ELSE recurrence END,
             reminders = CASE WHEN $15 THEN $16 ELSE reminders END,
             status = $17
-          WHERE id = $1 AND deleted_at IS NULL",
+          WHERE id = $1 AND deleted_at IS NULL
+          RETURNING id, calendar_id, casquette, external_id, summary, description, location, start_at, end_at,
+                    start_date, end_date, time_zone, recurrence, recurring_event_id, original_start, reminders,
+                    status AS "status: EventStatus", etag, google_updated, google_lww_at, sequence, raw,
+                    origin AS "origin: Origin", created_at, updated_at, deleted_at"#,
         id,
         p.summary.is_some(),
         p.summary.flatten(),
@@ -182,9 +201,8 @@ pub async fn patch_local(pool: &PgPool, id: Uuid, p: &LocalPatch<'_>) -> Result<
         p.reminders.flatten(),
         p.status as EventStatus,
     )
-    .execute(pool)
-    .await?;
-    Ok(())
+    .fetch_optional(pool)
+    .await
 }
 
 /// Soft-deletes a live event; the number of rows deleted (0: none was live).

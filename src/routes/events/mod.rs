@@ -171,7 +171,8 @@ pub async fn create(
         }
     }
     let (start_at, end_at, start_date, end_date) = span.columns();
-    let id = events::insert_local(
+    // `target` checked that the caller may write this calendar; the row is answered as stored.
+    let record = events::insert_local(
         &state.pool,
         &calendar,
         &events::LocalColumns {
@@ -189,7 +190,6 @@ pub async fn create(
         },
     )
     .await?;
-    let record = fetch(&state.pool, &caller, id).await?;
     Ok(HttpResponse::Created().json(record.to_json()))
 }
 
@@ -274,7 +274,8 @@ pub async fn patch(
         None => current.status,
         Some(v) => model::patched_status(v)?,
     };
-    events::patch_local(
+    // The scope was checked on the row read above; the answer is the row as the update left it.
+    let updated = events::patch_local(
         &state.pool,
         id,
         &events::LocalPatch {
@@ -291,8 +292,9 @@ pub async fn patch(
             status,
         },
     )
-    .await?;
-    Ok(HttpResponse::Ok().json(fetch(&state.pool, &caller, id).await?.to_json()))
+    .await?
+    .ok_or_else(|| ApiError::NotFound("event".into()))?;
+    Ok(HttpResponse::Ok().json(updated.to_json()))
 }
 
 pub async fn delete(
