@@ -51,13 +51,13 @@ async fn a_listener_that_cannot_reconnect_is_retried_at_a_slow_pace() {
         .unwrap();
 }
 
-/// The shared pool pings only idle connections, so a connection that LISTENs must never be one of
-/// its own: a notification would meet the next statement's reply there. Listeners connect on pools
-/// of their own, and reconnects cut short by the waiter's timeout stay there too.
+/// A connection that LISTENs must never be one of the shared pool's: a notification could meet the
+/// next statement's reply there. Listeners connect on pools of their own, and reconnects cut short
+/// by the waiter's timeout stay there too.
 #[tokio::test]
 async fn listeners_never_take_a_connection_from_the_shared_pool() {
     let (url, name) = create_database().await;
-    // calsync's own pool (the idle-only ping), with one connection.
+    // calsync's own pool, with one connection.
     let pool = calsync::db::pool(&calsync::config::DatabaseSettings {
         url: url.clone(),
         max_connections: 1,
@@ -99,8 +99,7 @@ async fn listeners_never_take_a_connection_from_the_shared_pool() {
         0,
         "a dropped listener handed its connection to the shared pool"
     );
-    // The shared pool's one connection is its own, and its statements meet only their replies
-    // (no ping: it is never idle for long).
+    // The shared pool's one connection is its own, and its statements meet only their replies.
     for i in 0..20 {
         let got: i32 = sqlx::query_scalar("SELECT $1")
             .bind(i)
