@@ -114,7 +114,6 @@ pub async fn listen(
 ) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
     let own = PgPoolOptions::new()
         .max_connections(1)
-        .min_connections(0)
         .max_lifetime(None)
         .idle_timeout(None)
         .acquire_timeout(pool.options().get_acquire_timeout())
