@@ -49,21 +49,6 @@ where
     };
 }
 
-/// A JSON subscriber writing into `writer`, for tests that inspect log output.
-pub fn json_subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
-where
-    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
-{
-    fmt()
-        .with_env_filter(EnvFilter::new("trace"))
-        .with_writer(writer)
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(true)
-        .finish()
-}
-
 /// Root span of every HTTP request: method, route pattern, status and request id; no client IP, no query string.
 pub struct RequestSpan;
 

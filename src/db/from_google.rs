@@ -329,16 +329,26 @@ pub async fn store_answer(
     Ok(())
 }
 
-/// Gives a row whose insert reached Google unacknowledged its Google id.
+/// Gives a row whose insert reached Google unacknowledged its Google id, with the `updated` of the
+/// version Google holds.
+///
+/// The stamp is what keeps a concurrent full resync from reconciling the row away: a listing that
+/// started before the insert reached Google cannot hold it, and [`soft_delete_unlisted`] spares
+/// only the rows Google stamped after the listing began. Bound without it, such a row was
+/// soft-deleted here while Google kept the event (the convergence suite's seed 184,
+/// docs/testing.md). The etag stays unset: last-write-wins still compares the contents.
 pub async fn bind_google_id(
     tx: &mut GoogleTx,
     local_id: Uuid,
     id: &str,
+    google_updated: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE events SET external_id = $2 WHERE id = $1 AND external_id IS NULL",
+        "UPDATE events SET external_id = $2, google_updated = $3
+          WHERE id = $1 AND external_id IS NULL",
         local_id,
-        id
+        id,
+        google_updated
     )
     .execute(tx.conn())
     .await?;

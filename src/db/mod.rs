@@ -40,17 +40,35 @@ pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, 
         .options([("statement_timeout", timeout_ms.as_str())]))
 }
 
+/// A pooled connection idle for longer than this is pinged before use (see [`pool`]).
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+
 /// A lazy pool: nothing connects until the first query, so calsync starts even while PostgreSQL is down.
 ///
-/// sqlx's ping before handing out a connection stays on, though it costs a round trip before each
-/// statement or transaction (the write path's 10 % behind 8ebfab7). Pinging only connections idle
-/// for 2 s failed the convergence suite twice in 400 seeds: after a PostgreSQL restart, a flow that
-/// commits and then runs a second statement on a broken pooled connection fails halfway, and a
-/// retry then does the first step again (docs/benchmarks.md, "The pool's ping").
+/// sqlx pings every connection it hands out by default: one more round trip before each statement
+/// or transaction (three on the push path, two per outbox write; the write path ran 10 % behind
+/// 8ebfab7 with it). Here only a connection idle for [`PING_AFTER_IDLE`] is pinged, and a dead one
+/// replaced before use. A busy connection broken since its last use (PostgreSQL restarted
+/// meanwhile) fails its next statement with an I/O error before anything commits, as a statement
+/// in flight during the restart does, and every caller treats that as transient. Two things make
+/// that safe, each found by the convergence suite (docs/testing.md, seeds 26 and 184):
+/// - no flow answers after a commit from a second statement: the API's create and patch answer
+///   the row their own statement returns;
+/// - no connection of this pool ever LISTENs: the listeners have pools of their own ([`listen`]),
+///   so no notification can meet a statement's reply.
 pub fn pool(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     Ok(PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(connect_options(settings)?))
 }
 
@@ -106,8 +124,9 @@ where
 ///
 /// Never on `pool` itself: a reconnect cut short (the caller's wait timing out while PostgreSQL
 /// restarts) drops a connection that may already be listening, and its pool takes it back. In the
-/// shared pool, a later statement on it could meet a notification ahead of its reply (only the ping
-/// on acquire kept that from happening). A listener's own pool only ever serves it.
+/// shared pool, which pings only idle connections, a later statement on it could meet a
+/// notification ahead of its reply and fail after its commit (an API insert answered 503, then
+/// retried into a duplicate: docs/testing.md, seed 73). A listener's own pool only ever serves it.
 pub async fn listen(
     pool: &PgPool,
     channel: &str,

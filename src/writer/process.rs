@@ -107,7 +107,8 @@ pub async fn process(
                         Decision::Echo | Decision::Unchanged => theirs,
                         // Changed (or deleted) at Google since: settle it like any two-sided edit.
                         Decision::LocalWins | Decision::GoogleWins => {
-                            return adopt_changed(pool, client, cal, defaults, job, out, id).await;
+                            return adopt_changed(pool, client, cal, defaults, job, out, &row)
+                                .await;
                         }
                     }
                 }
@@ -147,7 +148,8 @@ pub async fn process(
 }
 
 /// An insert that reached Google unacknowledged, and was edited or deleted there since: the row
-/// takes the Google id, then the newer of the two versions wins on both sides.
+/// takes the Google id (and Google's `updated`), then the newer of the two versions wins on both
+/// sides.
 async fn adopt_changed(
     pool: &PgPool,
     client: &GoogleClient,
@@ -155,10 +157,11 @@ async fn adopt_changed(
     defaults: &[Reminder],
     job: &Job,
     mut out: Outgoing,
-    id: String,
+    theirs: &GoogleVersion,
 ) -> Result<Done, JobError> {
+    let id = theirs.external_id.clone();
     let mut tx = GoogleTx::begin(pool).await?;
-    from_google::bind_google_id(&mut tx, out.event.id, &id).await?;
+    from_google::bind_google_id(&mut tx, out.event.id, &id, theirs.google_updated).await?;
     tx.commit().await?;
     out.event.external_id = Some(id.clone());
     out.event.etag = None;

@@ -1,5 +1,6 @@
 //! Full resyncs against the emulator: a 410 recovers through a full listing that reconciles
-//! deletions, and a listing limited by sync_range leaves the rows outside its window alone.
+//! deletions, a listing limited by sync_range leaves the rows outside its window alone, and a row
+//! bound to its Google id while a listing runs survives its reconcile.
 
 use std::sync::Arc;
 
@@ -96,4 +97,55 @@ async fn a_full_resync_limited_by_sync_range_leaves_rows_outside_the_window_alon
         .collect();
     want.sort();
     assert_eq!(live, want, "rows outside the window survive the resync");
+}
+
+/// An insert that reached Google unacknowledged is bound to its Google id by the writer (the 409
+/// path) while a full resync is listing. The listing began before Google stamped the event, so it
+/// cannot hold it, and its reconcile must spare the row: the bind stores Google's `updated`. The
+/// convergence suite's seed 184 lost such a row, here and not at Google, when the bind left the
+/// stamp empty. A row Google stamped before the listing began, and that the listing did not hold,
+/// is gone at Google and goes here too.
+#[tokio::test]
+async fn a_row_bound_to_its_google_id_during_a_full_listing_survives_its_reconcile() {
+    use calsync::db::from_google::{self, GoogleTx};
+    use chrono::{Duration, SubsecRound, Utc};
+
+    let (_google, app, _s) = setup(&[]).await;
+    let local = |summary: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>(
+                "INSERT INTO events (calendar_id, summary, start_at, end_at)
+                 VALUES ('primary', $1, '2030-01-01 10:00+00', '2030-01-01 11:00+00') RETURNING id",
+            )
+            .bind(summary)
+            .fetch_one(&pool)
+            .await
+            .expect("a plain-SQL insert")
+        }
+    };
+    let (fresh, stale) = (local("fresh").await, local("stale").await);
+    // PostgreSQL keeps microseconds.
+    let listing_started = Utc::now().trunc_subsecs(6);
+    let mut tx = GoogleTx::begin(&app.pool).await.expect("a transaction");
+    let after = Some(listing_started + Duration::seconds(1));
+    let before = Some(listing_started - Duration::hours(1));
+    from_google::bind_google_id(&mut tx, fresh, "freshgoogleid", after)
+        .await
+        .expect("bind");
+    from_google::bind_google_id(&mut tx, stale, "stalegoogleid", before)
+        .await
+        .expect("bind");
+    let gone = from_google::soft_delete_unlisted(&mut tx, "primary", &[], listing_started, None)
+        .await
+        .expect("reconcile");
+    tx.commit().await.expect("commit");
+    assert_eq!(gone, 1, "only the row stamped before the listing began");
+    let live: Vec<(String, Option<chrono::DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT external_id, google_updated FROM events WHERE deleted_at IS NULL ORDER BY summary",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("rows");
+    assert_eq!(live, vec![("freshgoogleid".to_string(), after)]);
 }

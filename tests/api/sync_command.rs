@@ -1,5 +1,6 @@
 //! `calsync sync` from the command line writes the Redis health key as the server does, so the
-//! seed's healthcheck (`calsync healthcheck`) turns green after a manual sync.
+//! seed's healthcheck (`calsync healthcheck`) turns green after a manual sync; and its JSON logs,
+//! at every level, carry no event content and no credentials.
 
 use std::process::Output;
 use std::time::Duration;
@@ -20,9 +21,8 @@ async fn calsync(args: &[&str], env: &[(String, String)]) -> Output {
         .expect("spawn calsync")
 }
 
-#[tokio::test]
-async fn a_manual_sync_turns_the_healthcheck_green() {
-    let google = Google::start().await;
+/// The environment of a `calsync sync` against `google` on a fresh database.
+async fn sync_env(google: &Google) -> Vec<(String, String)> {
     let (db_url, _) = create_database().await;
     let dir = std::env::temp_dir().join(format!("calsync-sync-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -41,6 +41,13 @@ async fn a_manual_sync_turns_the_healthcheck_green() {
             format!("test:{}:", uuid::Uuid::new_v4().simple()),
         ),
     ]);
+    env
+}
+
+#[tokio::test]
+async fn a_manual_sync_turns_the_healthcheck_green() {
+    let google = Google::start().await;
+    let env = sync_env(&google).await;
     let before = calsync(&["healthcheck"], &env).await;
     assert_ne!(before.status.code(), Some(0), "no sync yet, no health key");
 
@@ -60,4 +67,51 @@ async fn a_manual_sync_turns_the_healthcheck_green() {
         String::from_utf8_lossy(&after.stdout),
         String::from_utf8_lossy(&after.stderr)
     );
+}
+
+/// The production logging path, in its own process (a scoped subscriber in the shared test binary
+/// missed events now and then: tracing's callsite interest is global to a process).
+#[tokio::test]
+async fn no_event_content_reaches_the_logs() {
+    let google = Google::start().await;
+    google
+        .insert(
+            "primary",
+            serde_json::json!({"summary": "Consultation cardio Mme Dupont", "description": "dossier 4411 confidentiel",
+                   "location": "Cabinet 12 rue des Lilas", "attendees": [{"email": "patient.dupont@example.org"}],
+                   "start": {"dateTime": "2030-01-01T10:00:00Z"}, "end": {"dateTime": "2030-01-01T11:00:00Z"}}),
+        )
+        .await;
+    let mut env = sync_env(&google).await;
+    env.extend([
+        ("RUST_LOG".to_string(), "trace".to_string()),
+        ("CALSYNC__TELEMETRY__LOG_FORMAT".into(), "json".into()),
+    ]);
+    let sync = calsync(&["sync"], &env).await;
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&sync.stdout),
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    assert_eq!(sync.status.code(), Some(0), "{logs}");
+    let done: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["message"] == "sync run done" && v["calendar"] == "primary")
+        .collect();
+    assert_eq!(done.len(), 1, "the run logged its end, as JSON: {logs}");
+    assert_eq!(done[0]["created"], 1, "{logs}");
+    for secret in [
+        "Dupont",
+        "dossier 4411",
+        "Lilas",
+        "patient.dupont",
+        calsync::emulator::dev_credentials::REFRESH_TOKEN,
+        calsync::emulator::dev_credentials::CLIENT_SECRET,
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "{secret:?} leaked into logs:\n{logs}"
+        );
+    }
 }
