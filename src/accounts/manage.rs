@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use super::{GoogleAccounts, StoredCredentials};
 use crate::config::{AccountSource, Settings};
 use crate::db::calendars::{self, CalendarRow};
+use crate::db::from_google::{self, GoogleTx};
 use crate::db::{account_state, watch_channels};
 use crate::google::CredentialVault as _;
 use crate::google::GoogleError;
@@ -188,7 +189,7 @@ impl Manager<'_> {
     /// Removes `account`: deactivates its calendars (so no renewal watches them again) and stops
     /// their channels while its credentials still work, revokes its grant at Google when `revoke`
     /// (a failure stops here, and running the removal again finishes it), then deletes its sealed
-    /// credentials and its pause, and its events when asked.
+    /// credentials and its pause, and its events when asked, in one transaction.
     pub async fn remove_account(
         &self,
         account: &str,
@@ -218,13 +219,17 @@ impl Manager<'_> {
             google.client(account).await?.revoke().await?;
             removed.revoked = true;
         }
-        removed.credentials_deleted = crate::db::accounts::remove(self.pool, account).await?;
-        account_state::forget(self.pool, account).await?;
+        // The database's part in one transaction: a failure leaves the credentials stored, so the
+        // account is still known and running the removal again finishes it (a grant already
+        // revoked answers 400, which counts as revoked).
+        let mut tx = GoogleTx::begin(self.pool).await?;
+        removed.credentials_deleted = crate::db::accounts::remove(tx.conn(), account).await?;
+        account_state::forget(tx.conn(), account).await?;
         if events == EventsChoice::Delete {
-            removed.events_deleted =
-                crate::db::from_google::delete_calendars(self.pool, &keys).await?;
-            crate::db::sync_state::forget_tokens(self.pool, &keys).await?;
+            removed.events_deleted = from_google::delete_calendars(&mut tx, &keys).await?;
+            crate::db::sync_state::forget_tokens(tx.conn(), &keys).await?;
         }
+        tx.commit().await?;
         if let Some(g) = self.google {
             g.forget(account);
         }

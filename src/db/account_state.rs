@@ -29,9 +29,9 @@ pub async fn pause(pool: &PgPool, account: &str, reason: &str) -> Result<bool, s
 }
 
 /// Forgets `account`'s state (the account was removed).
-pub async fn forget(pool: &PgPool, account: &str) -> Result<(), sqlx::Error> {
+pub async fn forget(conn: &mut sqlx::PgConnection, account: &str) -> Result<(), sqlx::Error> {
     sqlx::query!("DELETE FROM account_state WHERE account = $1", account)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -79,9 +79,9 @@ pub async fn list(pool: &PgPool) -> Result<Vec<AccountRow>, sqlx::Error> {
 }
 
 /// Forgets an account's credentials; false when there was none.
-pub async fn remove(pool: &PgPool, name: &str) -> Result<bool, sqlx::Error> {
+pub async fn remove(conn: &mut sqlx::PgConnection, name: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!("DELETE FROM accounts WHERE name = $1", name)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -365,12 +365,10 @@ pub async fn lock_event(tx: &mut GoogleTx, id: Uuid) -> Result<(), sqlx::Error> 
 
 /// Deletes every event of these calendars here, never at Google (an account removed with its
 /// events): as Google's write, so nothing is queued; their outbox entries go with them.
-pub async fn delete_calendars(pool: &PgPool, keys: &[String]) -> Result<u64, sqlx::Error> {
-    let mut tx = GoogleTx::begin(pool).await?;
+pub async fn delete_calendars(tx: &mut GoogleTx, keys: &[String]) -> Result<u64, sqlx::Error> {
     let n = sqlx::query!("DELETE FROM events WHERE calendar_id = ANY($1)", keys)
         .execute(tx.conn())
         .await?
         .rows_affected();
-    tx.commit().await?;
     Ok(n)
 }

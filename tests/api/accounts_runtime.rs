@@ -2,7 +2,8 @@
 //! document, `POST /admin/calendars` syncs and watches one more calendar at once, `DELETE
 //! /admin/calendars/{key}` stops it, and `DELETE /admin/accounts/{name}?revoke=true&events=delete`
 //! stops the account's channels at Google, revokes its grant there, deletes its credentials and its
-//! local events (never Google's). Account-scoped tokens may not manage accounts.
+//! local events (never Google's), and when the database fails during that last step, running it
+//! again finishes it. Account-scoped tokens may not manage accounts.
 
 use std::time::Duration;
 
@@ -123,6 +124,41 @@ async fn accounts_and_calendars_are_added_and_removed_without_a_restart() {
     assert_eq!(live(&app, "labo:primary").await, 0);
     let (status, _) = call(&app, Method::DELETE, "/admin/calendars/labo:primary", None).await;
     assert_eq!(status, 404, "already removed");
+
+    // A database failure during the removal's last step leaves the database as it was: the
+    // credentials stay, so the same removal, run again, finds the account and finishes it.
+    for ddl in [
+        "CREATE FUNCTION refuse_delete() RETURNS trigger LANGUAGE plpgsql
+           AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+        "CREATE TRIGGER refuse_delete BEFORE DELETE ON events
+           FOR EACH ROW EXECUTE FUNCTION refuse_delete()",
+    ] {
+        sqlx::query(ddl)
+            .execute(&app.pool)
+            .await
+            .expect("the test's trigger");
+    }
+    let (status, body) = call(
+        &app,
+        Method::DELETE,
+        "/admin/accounts/labo?revoke=true&events=delete",
+        None,
+    )
+    .await;
+    assert!(status >= 500, "the database refused: {status} {body}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE name = 'labo'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        stored, 1,
+        "the credentials stay with the failed transaction"
+    );
+    assert_eq!(rows_on(&app, "labo:bench").await, 1);
+    sqlx::query("DROP TRIGGER refuse_delete ON events")
+        .execute(&app.pool)
+        .await
+        .expect("drop the trigger");
 
     // The account removed, revoked at Google, its local events deleted; Google keeps its own.
     let (status, removed) = call(

@@ -228,13 +228,16 @@ pub async fn record_failure(
 
 /// Forgets these calendars' sync tokens and asks for a full sync at their next run (their local
 /// events were deleted: an incremental listing would never bring them back).
-pub async fn forget_tokens(pool: &PgPool, keys: &[String]) -> Result<(), sqlx::Error> {
+pub async fn forget_tokens(
+    conn: &mut sqlx::PgConnection,
+    keys: &[String],
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE sync_state SET sync_token = NULL, full_sync_requested = TRUE, updated_at = now()
           WHERE calendar_id = ANY($1)",
         keys
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
