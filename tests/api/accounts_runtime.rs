@@ -138,13 +138,15 @@ async fn accounts_and_calendars_are_added_and_removed_without_a_restart() {
             .await
             .expect("the test's trigger");
     }
-    let (status, body) = call(
-        &app,
-        Method::DELETE,
-        "/admin/accounts/labo?revoke=true&events=delete",
-        None,
-    )
-    .await;
+    let remove_labo = || {
+        call(
+            &app,
+            Method::DELETE,
+            "/admin/accounts/labo?revoke=true&events=delete",
+            None,
+        )
+    };
+    let (status, body) = remove_labo().await;
     assert!(status >= 500, "the database refused: {status} {body}");
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts WHERE name = 'labo'")
         .fetch_one(&app.pool)
@@ -161,13 +163,7 @@ async fn accounts_and_calendars_are_added_and_removed_without_a_restart() {
         .expect("drop the trigger");
 
     // The account removed, revoked at Google, its local events deleted; Google keeps its own.
-    let (status, removed) = call(
-        &app,
-        Method::DELETE,
-        "/admin/accounts/labo?revoke=true&events=delete",
-        None,
-    )
-    .await;
+    let (status, removed) = remove_labo().await;
     assert_eq!(status, 200, "{removed}");
     assert_eq!(removed["revoked"], true);
     assert_eq!(removed["credentials_deleted"], true);
