@@ -71,14 +71,18 @@ impl ChannelManager {
         match watched {
             Ok(ch) => {
                 let expiration = ch.expiration_time();
-                channels::activate(
+                if let Err(e) = channels::activate(
                     &self.pool,
                     &id,
                     &ch.resource_id,
                     ch.resource_uri.as_deref(),
                     expiration,
                 )
-                .await?;
+                .await
+                {
+                    self.abandon(calendar_id, &id, &ch.resource_id).await;
+                    return Err(e.into());
+                }
                 tracing::info!(calendar = %calendar_id, channel = %id, "watch channel created");
                 Ok(Created {
                     id,
@@ -90,6 +94,30 @@ impl ChannelManager {
                 channels::end(&self.pool, &id, "failed").await?;
                 Err(e.into())
             }
+        }
+    }
+
+    /// A channel Google created but calsync could not record (the database failed after
+    /// `events.watch` answered): stopped at Google now, while its resource id is still in hand, so
+    /// it does not deliver until its expiry with no stored resource id to stop it by. Best effort:
+    /// the caller reports the database error, and the next reconcile creates a channel again.
+    async fn abandon(&self, calendar_id: &str, channel_id: &str, resource_id: &str) {
+        let stopped = match self.google.for_calendar(calendar_id).await {
+            Ok((client, _)) => client.stop_channel(channel_id, resource_id).await,
+            Err(e) => Err(e),
+        };
+        match stopped {
+            Ok(()) => {
+                tracing::warn!(calendar = %calendar_id, channel = %channel_id,
+                    "watch channel not recorded: stopped at Google")
+            }
+            Err(e) => {
+                tracing::warn!(calendar = %calendar_id, channel = %channel_id, error.cause = %e,
+                    "watch channel not recorded and not stopped: it delivers until it expires")
+            }
+        }
+        if let Err(e) = channels::end(&self.pool, channel_id, "failed").await {
+            tracing::debug!(channel = %channel_id, error.cause = %e, "abandoned channel row not closed");
         }
     }
 

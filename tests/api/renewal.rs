@@ -28,6 +28,12 @@ async fn manager(google: &Google, ttl: Duration, margin: Duration) -> (TestApp, 
     (app, manager)
 }
 
+/// A manager asking for week-long channels, renewed a day before expiry.
+async fn weekly_manager(google: &Google) -> (TestApp, ChannelManager) {
+    let (week, day) = (Duration::from_secs(7 * 86_400), Duration::from_secs(86_400));
+    manager(google, week, day).await
+}
+
 async fn channels(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM watch_channels")
         .fetch_one(&app.pool)
@@ -58,12 +64,7 @@ async fn a_granted_life_shorter_than_the_margin_is_renewed_halfway_not_every_pas
 #[tokio::test]
 async fn an_old_channel_that_would_not_stop_does_not_bring_the_renewal_forward() {
     let google = Google::start().await;
-    let (app, m) = manager(
-        &google,
-        Duration::from_secs(7 * 86_400),
-        Duration::from_secs(86_400),
-    )
-    .await;
+    let (app, m) = weekly_manager(&google).await;
     assert_eq!(m.reconcile().await.unwrap(), 3);
     // primary's previous channel, which Google would not stop: still active, expiring in an hour.
     sqlx::query(
@@ -283,4 +284,43 @@ async fn renewals_of_channels_made_together_spread_over_a_whole_margin() {
     .unwrap();
     assert!((half - 300.0).abs() < 1.0, "halfway: {half}");
     assert!((floor - 3.0).abs() < 0.5, "floor: {floor}");
+}
+
+#[tokio::test]
+async fn a_channel_google_created_but_calsync_could_not_record_is_stopped_at_google() {
+    let google = Google::start().await;
+    let (app, m) = weekly_manager(&google).await;
+    // The database fails the step after `events.watch` answered: storing the resource id.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_activation() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'activation refused by the test'; END $$;
+         CREATE TRIGGER refuse_activation BEFORE UPDATE ON watch_channels FOR EACH ROW
+           WHEN (NEW.state = 'active') EXECUTE FUNCTION refuse_activation();",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let err = m.create("primary").await.expect_err("the activation fails");
+    assert!(err.to_string().contains("database"), "{err}");
+    let (id, state): (String, String) =
+        sqlx::query_as("SELECT id, state FROM watch_channels WHERE calendar_id = 'primary'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let at_google = google
+        .control("GET", "/emulator/channels", serde_json::Value::Null)
+        .await;
+    let live = at_google["channels"].as_array().unwrap();
+    assert!(
+        live.iter().all(|c| c["id"] != id.as_str()),
+        "Google still holds the unrecorded channel {id}: {live:?}"
+    );
+    assert_eq!(state, "failed");
+    // Once the database takes the write again, the next reconcile gives the calendar its channel.
+    sqlx::raw_sql("DROP TRIGGER refuse_activation ON watch_channels")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(m.reconcile().await.unwrap(), 3);
+    assert_eq!(active_channels(&app).await.len(), 3);
 }

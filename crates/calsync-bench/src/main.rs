@@ -17,6 +17,7 @@ mod peer;
 mod phases;
 mod rig;
 mod scale;
+mod split;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

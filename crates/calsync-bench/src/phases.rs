@@ -1,6 +1,7 @@
 //! The measured phases: push-to-database delay next to its floor, webhook acknowledgements and burst
 //! coalescing, full-sync throughput next to COPY, and the write path.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use calsync::push::token::ChannelTokens;
 use calsync::sync::{Outcome, Trigger};
 
 use crate::rig::{Rig, pct, rss_mb};
+use crate::split::{Sent, breakdown};
 
 type Rows = Vec<(String, String)>;
 
@@ -88,11 +90,17 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
     probes::notify_event_updates(&rig.pool).await?;
     let mut listener = calsync::db::listen(&rig.pool, probes::EVENT_UPDATES).await?;
     let mut delays = Vec::with_capacity(n);
+    let (mut sent, mut landed) = (Vec::with_capacity(n), HashMap::with_capacity(n));
     let path = format!("/calendars/primary/events/{id}");
+    let since = chrono::Utc::now();
     for i in 0..n {
         idle(rig).await?;
-        delays.push(timed_change(rig, &mut listener, &path, i).await?);
+        let (change, seen) = traced_change(rig, &mut listener, &path, i, "primary").await?;
+        delays.push(ms(seen.duration_since(change.at)));
+        landed.insert(change.etag.clone(), seen);
+        sent.push(change);
     }
+    let split = breakdown(&rig.pool, since, &sent, &landed).await?;
     drop(listener);
     probes::stop_notifying_event_updates(&rig.pool).await?;
     let mut floor = Vec::with_capacity(n);
@@ -130,6 +138,7 @@ pub async fn push_delay(rig: &Rig, n: usize) -> anyhow::Result<(Rows, f64)> {
                     pct(&d, 99.0) / pct(&f, 99.0).max(0.001)
                 ),
             ),
+            ("where a change's time goes".into(), split),
         ],
         p50,
     ))
@@ -144,8 +153,20 @@ pub async fn timed_change(
     path: &str,
     i: usize,
 ) -> anyhow::Result<f64> {
+    let (sent, seen) = traced_change(rig, listener, path, i, "").await?;
+    Ok(ms(seen.duration_since(sent.at)))
+}
+
+/// [`timed_change`], returning the change as sent (for calendar `cal`) and when its commit was seen.
+async fn traced_change(
+    rig: &Rig,
+    listener: &mut PgListener,
+    path: &str,
+    i: usize,
+    cal: &str,
+) -> anyhow::Result<(Sent, Instant)> {
     while listener.next_buffered().is_some() {}
-    let t0 = Instant::now();
+    let (t0, wall) = (Instant::now(), chrono::Utc::now());
     let changed: Value = rig
         .http
         .patch(rig.control(path))
@@ -163,7 +184,13 @@ pub async fn timed_change(
             .await
             .context("a pushed change did not arrive within 30 s")??;
         if note.payload() == want {
-            return Ok(ms(t0.elapsed()));
+            let sent = Sent {
+                at: t0,
+                wall,
+                etag: want,
+                cal: cal.to_string(),
+            };
+            return Ok((sent, Instant::now()));
         }
     }
 }

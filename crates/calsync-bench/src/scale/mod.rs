@@ -27,6 +27,7 @@ use calsync::db::probes;
 
 use crate::forwarder::Forwarder;
 use crate::rig::{self, pct};
+use crate::split::{Sent, breakdown};
 
 mod kill;
 mod probe;

@@ -225,15 +225,6 @@ pub(super) async fn change(
     })
 }
 
-/// One change sent to Google.
-pub(super) struct Sent {
-    pub(super) at: Instant,
-    /// `at` on the wall clock (PostgreSQL's `now()` runs on the same host).
-    pub(super) wall: chrono::DateTime<chrono::Utc>,
-    pub(super) etag: String,
-    pub(super) cal: String,
-}
-
 /// When each change reached the database: when its etag was stored, or a later change's on the same
 /// calendar (a run that fetched both stores only the later version); None: neither.
 pub(super) fn settle(
