@@ -120,6 +120,13 @@ pub async fn process(
                 casquette: local.casquette.clone(),
             })
         }
+        // No etag: bound to its Google id by an insert retry that met 409 and did not finish
+        // settling (`adopt_changed` cut short, by a database failure say). Nothing says which
+        // Google version this change started from, and a write without `If-Match` would overwrite,
+        // or revive, whatever Google holds now (a deletion made there since): settle it instead.
+        (Some(ext), _) if local.etag.is_none() => {
+            settle(pool, client, cal, defaults, job, &out, ext).await
+        }
         (Some(ext), true) => match client.delete_event(cal, ext, local.etag.as_deref()).await {
             Ok(()) => Ok(Done::Written),
             Err(e) if e.is_gone() || e.is_not_found() => Ok(Done::Written),

@@ -1,8 +1,10 @@
-//! PostgreSQL → Google when an answer is lost: a retried patch that meets its own earlier attempt.
+//! PostgreSQL → Google when an answer is lost: a retried patch that meets its own earlier attempt,
+//! and a retried insert bound to its Google id whose settling was cut short.
 
 use std::time::Duration;
 
-use serde_json::json;
+use calsync::db::from_google::{self, GoogleTx};
+use serde_json::{Value, json};
 
 use crate::writer::{consult, env_with};
 
@@ -111,4 +113,48 @@ async fn a_late_answer_never_rolls_back_a_newer_google_version_the_sync_stored()
             .unwrap();
     assert_eq!(etag, newer, "the newer etag stays");
     assert_eq!(summary, "edited at google");
+}
+
+#[tokio::test]
+async fn an_insert_bound_without_an_etag_never_revives_an_event_deleted_at_google() {
+    let e = crate::writer::env().await;
+    let created = e.api_post(consult()).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let google_id = id.replace('-', "");
+    // The insert reached Google but its answer was lost; the user then deleted it at Google.
+    let event = format!("/emulator/calendars/primary/events/{google_id}");
+    e.google
+        .control("POST", "/emulator/calendars/primary/events", json!({"id": google_id,
+            "summary": "Consultation", "location": "Cabinet",
+            "start": {"dateTime": "2030-02-17T13:00:00Z"}, "end": {"dateTime": "2030-02-17T14:00:00Z"}}))
+        .await;
+    e.google.control("DELETE", &event, Value::Null).await;
+    let deleted = e.google.control("GET", &event, Value::Null).await;
+    assert_eq!(deleted["status"], "cancelled");
+    let deleted_at = deleted["updated"].as_str().unwrap().parse().ok();
+    // A retried insert met 409 and bound the row to that id (no etag), and the rest of its
+    // settling was cut short (a database restart): the outbox entry is still pending.
+    let mut tx = GoogleTx::begin(&e.app.pool).await.unwrap();
+    from_google::bind_google_id(&mut tx, id.parse().unwrap(), &google_id, deleted_at)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    e.drain().await;
+    let at_google = e.google.control("GET", &event, Value::Null).await;
+    assert_eq!(
+        at_google["status"], "cancelled",
+        "the retry revived the event deleted at Google: {at_google}"
+    );
+    let deleted_here = e
+        .count(&format!(
+            "SELECT count(*) FROM events WHERE id = '{id}' AND deleted_at IS NOT NULL"
+        ))
+        .await;
+    assert_eq!(deleted_here, 1, "Google's later deletion wins here too");
+    assert_eq!(
+        e.count("SELECT count(*) FROM conflicts WHERE winner = 'google'")
+            .await,
+        1,
+        "the local version is kept as the loser"
+    );
 }
