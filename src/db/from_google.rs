@@ -336,7 +336,8 @@ pub async fn store_answer(
 /// started before the insert reached Google cannot hold it, and [`soft_delete_unlisted`] spares
 /// only the rows Google stamped after the listing began. Bound without it, such a row was
 /// soft-deleted here while Google kept the event (the convergence suite's seed 184,
-/// docs/testing.md). The etag stays unset: last-write-wins still compares the contents.
+/// docs/testing.md). The etag stays unset: last-write-wins still compares the contents, and the
+/// writer settles a row without an etag rather than write to Google without `If-Match`.
 pub async fn bind_google_id(
     tx: &mut GoogleTx,
     local_id: Uuid,

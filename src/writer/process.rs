@@ -124,8 +124,14 @@ pub async fn process(
         // settling (`adopt_changed` cut short, by a database failure say). Nothing says which
         // Google version this change started from, and a write without `If-Match` would overwrite,
         // or revive, whatever Google holds now (a deletion made there since): settle it instead.
-        (Some(ext), _) if local.etag.is_none() => {
-            settle(pool, client, cal, defaults, job, &out, ext).await
+        // A deletion that finds the event gone at Google is done.
+        (Some(ext), deleted) if local.etag.is_none() => {
+            match settle(pool, client, cal, defaults, job, &out, ext).await {
+                Err(JobError::Google(e)) if deleted && (e.is_gone() || e.is_not_found()) => {
+                    Ok(Done::Written)
+                }
+                done => done,
+            }
         }
         (Some(ext), true) => match client.delete_event(cal, ext, local.etag.as_deref()).await {
             Ok(()) => Ok(Done::Written),

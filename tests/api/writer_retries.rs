@@ -158,3 +158,29 @@ async fn an_insert_bound_without_an_etag_never_revives_an_event_deleted_at_googl
         "the local version is kept as the loser"
     );
 }
+
+#[tokio::test]
+async fn deleting_a_row_bound_without_an_etag_whose_event_google_no_longer_has_is_done() {
+    let e = crate::writer::env().await;
+    let created = e.api_post(consult()).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    // Bound to its Google id by a retried insert, and gone at Google since (never stored there,
+    // or purged): then deleted here.
+    let mut tx = GoogleTx::begin(&e.app.pool).await.unwrap();
+    from_google::bind_google_id(&mut tx, id.parse().unwrap(), &id.replace('-', ""), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("DELETE FROM events WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&e.app.pool)
+        .await
+        .unwrap();
+    let pass = e.drain().await;
+    assert_eq!(
+        (pass.written, pass.retried, pass.parked),
+        (1, 0, 0),
+        "{pass:?}"
+    );
+    assert_eq!(e.count("SELECT count(*) FROM outbox").await, 0);
+}
