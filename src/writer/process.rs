@@ -124,14 +124,8 @@ pub async fn process(
         // settling (`adopt_changed` cut short, by a database failure say). Nothing says which
         // Google version this change started from, and a write without `If-Match` would overwrite,
         // or revive, whatever Google holds now (a deletion made there since): settle it instead.
-        // A deletion that finds the event gone at Google is done.
-        (Some(ext), deleted) if local.etag.is_none() => {
-            match settle(pool, client, cal, defaults, job, &out, ext).await {
-                Err(JobError::Google(e)) if deleted && (e.is_gone() || e.is_not_found()) => {
-                    Ok(Done::Written)
-                }
-                done => done,
-            }
+        (Some(ext), _) if local.etag.is_none() => {
+            settle(pool, client, cal, defaults, job, &out, ext).await
         }
         (Some(ext), true) => match client.delete_event(cal, ext, local.etag.as_deref()).await {
             Ok(()) => Ok(Done::Written),
@@ -181,7 +175,8 @@ async fn adopt_changed(
     settle(pool, client, gcal, defaults, job, &out, &id).await
 }
 
-/// Both sides changed (Google refused `If-Match`): last-write-wins settles it on both sides.
+/// Both sides changed (Google refused `If-Match`, or the row has no etag to send): last-write-wins
+/// settles it on both sides.
 /// `gcal` is the calendar's id at Google; the row's `calendar_id` is calsync's key for it.
 async fn settle(
     pool: &PgPool,
@@ -194,7 +189,13 @@ async fn settle(
 ) -> Result<Done, JobError> {
     let local = &out.event;
     let cal = local.calendar_id.as_str();
-    let theirs = client.get_event(gcal, ext).await?;
+    let theirs = match client.get_event(gcal, ext).await {
+        // A deletion that finds the event gone at Google is done.
+        Err(e) if local.deleted_at.is_some() && (e.is_gone() || e.is_not_found()) => {
+            return Ok(Done::Written);
+        }
+        read => read?,
+    };
     let row = GoogleVersion::from_google(&theirs)?;
     let decision = lww::decide(&Sides {
         met: Met::Refused,
